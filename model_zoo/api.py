@@ -1,0 +1,89 @@
+"""The public entry points: `load`, `finetune`, `list_models`, `info`."""
+
+import copy
+import os
+import shlex
+import sys
+
+from model_zoo.errors import InputError
+from model_zoo.registry import CheckpointMetadata, default_registry, resolve
+
+
+def list_models(pattern=None, task=None):
+    """Names of the newest version of every registered checkpoint.
+
+    Args:
+        pattern: a glob (`"forecast_*"`) or a substring of the name.
+        task: only checkpoints of this task (`"forecasting"`, ...).
+
+    Example:
+    >>> model_zoo.list_models("forecast_*")  # doctest: +SKIP
+    ['forecast_lstm_airline', 'forecast_lstm_co2', 'forecast_lstm_sunspots', 'forecast_lstm_taylor']
+    """
+    return [e.name for e in default_registry().list(pattern=pattern, task=task)]
+
+
+def info(name):
+    """The metadata of a registered checkpoint (`name` or `name@N`), as a dict."""
+    if os.path.isdir(os.fspath(name)):
+        return CheckpointMetadata.load(name).to_dict()
+    return default_registry().get(name).metadata.to_dict()
+
+
+def load(spec, sha256=None):
+    """Loads a checkpoint and returns its task object, ready for raw input.
+
+    Args:
+        spec: a registered name (`"forecast_lstm_taylor"`, `"forecast_lstm_taylor@1"`), a
+            checkpoint folder, or a `file://`/`http(s)://` URL of a checkpoint archive.
+        sha256: the archive's expected sha256 when `spec` is a URL (or `url#sha256=<hex>`).
+
+    Every file is checked against the sha256 recorded in its metadata before anything is read.
+
+    Example:
+    >>> forecaster = model_zoo.load("forecast_lstm_taylor")  # doctest: +SKIP
+    >>> forecaster.forecast(series, horizon=48)  # doctest: +SKIP
+    """
+    from model_zoo.tasks.base import task_class
+
+    resolved = resolve(spec, sha256=sha256)
+    return task_class(resolved.metadata.task).from_checkpoint(resolved)
+
+
+def finetune(model, data, out=None, name=None, overwrite=False, **kwargs):
+    """Fine-tunes a published model on the user's data and optionally saves the result.
+
+    Args:
+        model: a name, folder or URL accepted by `load`, or a task object.
+        data: the task's data: a series or CSV for forecasting, texts and labels for
+            classification, CoNLL files for tagging, ... (see the task's `finetune`).
+        out: folder to write the fine-tuned checkpoint to (loadable with `load(out)`).
+        name: registry name of the new checkpoint (default: `<parent>_finetuned`).
+        overwrite: replace an existing `out` folder.
+        **kwargs: the task's fine-tuning options (epochs, strategy, ...).
+
+    Returns:
+        The fine-tuned task object.
+    """
+    task = load(model) if isinstance(model, (str, os.PathLike)) else model
+    if out is not None and os.path.exists(out) and not overwrite:
+        raise InputError(
+            f"The output folder {out} exists; choose another or pass overwrite=True. "
+            f"Received: out={out!r}"
+        )
+    tuned = task.finetune(data, **kwargs)
+    if out is not None:
+        parent = task.metadata
+        metadata = copy.deepcopy(parent)
+        metadata.name = name or f"{parent.name}_finetuned"
+        metadata.version = 1
+        metadata.description = f"{parent.name}@{parent.version} fine-tuned on user data."
+        metadata.dataset = {"name": "user data", "parent_dataset": parent.dataset.get("name")}
+        metadata.metrics = {"finetune": getattr(tuned, "finetune_metrics", {})}
+        metadata.tags = sorted(set(parent.tags) | {"finetuned", f"parent:{parent.full_name}"})
+        metadata.command = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv else ""
+        metadata.created = ""
+        metadata.source = None
+        CheckpointMetadata.from_dict(metadata.to_dict())  # validates the new name
+        tuned.save(out, metadata, overwrite=overwrite)
+    return tuned

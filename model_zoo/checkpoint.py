@@ -1,0 +1,165 @@
+"""The checkpoint format: one folder per checkpoint.
+
+    <name>/
+      model.keras          the Keras model (Keras v3 format; loads with safe_mode=True)
+      preprocessing.json   the task's preprocessing state (scalers, vocabularies, settings)
+      assets/...           larger preprocessing files, if any (vocabularies, ...)
+      README.md            the model card, generated from the metadata
+      metadata.json        name, version, task, dataset and split, metrics, parameter count,
+                           sha256 and size of every other file, license, command, versions
+
+Writing is atomic: everything goes into a temporary sibling folder that is renamed into place
+only when complete, so an error never leaves a half-written checkpoint.
+"""
+
+import datetime
+import json
+import os
+import platform
+import shutil
+import tempfile
+
+from model_zoo.errors import InputError
+from model_zoo.registry import CheckpointMetadata, describe_files
+from model_zoo.version import __version__
+
+MODEL_FILE = "model.keras"
+PREPROCESSING_FILE = "preprocessing.json"
+ASSETS_DIR = "assets"
+CARD_FILE = "README.md"
+
+
+def framework_versions():
+    import keras
+
+    versions = {"keras": keras.__version__, "python": platform.python_version(),
+                "model_zoo": __version__, "backend": keras.backend.backend()}
+    try:
+        import tensorflow as tf
+
+        versions["tensorflow"] = tf.__version__
+    except ImportError:  # pragma: no cover - TF is a dependency, but a JAX-only user may lack it.
+        pass
+    return versions
+
+
+def count_params(model):
+    """All weights, trainable or not: what `model.count_params()` reports."""
+    return int(model.count_params())
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def model_card(metadata):
+    """A README.md for the checkpoint, generated from its metadata."""
+    m = metadata
+    lines = [f"# {m.name} (version {m.version})", "", m.description or "", ""]
+    lines += [
+        "| | |", "|---|---|",
+        f"| task | `{m.task}` |",
+        f"| architecture | `{m.architecture}` |",
+        f"| parameters | {m.params:,} |",
+        f"| dataset | {m.dataset.get('name', '')} ({m.dataset.get('source', '')}) |",
+        f"| data license | {m.dataset.get('license', '')} |",
+        f"| checkpoint license | {m.license} |",
+        f"| recipe | `{m.recipe}` |",
+        f"| created | {m.created} |",
+        "",
+    ]
+    split = m.dataset.get("split")
+    if split:
+        lines += ["## Split", "", "```json", json.dumps(split, indent=2), "```", ""]
+    test = m.metrics.get("test", {})
+    if test:
+        lines += ["## Test metrics", "", "| metric | value |", "|---|---|"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in test.items() if not isinstance(v, dict)]
+        lines.append("")
+    baselines = m.metrics.get("baselines", {})
+    if baselines:
+        keys = sorted({k for b in baselines.values() for k in b})
+        lines += ["## Baselines (same split, same run)", "",
+                  "| baseline | " + " | ".join(keys) + " |",
+                  "|---" * (len(keys) + 1) + "|"]
+        for name, values in baselines.items():
+            lines.append(f"| {name} | " + " | ".join(_fmt(values.get(k, "")) for k in keys) + " |")
+        lines.append("")
+    lines += ["## Use", "", "```python", "import model_zoo", "",
+              f'model = model_zoo.load("{m.name}@{m.version}")', "```", ""]
+    if m.command:
+        lines += ["## Reproduce", "", "```", m.command, "```", ""]
+    return "\n".join(lines)
+
+
+def write_checkpoint(directory, model, preprocessing, metadata, assets=None, overwrite=False):
+    """Writes a complete checkpoint folder atomically and returns its path.
+
+    Args:
+        directory: the checkpoint folder to create.
+        model: the Keras model.
+        preprocessing: JSON-serialisable dict of preprocessing state.
+        metadata: a `CheckpointMetadata`; `params`, `files`, `framework` and `created` are
+            filled in here.
+        assets: optional `{relative path: bytes or str}` written under `assets/`.
+        overwrite: replace an existing folder (the old one is removed only after the new one
+            is complete).
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    if os.path.exists(directory) and not overwrite:
+        raise InputError(
+            f"Refusing to overwrite the existing {directory}; choose another folder or pass "
+            f"overwrite=True. Received: {directory}"
+        )
+    parent = os.path.dirname(directory)
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
+    try:
+        model.save(os.path.join(staging, MODEL_FILE))
+        with open(os.path.join(staging, PREPROCESSING_FILE), "w", encoding="utf-8") as f:
+            json.dump(preprocessing, f, indent=2, sort_keys=True)
+            f.write("\n")
+        for rel, content in (assets or {}).items():
+            path = os.path.join(staging, ASSETS_DIR, rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(path, mode, **({} if mode == "wb" else {"encoding": "utf-8"})) as f:
+                f.write(content)
+        metadata.params = count_params(model)
+        metadata.framework = framework_versions()
+        metadata.created = metadata.created or datetime.date.today().isoformat()
+        with open(os.path.join(staging, CARD_FILE), "w", encoding="utf-8") as f:
+            f.write(model_card(metadata))
+        metadata.files = describe_files(staging)
+        metadata.save(staging)
+        if os.path.exists(directory):
+            old = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.old-")
+            os.rmdir(old)
+            os.replace(directory, old)
+            os.replace(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, directory)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return directory
+
+
+def read_checkpoint(directory):
+    """Loads `(keras_model, preprocessing_dict, metadata)` from a checked checkpoint folder."""
+    import keras
+
+    metadata = CheckpointMetadata.load(directory)
+    with open(os.path.join(directory, PREPROCESSING_FILE), encoding="utf-8") as f:
+        preprocessing = json.load(f)
+    model = keras.saving.load_model(os.path.join(directory, MODEL_FILE), compile=False,
+                                    safe_mode=True)
+    return model, preprocessing, metadata
+
+
+def read_asset(directory, rel):
+    with open(os.path.join(directory, ASSETS_DIR, rel), encoding="utf-8") as f:
+        return f.read()

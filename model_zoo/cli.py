@@ -1,0 +1,292 @@
+"""The `model-zoo` command line.
+
+    model-zoo list [PATTERN] [--task T]       published checkpoints
+    model-zoo info NAME                       a checkpoint's metadata
+    model-zoo recipes                         registered recipes
+    model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
+    model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--resume]
+    model-zoo evaluate NAME [--sample]        re-measure a checkpoint, compare with the registry
+    model-zoo predict NAME <task arguments>   (`model-zoo predict NAME --help` lists them)
+    model-zoo finetune NAME <task arguments> --out DIR
+    model-zoo cudnn NAME                      cuDNN eligibility of every recurrent layer
+
+Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
+`Task.cli_commands`. Errors a user can fix are printed as one line, exit code 2.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from model_zoo.errors import ModelZooError
+
+CORE = ("list", "info", "recipes", "train", "tune", "evaluate", "predict", "finetune", "cudnn")
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _print_json(obj):
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _parse_sets(pairs):
+    out = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ModelZooError(f"--set takes key=value. Received: {pair!r}")
+        out[key.strip()] = value
+    return out
+
+
+def _headline(metrics):
+    test = metrics.get("test", {})
+    for key in ("mase", "accuracy", "bleu", "cer", "f1", "nats_per_char"):
+        if key in test:
+            return f"{key}={test[key]:.4g}"
+    return ""
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_list(args):
+    from model_zoo.registry import default_registry
+
+    entries = default_registry().list(pattern=args.pattern, task=args.task)
+    if args.json:
+        _print_json([e.metadata.to_dict() for e in entries])
+        return 0
+    if not entries:
+        print("No checkpoints match.")
+        return 0
+    width = max(len(e.name) for e in entries)
+    for e in entries:
+        m = e.metadata
+        print(f"{m.name:<{width}}  v{m.version}  {m.task:<20} {m.params:>10,} params  "
+              f"{_headline(m.metrics)}")
+    return 0
+
+
+def cmd_info(args):
+    from model_zoo.api import info
+
+    _print_json(info(args.name))
+    return 0
+
+
+def cmd_recipes(args):
+    from model_zoo.training.recipe import discover_recipes
+
+    for name, cls in sorted(discover_recipes().items()):
+        print(f"{name:<20} {cls.task:<20} {cls.description}")
+    return 0
+
+
+def cmd_train(args):
+    from model_zoo.training.runner import train
+
+    result = train(args.recipe, _parse_sets(args.set), epochs=args.epochs, seed=args.seed,
+                   publish_to_registry=args.publish, replace=args.replace,
+                   run_dir=args.run_dir, registry_dir=args.registry_dir,
+                   verbose=0 if args.quiet else 2)
+    print(f"run folder: {result.run_dir}")
+    print(f"checkpoint: {result.checkpoint_dir}")
+    if result.published:
+        print(f"published:  {result.published}")
+    _print_json({"test": result.metrics["test"],
+                 "baselines": {k: {m: v for m, v in b.items() if m != "forecasts"}
+                               for k, b in result.metrics.get("baselines", {}).items()}})
+    return 0
+
+
+def cmd_tune(args):
+    from model_zoo.training.tuning import tune
+
+    best = tune(args.recipe, _parse_sets(args.set), tuner=args.tuner, max_trials=args.max_trials,
+                resume=args.resume, epochs=args.epochs, seed=args.seed, directory=args.directory)
+    print("best trials:")
+    for rank, trial in enumerate(best, 1):
+        print(f"{rank}. trial {trial['trial']}  score={trial['score']:.5g}  {trial['hp']}")
+    return 0
+
+
+def cmd_evaluate(args):
+    from model_zoo.training.runner import evaluate_published
+
+    rows, ok = evaluate_published(args.name, limit=args.sample)
+    print(f"{'metric':<16}{'registry':>14}{'measured':>14}  agree")
+    for key, recorded, measured, agree in rows:
+        shown = "-" if measured is None else f"{measured:.6g}"
+        print(f"{key:<16}{recorded:>14.6g}{shown:>14}  {'yes' if agree else 'NO'}")
+    print("matches the registry" if ok else "DIFFERS from the registry")
+    return 0 if ok else 1
+
+
+def _task_parser(prog, task_cls, finetune=False):
+    parser = argparse.ArgumentParser(prog=prog)
+    task_cls.add_cli_arguments(parser)
+    if finetune:
+        parser.add_argument("--out", required=True, help="folder for the new checkpoint")
+        parser.add_argument("--name", default=None, help="name of the new checkpoint")
+        parser.add_argument("--epochs", type=int, default=None)
+        parser.add_argument("--strategy", default=None,
+                            help="gradual_unfreezing (default) or full")
+        parser.add_argument("--overwrite", action="store_true")
+    return parser
+
+
+def _task_class_of(name):
+    from model_zoo.registry import CheckpointMetadata, default_registry
+    from model_zoo.tasks.base import task_class
+
+    if os.path.isdir(name):
+        metadata = CheckpointMetadata.load(name)
+    else:
+        metadata = default_registry().get(name).metadata
+    return task_class(metadata.task)
+
+
+def cmd_predict(args):
+    task_cls = _task_class_of(args.name)
+    task_args = _task_parser(f"model-zoo predict {args.name}", task_cls).parse_args(args.rest)
+    from model_zoo.api import load
+
+    _print_json(load(args.name).predict_cli(task_args))
+    return 0
+
+
+def cmd_finetune(args):
+    task_cls = _task_class_of(args.name)
+    task_args = _task_parser(f"model-zoo finetune {args.name}", task_cls, finetune=True)\
+        .parse_args(args.rest)
+    from model_zoo.api import finetune
+
+    kwargs = task_cls.finetune_data_from_cli(task_args)
+    if task_args.epochs is not None:
+        kwargs["epochs"] = task_args.epochs
+    if task_args.strategy:
+        kwargs["strategy"] = task_args.strategy
+    data = kwargs.pop("data")
+    tuned = finetune(args.name, data, out=task_args.out, name=task_args.name,
+                     overwrite=task_args.overwrite, **kwargs)
+    print(f"fine-tuned checkpoint: {os.path.abspath(task_args.out)}")
+    _print_json(getattr(tuned, "finetune_metrics", {}))
+    return 0
+
+
+def cmd_cudnn(args):
+    from model_zoo.api import load
+    from model_zoo.layers.cudnn import cudnn_report
+
+    report = cudnn_report(load(args.name).model)
+    if args.json:
+        _print_json(report.to_dict())
+    else:
+        print(report)
+    return 0 if report.all_eligible else 1
+
+
+def build_parser(extra_commands=None):
+    parser = argparse.ArgumentParser(prog="model-zoo", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    from model_zoo.version import __version__
+
+    parser.add_argument("--version", action="version", version=f"model_zoo {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list published checkpoints")
+    p.add_argument("pattern", nargs="?", default=None, help="glob or substring of the name")
+    p.add_argument("--task", default=None)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("info", help="show a checkpoint's metadata")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("recipes", help="list recipes")
+    p.set_defaults(func=cmd_recipes)
+
+    p = sub.add_parser("train", help="train a recipe; --publish adds it to the registry")
+    p.add_argument("recipe")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a config value or hyperparameter (repeatable)")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--publish", action="store_true", help="write the checkpoint to the registry")
+    p.add_argument("--replace", action="store_true",
+                   help="with --publish: overwrite the newest version instead of adding one")
+    p.add_argument("--run-dir", default=None)
+    p.add_argument("--registry-dir", default=None, help="registry folder to publish into")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("tune", help="Keras Tuner search over a recipe's space")
+    p.add_argument("recipe")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.add_argument("--max-trials", type=int, required=True)
+    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--directory", default=None)
+    p.set_defaults(func=cmd_tune)
+
+    p = sub.add_parser("evaluate", help="re-measure a published checkpoint")
+    p.add_argument("name")
+    p.add_argument("--sample", action="store_true",
+                   help="only the quick-check sample recorded at publication")
+    p.set_defaults(func=cmd_evaluate)
+
+    for command, func, text in (("predict", cmd_predict, "run a checkpoint on your input"),
+                                ("finetune", cmd_finetune, "fine-tune on your data")):
+        p = sub.add_parser(command, help=text, add_help=False)
+        p.add_argument("name")
+        p.add_argument("rest", nargs=argparse.REMAINDER,
+                       help=f"task arguments: `model-zoo {command} NAME --help` lists them")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("cudnn", help="cuDNN eligibility of a checkpoint's recurrent layers")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cudnn)
+
+    for command, (text, add_arguments, run) in (extra_commands or {}).items():
+        p = sub.add_parser(command, help=text)
+        add_arguments(p)
+        p.set_defaults(func=run)
+    return parser
+
+
+def task_commands():
+    """Verbs that task classes add (`generate`, `translate`, ...): `{name: (help, add, run)}`."""
+    from model_zoo.tasks.base import registered_tasks
+
+    commands = {}
+    for cls in registered_tasks().values():
+        commands.update(getattr(cls, "cli_commands", lambda: {})())
+    return commands
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_tensorflow()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    extra = task_commands() if first not in CORE else {}
+    parser = build_parser(extra)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ModelZooError as e:
+        print(f"model-zoo: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

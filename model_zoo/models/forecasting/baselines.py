@@ -1,0 +1,109 @@
+"""Classical forecasting baselines, computed with statsmodels on the same origins as the LSTM.
+
+Each baseline is fitted once on the history before the test period, then, at every forecast
+origin, re-filtered over the history up to that origin with its parameters held fixed (no peek
+at the test values), and asked for `horizon` steps. Models are picked by AIC among a few
+standard specifications, as automatic ETS/ARIMA procedures do.
+"""
+
+import itertools
+import time
+import warnings
+
+import numpy as np
+
+
+def seasonal_naive(history, horizon, season):
+    history = np.asarray(history)
+    index = history.size - season + (np.arange(horizon) % season)
+    return history[index]
+
+
+def _quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    warnings.simplefilter("ignore")
+    return ctx
+
+
+def ets_forecaster(fit_values, season):
+    """Auto-ETS: additive errors; trend none/additive/damped; seasonality none/additive/mult."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    positive = bool((fit_values > 0).all())
+    seasonal_options = [None, "add"] + (["mul"] if positive else [])
+    trend_options = [(None, False), ("add", False), ("add", True)]
+    best = None
+    ctx = _quiet()
+    try:
+        for (trend, damped), seasonal in itertools.product(trend_options, seasonal_options):
+            spec = dict(error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
+                        seasonal_periods=season if seasonal else None)
+            try:
+                result = ETSModel(fit_values, **spec).fit(disp=False, maxiter=200)
+            except Exception:  # statsmodels raises a zoo of errors on degenerate specs.
+                continue
+            if np.isfinite(result.aic) and (best is None or result.aic < best[0]):
+                best = (result.aic, spec, result.params)
+    finally:
+        ctx.__exit__(None, None, None)
+    if best is None:
+        return None, None
+    _, spec, params = best
+
+    def forecast(history, horizon):
+        ctx = _quiet()
+        try:
+            smoothed = ETSModel(np.asarray(history, "float64"), **spec).smooth(params)
+            return np.asarray(smoothed.forecast(horizon))
+        finally:
+            ctx.__exit__(None, None, None)
+
+    label = f"ETS({spec['error'][0].upper()},{(spec['trend'] or 'N')[0].upper()}" \
+            f"{'d' if spec['damped_trend'] else ''},{(spec['seasonal'] or 'N')[0].upper()})"
+    return forecast, label
+
+
+def arima_forecaster(fit_values, season, seasonal=True, max_seconds=600):
+    """SARIMA picked by AIC from a small grid of standard orders (airline model included)."""
+    from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    if seasonal and season > 1:
+        grid = [((0, 1, 1), (0, 1, 1, season)), ((1, 0, 1), (0, 1, 1, season)),
+                ((2, 0, 0), (0, 1, 1, season)), ((1, 1, 1), (0, 1, 1, season))]
+    else:
+        grid = [((2, 0, 0), (0, 0, 0, 0)), ((3, 0, 0), (0, 0, 0, 0)), ((2, 0, 1), (0, 0, 0, 0)),
+                ((2, 0, 2), (0, 0, 0, 0)), ((9, 0, 0), (0, 0, 0, 0)), ((1, 1, 1), (0, 0, 0, 0))]
+    best = None
+    started = time.monotonic()
+    ctx = _quiet()
+    try:
+        for order, seasonal_order in grid:
+            if time.monotonic() - started > max_seconds and best is not None:
+                break
+            trend = "c" if order[1] == 0 and seasonal_order[1] == 0 else None
+            try:
+                model = SARIMAX(fit_values, order=order, seasonal_order=seasonal_order,
+                                trend=trend)
+                result = model.fit(disp=False, maxiter=100)
+            except Exception:
+                continue
+            if np.isfinite(result.aic) and (best is None or result.aic < best[0]):
+                best = (result.aic, order, seasonal_order, result)
+    finally:
+        ctx.__exit__(None, None, None)
+    if best is None:
+        return None, None
+    _, order, seasonal_order, result = best
+
+    def forecast(history, horizon):
+        ctx = _quiet()
+        try:
+            applied = result.apply(np.asarray(history, "float64"))
+            return np.asarray(applied.forecast(horizon))
+        finally:
+            ctx.__exit__(None, None, None)
+
+    label = f"ARIMA{order}" + (f"{seasonal_order[:3]}[{seasonal_order[3]}]"
+                               if seasonal_order[3] else "")
+    return forecast, label

@@ -1,0 +1,139 @@
+"""Task objects: a Keras model, its preprocessing and metadata, behind the verbs of one task.
+
+`model_zoo.load(name)` returns one of these. A task class registers itself under the task name
+that checkpoints record (`@register_task("forecasting")`), knows how to turn its preprocessing
+state into JSON and back, and implements its verbs (`forecast`, `classify`, `generate`, ...) and
+`finetune`.
+"""
+
+import copy
+import importlib
+import pkgutil
+
+from model_zoo.checkpoint import read_checkpoint, write_checkpoint
+from model_zoo.errors import InputError
+from model_zoo.registry import CheckpointMetadata
+
+_TASKS = {}
+
+
+def register_task(name):
+    """Class decorator: makes `load` build checkpoints whose metadata says `task=name` with it."""
+
+    def decorator(cls):
+        if name in _TASKS and _TASKS[name] is not cls:
+            raise ValueError(f"Task `{name}` is already registered by {_TASKS[name].__name__}.")
+        cls.task_name = name
+        _TASKS[name] = cls
+        return cls
+
+    return decorator
+
+
+def _import_all_tasks():
+    import model_zoo.tasks as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name != "base":
+            importlib.import_module(f"model_zoo.tasks.{info.name}")
+
+
+def task_class(name):
+    """The task class registered under `name` (importing the task modules on first use)."""
+    if name not in _TASKS:
+        _import_all_tasks()
+    if name not in _TASKS:
+        raise InputError(
+            f"No task `{name}` is known to this model_zoo (a newer version may have it). "
+            f"Known tasks: {sorted(_TASKS)}. Received: task={name!r}"
+        )
+    return _TASKS[name]
+
+
+def registered_tasks():
+    _import_all_tasks()
+    return dict(_TASKS)
+
+
+class Task:
+    """Base class of task objects.
+
+    Subclasses implement `preprocessing_state()` / `from_state()` and their verbs.
+
+    Args:
+        model: the Keras model.
+        preprocessing: the task's preprocessing state, a JSON-serialisable dict.
+        metadata: the checkpoint's `CheckpointMetadata`, or None for a model not yet saved.
+        directory: the folder it was loaded from, if any (to read assets).
+    """
+
+    task_name = None
+
+    def __init__(self, model, preprocessing, metadata=None, directory=None):
+        self.model = model
+        self.preprocessing = preprocessing
+        self.metadata = metadata
+        self.directory = directory
+
+    # -- loading and saving ------------------------------------------------------------------
+
+    @classmethod
+    def from_checkpoint(cls, resolved):
+        model, preprocessing, metadata = read_checkpoint(resolved.directory)
+        return cls(model, preprocessing, metadata, directory=resolved.directory)
+
+    def assets(self):
+        """Extra files written under `assets/` (vocabularies, ...): `{relative path: content}`."""
+        return {}
+
+    def save(self, directory, metadata=None, overwrite=False):
+        """Writes this task as a checkpoint folder that `model_zoo.load(directory)` reads."""
+        metadata = copy.deepcopy(metadata or self.metadata)
+        if metadata is None:
+            raise InputError(
+                "Saving needs metadata (name, version, architecture). Pass "
+                "metadata=CheckpointMetadata(...). Received: metadata=None"
+            )
+        metadata.task = self.task_name
+        write_checkpoint(directory, self.model, self.preprocessing, metadata,
+                         assets=self.assets(), overwrite=overwrite)
+        self.metadata = CheckpointMetadata.load(directory)
+        self.directory = directory
+        return directory
+
+    # -- description --------------------------------------------------------------------------
+
+    @property
+    def name(self):
+        return self.metadata.full_name if self.metadata else "<unsaved>"
+
+    def __repr__(self):
+        params = self.model.count_params()
+        return f"<{type(self).__name__} {self.name}: {params:,} parameters>"
+
+    # -- verbs every task has -------------------------------------------------------------------
+
+    def predict(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def finetune(self, data, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not support fine-tuning yet.")
+
+    def evaluate(self, data, **kwargs):
+        """Metrics of this model on `data`, computed as its recipe computes them."""
+        raise NotImplementedError
+
+    # -- command-line hooks ----------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        """Adds this task's `predict`/`finetune` arguments to an argparse parser."""
+
+    def predict_cli(self, args):
+        """Runs `model-zoo predict` for this task; returns a JSON-serialisable result."""
+        raise NotImplementedError(f"`model-zoo predict` is not available for {self.task_name}.")
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        """Reads the data `model-zoo finetune` passes to `finetune`."""
+        raise NotImplementedError(f"`model-zoo finetune` is not available for {cls.task_name}.")

@@ -1,0 +1,188 @@
+"""The forecasting task: `load(name).forecast(series, horizon)`."""
+
+import json
+
+import keras
+import numpy as np
+
+from model_zoo.data.timeseries import (
+    StandardScaler,
+    as_series,
+    make_windows,
+    require_length,
+    rolling_origins,
+    windows_dataset,
+)
+from model_zoo.errors import InputError
+from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
+from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.finetune import get_strategy
+
+
+@register_task("forecasting")
+class Forecaster(Task):
+    """A univariate multi-step forecaster.
+
+    Its preprocessing state holds `lookback` (values read), `horizon` (values forecast per
+    call), `season`, `frequency` and the `scaler` fitted on the training series.
+
+    Example:
+    >>> forecaster = model_zoo.load("forecast_lstm_airline")
+    >>> forecaster.forecast([112, 118, 132, ...], horizon=24)   # 24 future values
+    """
+
+    @property
+    def lookback(self):
+        return int(self.preprocessing["lookback"])
+
+    @property
+    def horizon(self):
+        return int(self.preprocessing["horizon"])
+
+    @property
+    def season(self):
+        return int(self.preprocessing["season"])
+
+    @property
+    def scaler(self):
+        return StandardScaler.from_dict(self.preprocessing["scaler"])
+
+    # -- prediction ------------------------------------------------------------------------
+
+    def _predict_scaled(self, windows):
+        out = self.model(np.asarray(windows, dtype="float32"), training=False)
+        return keras.ops.convert_to_numpy(out).astype("float64")
+
+    def forecast_at(self, values, origins, horizon=None):
+        """Forecasts of `horizon` values from each origin `t`, using only `values[:t]`."""
+        horizon = horizon or self.horizon
+        scaler = self.scaler
+        scaled = scaler.scale(values)
+        history = np.stack([scaled[t - self.lookback:t] for t in origins])
+        produced = np.zeros((len(origins), 0))
+        while produced.shape[1] < horizon:  # Recursive beyond the model's own horizon.
+            window = np.concatenate([history, produced], axis=1)[:, -self.lookback:]
+            produced = np.concatenate([produced, self._predict_scaled(window[..., None])], 1)
+        return scaler.unscale(produced[:, :horizon])
+
+    def forecast(self, series, horizon=None, fill_missing=None):
+        """Forecasts the next `horizon` values of `series`.
+
+        Args:
+            series: the history, oldest first: a list, NumPy array or pandas Series with at
+                least `lookback` values.
+            horizon: number of future values (default: the model's horizon); longer horizons
+                feed forecasts back in, `horizon` values at a time.
+            fill_missing: `"interpolate"` to fill gaps (NaN); by default a gap is an error.
+
+        Returns:
+            A NumPy array of `horizon` values.
+        """
+        values = as_series(series, fill_missing=fill_missing)
+        if horizon is not None and (not isinstance(horizon, (int, np.integer)) or horizon < 1):
+            raise InputError(f"`horizon` must be a positive integer. Received: {horizon!r}")
+        require_length(values, self.lookback, f"this model's window of {self.lookback} values")
+        return self.forecast_at(values, [values.size], horizon)[0]
+
+    predict = forecast
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def evaluate(self, series, test_size, train_size=None, max_origins=None):
+        """Rolling-origin accuracy on the last `test_size` values, `horizon` at a time.
+
+        MASE is scaled by the in-sample seasonal-naive error on the values before the test
+        period (or the first `train_size` values).
+
+        Returns:
+            `{"mase", "smape", "rmse", "origins", "forecasts": [[...]], "truth": [[...]]}`.
+        """
+        values = as_series(series)
+        origins = rolling_origins(values.size, test_size, self.horizon)
+        if max_origins:
+            origins = origins[:max_origins]
+        if not origins or origins[0] < self.lookback:
+            raise InputError(
+                f"The series is too short to evaluate: the test period of {test_size} values "
+                f"needs {self.lookback} values of history before it and at least {self.horizon} "
+                f"test values. Received: {values.size} values"
+            )
+        forecasts = self.forecast_at(values, origins)
+        truth = np.stack([values[t:t + self.horizon] for t in origins])
+        scale = mase_scale(values[:train_size or origins[0]], self.season)
+        metrics = forecast_metrics(truth, forecasts, scale)
+        return {**metrics, "origins": [int(o) for o in origins],
+                "forecasts": forecasts.tolist(), "truth": truth.tolist()}
+
+    # -- fine-tuning ------------------------------------------------------------------------------
+
+    def finetune(self, data, column=None, epochs=40, val_size=None, batch_size=32,
+                 strategy=None, fill_missing=None, seed=0, verbose=0):
+        """Adapts the forecaster to a new series; returns a new `Forecaster`.
+
+        The scaler is refitted on the new series; the network keeps its shape (lookback,
+        horizon) and starts from the published weights. By default the head is trained
+        first, then the recurrent layers are unfrozen from the top (`GradualUnfreezing`).
+
+        Args:
+            data: the series: list/array/pandas Series, or a CSV path with `column=`.
+            column: the CSV or DataFrame column holding the values.
+            epochs: total epochs over all stages.
+            val_size: values held out at the end for early stopping (default: max(horizon,
+                10% of the series)).
+            batch_size: windows per batch.
+            strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
+            fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
+            seed: random seed of shuffling and dropout.
+        """
+        values = as_series(data, column=column, fill_missing=fill_missing)
+        val_size = val_size or max(self.horizon, values.size // 10)
+        needed = self.lookback + self.horizon + val_size
+        require_length(values, needed,
+                       f"fine-tuning (a {self.lookback}-value window, a {self.horizon}-value "
+                       f"target and {val_size} validation values)")
+        keras.utils.set_random_seed(seed)
+        split = values.size - val_size
+        scaler = StandardScaler.fit(values[:split], self.scaler.transform)
+        scaled = scaler.scale(values)
+        train = windows_dataset(scaled, self.lookback, self.horizon, batch_size,
+                                stop=split - self.horizon + 1, shuffle=True, seed=seed)
+        val = windows_dataset(scaled, self.lookback, self.horizon, batch_size, start=split)
+        model = keras.models.clone_model(self.model)
+        model.set_weights(self.model.get_weights())
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        preprocessing["scaler"] = scaler.to_dict()
+        before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
+        history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
+                                             verbose=verbose)
+        tuned = Forecaster(model, preprocessing, self.metadata)
+        tuned.finetune_metrics = {"val_mae_scaled_before": before,
+                                  "val_mae_scaled_after": tuned._val_mae(scaled, split),
+                                  "train_values": int(split), "val_values": int(val_size),
+                                  "stages": len(history["stages"])}
+        return tuned
+
+    def _val_mae(self, scaled, split):
+        x, y, _ = make_windows(scaled, self.lookback, self.horizon, start=split)
+        return float(np.mean(np.abs(self._predict_scaled(x) - y)))
+
+    # -- command line ------------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        parser.add_argument("--csv", required=True, help="CSV file holding the series")
+        parser.add_argument("--column", required=True, help="column of the series' values")
+        parser.add_argument("--horizon", type=int, default=None,
+                            help="values to forecast (default: the model's horizon)")
+        parser.add_argument("--fill-missing", choices=["interpolate"], default=None,
+                            help="fill gaps (NaN) instead of rejecting them")
+
+    def predict_cli(self, args):
+        values = as_series(args.csv, column=args.column, fill_missing=args.fill_missing)
+        return {"model": self.name, "history": int(values.size),
+                "forecast": [round(float(v), 6) for v in self.forecast(values, args.horizon)]}
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        return {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing}

@@ -1,0 +1,140 @@
+"""Fine-tuning strategies, shared by every task's `finetune`.
+
+`GradualUnfreezing` is ULMFiT's recipe (Howard & Ruder, 2018): train the head first, unfreeze
+one more layer group from the top at each stage, give lower groups smaller learning rates
+(discriminative fine-tuning), and use a slanted triangular schedule within each stage.
+`FullFineTune` trains every layer at once with a small learning rate.
+"""
+
+import dataclasses
+
+import keras
+
+from model_zoo.errors import InputError
+from model_zoo.training.fit import steps_in
+from model_zoo.training.optimizers import DiscriminativeAdam, SlantedTriangular
+
+
+def _is_recurrent(layer):
+    return isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional))
+
+
+def layer_groups(model, head_from=None):
+    """Groups a model's weighted layers bottom-to-top for gradual unfreezing.
+
+    Every weighted layer up to the last recurrent one is its own group; the layers after it
+    (the head) form the top group. `head_from` names the first layer of the head explicitly.
+    """
+    weighted = [layer for layer in model.layers if layer.weights]
+    if not weighted:
+        raise InputError(f"Model {model.name} has no weights to fine-tune. Received: {model.name}")
+    if head_from is not None:
+        names = [layer.name for layer in weighted]
+        if head_from not in names:
+            raise InputError(f"No layer {head_from!r} in the model. Received: {names}")
+        cut = names.index(head_from)
+    else:
+        recurrent = [i for i, layer in enumerate(weighted) if _is_recurrent(layer)]
+        cut = recurrent[-1] + 1 if recurrent else len(weighted) - 1
+        cut = min(cut, len(weighted) - 1)
+    groups = [[layer] for layer in weighted[:cut]]
+    groups.append(weighted[cut:])
+    return groups
+
+
+@dataclasses.dataclass
+class FullFineTune:
+    """Every layer trainable, Adam with a small slanted-triangular learning rate."""
+
+    learning_rate: float = 3e-4
+    clipnorm: float = 1.0
+    patience: int = 5
+
+    def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
+        for layer in model.layers:
+            layer.trainable = True
+        schedule = SlantedTriangular(self.learning_rate, steps_in(train) * epochs)
+        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
+                      loss=loss, metrics=metrics or [])
+        callbacks = []
+        if val is not None and self.patience:
+            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
+                                                           restore_best_weights=True))
+        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
+                            verbose=verbose)
+        return {"stages": [{"trainable_groups": "all", "history": history.history}]}
+
+
+@dataclasses.dataclass
+class GradualUnfreezing:
+    """ULMFiT fine-tuning: gradual unfreezing, discriminative learning rates, STLR.
+
+    Args:
+        learning_rate: peak learning rate of the top group.
+        lr_decay: each group below the top gets the learning rate of the group above / this.
+        epochs_per_stage: epochs spent at each stage before one more group is unfrozen; the
+            last stage (all groups) takes the remaining epochs, with early stopping.
+        clipnorm: gradient-norm clipping.
+        patience: early-stopping patience of the last stage.
+        max_stages: unfreeze at most this many groups from the top (None: all).
+    """
+
+    learning_rate: float = 1e-3
+    lr_decay: float = 2.6
+    epochs_per_stage: int = 1
+    clipnorm: float = 1.0
+    patience: int = 5
+    max_stages: int | None = None
+
+    def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
+        groups = groups or layer_groups(model)
+        n_groups = len(groups)
+        stages = n_groups if self.max_stages is None else min(self.max_stages, n_groups)
+        stage_epochs = [self.epochs_per_stage] * (stages - 1)
+        stage_epochs.append(max(epochs - sum(stage_epochs), 1))
+        multipliers = {}
+        for depth, group in enumerate(reversed(groups)):
+            for layer in group:
+                multipliers[layer.name] = self.lr_decay ** (-depth)
+        report = []
+        for stage, n_epochs in enumerate(stage_epochs, start=1):
+            unfrozen = groups[n_groups - stage:]
+            names = {layer.name for group in unfrozen for layer in group}
+            for layer in model.layers:
+                layer.trainable = layer.name in names or not layer.weights
+            schedule = SlantedTriangular(self.learning_rate, steps_in(train) * n_epochs)
+            model.compile(optimizer=DiscriminativeAdam(multipliers, learning_rate=schedule,
+                                                       clipnorm=self.clipnorm),
+                          loss=loss, metrics=metrics or [])
+            last = stage == len(stage_epochs)
+            callbacks = []
+            if last and val is not None and self.patience:
+                callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
+                                                               restore_best_weights=True))
+            history = model.fit(train, validation_data=val, epochs=n_epochs,
+                                callbacks=callbacks, verbose=verbose)
+            report.append({"trainable_groups": stage, "layers": sorted(names),
+                           "history": history.history})
+        for layer in model.layers:
+            layer.trainable = True
+        return {"stages": report}
+
+
+STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune}
+
+
+def get_strategy(strategy):
+    if strategy is None:
+        return GradualUnfreezing()
+    if isinstance(strategy, str):
+        if strategy not in STRATEGIES:
+            raise InputError(
+                f"Unknown fine-tuning strategy; choose one of {sorted(STRATEGIES)}. "
+                f"Received: {strategy!r}"
+            )
+        return STRATEGIES[strategy]()
+    if not hasattr(strategy, "fit"):
+        raise InputError(
+            f"A fine-tuning strategy needs a `fit` method. Received: {type(strategy).__name__}"
+        )
+    return strategy

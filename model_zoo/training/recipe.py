@@ -1,0 +1,210 @@
+"""The recipe contract, and the registry of recipes.
+
+A recipe is one module under `recipes/` that reads top to bottom like a tutorial: the data (a
+fixed, published split and a tf.data pipeline), `build_model(hp, config=None)` whose Keras Tuner
+search space defaults to the published configuration, training defaults, evaluation and
+baselines. At its end a small class wires those functions into this contract and registers
+itself with `@register_recipe`:
+
+    @register_recipe
+    class Forecasting(Recipe):
+        name = "forecasting"
+        task = "forecasting"
+        defaults = {"dataset": "taylor", "epochs": 60, ...}
+        ...
+
+Recipes live in the top-level `recipes/` folder, installed as the package `model_zoo_recipes`.
+"""
+
+import importlib
+import importlib.util
+import json
+import os
+import pkgutil
+import sys
+
+from model_zoo.errors import InputError, UnknownModelError
+
+_RECIPES = {}
+
+
+def register_recipe(cls):
+    """Class decorator: registers a `Recipe` subclass under its `name`."""
+    if not getattr(cls, "name", None):
+        raise ValueError(f"Recipe class {cls.__name__} needs a `name`.")
+    existing = _RECIPES.get(cls.name)
+    if existing is not None and existing.__qualname__ != cls.__qualname__:
+        raise ValueError(f"Recipe `{cls.name}` is already registered by {existing.__name__}.")
+    _RECIPES[cls.name] = cls
+    return cls
+
+
+def _recipes_path():
+    spec = importlib.util.find_spec("model_zoo_recipes")
+    if spec is not None and spec.submodule_search_locations:
+        return "model_zoo_recipes", list(spec.submodule_search_locations)
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return None, [os.path.join(here, "recipes")]
+
+
+def discover_recipes():
+    """Imports every module of the recipes package, so that each registers itself."""
+    package, paths = _recipes_path()
+    for info in pkgutil.iter_modules(paths):
+        if info.name.startswith("_"):
+            continue
+        if package:
+            importlib.import_module(f"{package}.{info.name}")
+        else:  # A checkout that was never installed: import the files directly.
+            module_name = f"model_zoo_recipes.{info.name}"
+            if module_name in sys.modules:
+                continue
+            spec = importlib.util.spec_from_file_location(
+                module_name, os.path.join(info.module_finder.path, f"{info.name}.py"))
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+    return dict(_RECIPES)
+
+
+def get_recipe(name):
+    """An instance of the recipe registered as `name`."""
+    if name not in _RECIPES:
+        discover_recipes()
+    if name not in _RECIPES:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(_RECIPES), n=3)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise UnknownModelError(
+            f"No recipe named `{name}`.{hint} `model-zoo recipes` lists them. "
+            f"Received: {name!r}"
+        )
+    return _RECIPES[name]()
+
+
+def coerce(text, like):
+    """Parses a `--set key=value` string to the type of the default value `like`."""
+    if not isinstance(text, str):
+        return text
+    if isinstance(like, bool):
+        lowered = text.lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise InputError(f"Expected true or false. Received: {text!r}")
+    if isinstance(like, int):
+        try:
+            return int(text)
+        except ValueError:
+            raise InputError(f"Expected an integer. Received: {text!r}") from None
+    if isinstance(like, float):
+        try:
+            return float(text)
+        except ValueError:
+            raise InputError(f"Expected a number. Received: {text!r}") from None
+    if isinstance(like, (list, dict)) or like is None:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+class Recipe:
+    """Base class of recipes. Subclasses set the class attributes and override the methods.
+
+    Attributes:
+        name: the recipe's registry name (`model-zoo train <name>`).
+        task: the task of the checkpoints it publishes.
+        architecture: the model family it builds.
+        description: one sentence for `model-zoo recipes`.
+        defaults: the published configuration (data set, epochs, batch size, ...); every key
+            can be overridden with `--set key=value`. Hyperparameters of `build_model` can be
+            overridden the same way.
+        smoke: overrides that make a run tiny (a few rows, one step) for the test suite.
+        objective: the validation metric Keras Tuner minimises.
+        sample_size: how much of the test split `evaluate(limit=...)` uses for the registry
+            tests' quick re-measurement.
+    """
+
+    name = None
+    task = None
+    architecture = None
+    description = ""
+    license = "Apache-2.0"
+    defaults = {}
+    smoke = {}
+    objective = "val_loss"
+    sample_size = 8
+
+    # -- what each recipe provides -------------------------------------------------------------
+
+    def checkpoint_name(self, config):
+        raise NotImplementedError
+
+    def load_data(self, config):
+        raise NotImplementedError
+
+    def build_model(self, hp, config):
+        raise NotImplementedError
+
+    def fit(self, model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
+        raise NotImplementedError
+
+    def make_task(self, model, data, config):
+        raise NotImplementedError
+
+    def evaluate(self, task, data, config, limit=None):
+        """Test metrics `{name: number}` of `task` on the fixed test split (first `limit` items)."""
+        raise NotImplementedError
+
+    def baselines(self, data, config):
+        """`{baseline name: {metric: number}}` on the same test split (default: none)."""
+        return {}
+
+    def dataset_info(self, data, config):
+        """`{"name", "source", "license", "split": {...}}` for the checkpoint's metadata."""
+        raise NotImplementedError
+
+    def plots(self, task, data, config, metrics, out_dir):
+        """Writes PNG figures into `out_dir`; returns their paths (default: none)."""
+        return []
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    def search_space(self, config):
+        """The Keras Tuner `HyperParameters` that `build_model` registers, at their defaults."""
+        import keras_tuner
+
+        hp = keras_tuner.HyperParameters()
+        self.build_model(hp, config)
+        return hp
+
+    def resolve(self, overrides=None):
+        """Splits `{key: value}` overrides into the run's `(config, hp)`.
+
+        Keys of `defaults` go to the config; names of hyperparameters go to `hp`, whose other
+        values stay at their defaults. Anything else is an error naming the valid keys.
+        """
+        import keras_tuner
+
+        overrides = dict(overrides or {})
+        config = dict(self.defaults)
+        for key in list(overrides):
+            if key in config:
+                config[key] = coerce(overrides.pop(key), self.defaults[key])
+        space = self.search_space(config)
+        known = {p.name: p for p in space.space}
+        unknown = sorted(set(overrides) - set(known))
+        if unknown:
+            raise InputError(
+                f"Recipe `{self.name}` has no setting {unknown}. Config keys: "
+                f"{sorted(config)}; hyperparameters: {sorted(known)}. Received: {unknown}"
+            )
+        hp = keras_tuner.HyperParameters()
+        for key, value in overrides.items():
+            default = known[key].default
+            hp.values[key] = coerce(value, default)
+        return config, hp

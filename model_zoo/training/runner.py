@@ -1,0 +1,199 @@
+"""`model-zoo train`: run a recipe end to end, write a run folder, optionally publish.
+
+A run folder (`runs/<recipe>/<time>-<checkpoint name>/`) holds:
+
+    config.json      the resolved config and hyperparameters
+    history.json     the Keras training history
+    metrics.json     test metrics, baselines, the quick-check sample metrics
+    tensorboard/     TensorBoard logs
+    plots/*.png      the recipe's figures and the training curves
+    checkpoint/      the trained checkpoint (loadable with model_zoo.load(path))
+
+With `publish=True` the checkpoint and its metadata also go into the registry folder, and the
+registry tests re-measure it from then on.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import shlex
+import time
+
+from model_zoo.errors import InputError
+from model_zoo.registry import CheckpointMetadata, builtin_root
+from model_zoo.registry.metadata import METADATA_FILE
+from model_zoo.training.recipe import get_recipe
+
+
+@dataclasses.dataclass
+class RunResult:
+    run_dir: str
+    checkpoint_dir: str
+    metrics: dict
+    published: str | None = None
+
+
+def runs_root():
+    return os.path.abspath(os.environ.get("MODEL_ZOO_RUNS", "runs"))
+
+
+def set_seed(seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+
+
+def canonical_command(recipe, overrides, epochs, seed, publish):
+    parts = ["model-zoo", "train", recipe]
+    for key, value in overrides.items():
+        parts += ["--set", f"{key}={value}"]
+    if epochs is not None:
+        parts += ["--epochs", str(epochs)]
+    parts += ["--seed", str(seed)]
+    if publish:
+        parts.append("--publish")
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _jsonable(obj):
+    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+def _write_json(path, obj):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(_jsonable(obj), f, indent=2)
+        f.write("\n")
+
+
+def _plot_history(history, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for key, values in history.items():
+        if "loss" in key:
+            ax.plot(range(1, len(values) + 1), values, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def publish(task, metadata, registry_dir=None, replace=False):
+    """Writes `task` into the registry folder as `metadata.name`; returns the new folder.
+
+    Without `replace`, an existing checkpoint of that name is kept as `<name>@<version>` and
+    the new one gets the next version; with it, the newest version is overwritten in place.
+    """
+    registry_dir = registry_dir or builtin_root()
+    target = os.path.join(registry_dir, metadata.name)
+    if os.path.isfile(os.path.join(target, METADATA_FILE)):
+        old = CheckpointMetadata.load(target)
+        if replace:
+            metadata.version = old.version
+        else:
+            metadata.version = old.version + 1
+            keep = os.path.join(registry_dir, f"{old.name}@{old.version}")
+            if os.path.exists(keep):
+                raise InputError(f"Cannot keep the old version: {keep} exists. Received: {keep}")
+            os.replace(target, keep)
+    task.save(target, metadata, overwrite=True)
+    return target
+
+
+def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
+          replace=False, run_dir=None, registry_dir=None, verbose=2):
+    """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring."""
+    import keras
+
+    recipe = get_recipe(recipe_name)
+    overrides = dict(overrides or {})
+    config, hp = recipe.resolve(overrides)
+    if epochs is not None:
+        if epochs < 1:
+            raise InputError(f"--epochs must be >= 1. Received: {epochs}")
+        config["epochs"] = epochs
+    set_seed(seed)
+    name = recipe.checkpoint_name(config)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = os.path.abspath(run_dir or os.path.join(runs_root(), recipe.name, f"{stamp}-{name}"))
+    os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
+
+    started = time.monotonic()
+    data = recipe.load_data(config)
+    model = recipe.build_model(hp, config)
+    _write_json(os.path.join(run_dir, "config.json"),
+                {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
+    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))]
+    history = recipe.fit(model, data, config, hp, callbacks=callbacks, verbose=verbose)
+    history = getattr(history, "history", history) or {}
+    train_seconds = time.monotonic() - started
+    task = recipe.make_task(model, data, config)
+    test = recipe.evaluate(task, data, config)
+    sample = recipe.evaluate(task, data, config, limit=recipe.sample_size)
+    baselines = recipe.baselines(data, config)
+    metrics = {"test": test, "test_sample": {"limit": recipe.sample_size, **sample},
+               "baselines": baselines, "train_seconds": round(train_seconds, 1),
+               "epochs_run": len(next(iter(history.values()), []))}
+    _write_json(os.path.join(run_dir, "history.json"), history)
+    _write_json(os.path.join(run_dir, "metrics.json"), metrics)
+    if history:
+        _plot_history(history, os.path.join(run_dir, "plots", "training_curves.png"))
+    recipe.plots(task, data, config, metrics, os.path.join(run_dir, "plots"))
+
+    metadata = CheckpointMetadata(
+        name=name, version=1, task=recipe.task, architecture=recipe.architecture,
+        description=recipe.describe(config) if hasattr(recipe, "describe") else recipe.description,
+        recipe=recipe.name, config={"config": config, "hp": hp.values, "seed": seed},
+        dataset=recipe.dataset_info(data, config), metrics=_jsonable(metrics),
+        license=recipe.license,
+        command=canonical_command(recipe.name, overrides, epochs, seed, True),
+        tags=[recipe.name],
+    )
+    checkpoint_dir = os.path.join(run_dir, "checkpoint")
+    task.save(checkpoint_dir, metadata, overwrite=True)
+    published = None
+    if publish_to_registry:
+        published = publish(task, CheckpointMetadata.load(checkpoint_dir), registry_dir, replace)
+    return RunResult(run_dir, checkpoint_dir, metrics, published)
+
+
+def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
+    """Re-measures a published checkpoint with its recipe; compares with the registry.
+
+    Args:
+        spec: registered name (or `name@N`) or checkpoint folder.
+        limit: evaluate only the recipe's quick-check sample (compared with `test_sample`).
+
+    Returns:
+        `(rows, ok)`: rows of `(metric, recorded, measured)` and whether all agree.
+    """
+    from model_zoo.api import load
+
+    task = load(spec)
+    metadata = task.metadata
+    recipe = get_recipe(metadata.recipe)
+    config = metadata.config["config"]
+    data = recipe.load_data(config)
+    if limit:
+        recorded = metadata.metrics["test_sample"]
+        measured = recipe.evaluate(task, data, config, limit=recorded["limit"])
+    else:
+        recorded = metadata.metrics["test"]
+        measured = recipe.evaluate(task, data, config)
+    rows, ok = [], True
+    for key, value in recorded.items():
+        if key == "limit" or not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        got = measured.get(key)
+        agree = got is not None and abs(got - value) <= atol + rtol * abs(value)
+        ok = ok and agree
+        rows.append((key, value, got, agree))
+    return rows, ok
