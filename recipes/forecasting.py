@@ -158,7 +158,8 @@ def baselines(data, config):
     if ets:
         forecasters["ets"] = (ets, ets_label)
     arima, arima_label = classical.arima_forecaster(
-        history, data.season, seasonal=config["dataset"] != "sunspots")
+        history, data.season, seasonal=config["dataset"] != "sunspots",
+        log=SERIES[config["dataset"]]["transform"] == "log")
     if arima:
         forecasters["arima"] = (arima, arima_label)
     results = {}

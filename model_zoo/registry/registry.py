@@ -28,13 +28,28 @@ from model_zoo.registry.metadata import METADATA_FILE, CheckpointMetadata, check
 ALIASES_FILE = "aliases.json"
 
 
+def checkout_root():
+    """The repository folder when model_zoo is imported from a checkout, else None."""
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if os.path.isfile(os.path.join(here, "pyproject.toml")) and os.path.isdir(
+            os.path.join(here, "checkpoints")):
+        return here
+    return None
+
+
 def builtin_root():
-    """The folder of the checkpoints published with model_zoo (checkout or installed package)."""
+    """The folder of the checkpoints published with model_zoo.
+
+    In a checkout (installed editable or not) that is the checkout's own `checkpoints/`;
+    from an installed wheel, the package `model_zoo_checkpoints`.
+    """
+    checkout = checkout_root()
+    if checkout:
+        return os.path.join(checkout, "checkpoints")
     spec = importlib.util.find_spec("model_zoo_checkpoints")
     if spec is not None and spec.submodule_search_locations:
         return list(spec.submodule_search_locations)[0]
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return os.path.join(here, "checkpoints")
+    raise FileNotFoundError("model_zoo's checkpoints were not installed with it.")
 
 
 @dataclasses.dataclass(frozen=True)

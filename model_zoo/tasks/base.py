@@ -119,6 +119,15 @@ class Task:
     def finetune(self, data, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not support fine-tuning yet.")
 
+    def predict_example(self):
+        """Runs the task's main verb on a small input built from its own preprocessing state.
+
+        Returns:
+            `(output, expected_shape)`; the registry tests check that they agree, for every
+            published checkpoint.
+        """
+        raise NotImplementedError
+
     def evaluate(self, data, **kwargs):
         """Metrics of this model on `data`, computed as its recipe computes them."""
         raise NotImplementedError

@@ -87,6 +87,12 @@ class Forecaster(Task):
 
     predict = forecast
 
+    def predict_example(self):
+        t = np.arange(self.lookback + self.season, dtype="float64")
+        series = 10.0 + np.sin(2 * np.pi * t / self.season) + 0.01 * t
+        horizon = self.horizon + 3  # Also exercises the recursive path.
+        return self.forecast(series, horizon), (horizon,)
+
     # -- evaluation ---------------------------------------------------------------------------
 
     def evaluate(self, series, test_size, train_size=None, max_origins=None):

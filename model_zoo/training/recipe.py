@@ -39,31 +39,32 @@ def register_recipe(cls):
     return cls
 
 
-def _recipes_path():
-    spec = importlib.util.find_spec("model_zoo_recipes")
-    if spec is not None and spec.submodule_search_locations:
-        return "model_zoo_recipes", list(spec.submodule_search_locations)
-    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    return None, [os.path.join(here, "recipes")]
+def _recipes_package():
+    """The recipes package: the checkout's `recipes/` when imported from a checkout (so that a
+    git worktree uses its own recipes), else the installed `model_zoo_recipes`."""
+    from model_zoo.registry.registry import checkout_root
+
+    checkout = checkout_root()
+    folder = os.path.join(checkout, "recipes") if checkout else None
+    if folder and os.path.isfile(os.path.join(folder, "__init__.py")):
+        module = sys.modules.get("model_zoo_recipes")
+        if module is None or list(getattr(module, "__path__", [])) != [folder]:
+            spec = importlib.util.spec_from_file_location(
+                "model_zoo_recipes", os.path.join(folder, "__init__.py"),
+                submodule_search_locations=[folder])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["model_zoo_recipes"] = module
+            spec.loader.exec_module(module)
+        return module
+    return importlib.import_module("model_zoo_recipes")
 
 
 def discover_recipes():
     """Imports every module of the recipes package, so that each registers itself."""
-    package, paths = _recipes_path()
-    for info in pkgutil.iter_modules(paths):
-        if info.name.startswith("_"):
-            continue
-        if package:
-            importlib.import_module(f"{package}.{info.name}")
-        else:  # A checkout that was never installed: import the files directly.
-            module_name = f"model_zoo_recipes.{info.name}"
-            if module_name in sys.modules:
-                continue
-            spec = importlib.util.spec_from_file_location(
-                module_name, os.path.join(info.module_finder.path, f"{info.name}.py"))
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[module_name] = module
-            spec.loader.exec_module(module)
+    package = _recipes_package()
+    for info in pkgutil.iter_modules(package.__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"model_zoo_recipes.{info.name}")
     return dict(_RECIPES)
 
 

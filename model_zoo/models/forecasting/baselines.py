@@ -64,9 +64,16 @@ def ets_forecaster(fit_values, season):
     return forecast, label
 
 
-def arima_forecaster(fit_values, season, seasonal=True, max_seconds=600):
-    """SARIMA picked by AIC from a small grid of standard orders (airline model included)."""
+def arima_forecaster(fit_values, season, seasonal=True, log=False, max_seconds=600):
+    """SARIMA picked by AIC from a small grid of standard orders (airline model included).
+
+    With `log=True` the model is fitted to log values and forecasts are exponentiated, as in
+    Box & Jenkins' airline model.
+    """
     from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+    transform = np.log if log else np.asarray
+    fit_values = transform(np.asarray(fit_values, "float64"))
 
     if seasonal and season > 1:
         grid = [((0, 1, 1), (0, 1, 1, season)), ((1, 0, 1), (0, 1, 1, season)),
@@ -99,11 +106,12 @@ def arima_forecaster(fit_values, season, seasonal=True, max_seconds=600):
     def forecast(history, horizon):
         ctx = _quiet()
         try:
-            applied = result.apply(np.asarray(history, "float64"))
-            return np.asarray(applied.forecast(horizon))
+            applied = result.apply(transform(np.asarray(history, "float64")))
+            out = np.asarray(applied.forecast(horizon))
+            return np.exp(out) if log else out
         finally:
             ctx.__exit__(None, None, None)
 
-    label = f"ARIMA{order}" + (f"{seasonal_order[:3]}[{seasonal_order[3]}]"
-                               if seasonal_order[3] else "")
+    label = ("log-" if log else "") + f"ARIMA{order}" + (
+        f"{seasonal_order[:3]}[{seasonal_order[3]}]" if seasonal_order[3] else "")
     return forecast, label
