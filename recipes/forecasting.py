@@ -30,20 +30,26 @@ from model_zoo.tasks.forecasting import Forecaster
 from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
 
-# Per-series settings: the split and the published network for each series.
+# Per-series settings: the split, the seasonal base the network corrects, and the published
+# network. `base_season`/`drift`: the network forecasts a correction to the seasonal-naive
+# forecast at lag `base_season` (with drift for trending series).
 SERIES = {
-    "taylor": dict(season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
-                   extra_naive_seasons=[336], units=64, depth=2, cell="lstm", dropout=0.1,
-                   learning_rate=1e-3),
-    "co2": dict(season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
-                extra_naive_seasons=[], units=64, depth=2, cell="lstm", dropout=0.1,
-                learning_rate=1e-3),
-    "sunspots": dict(season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
-                     extra_naive_seasons=[], units=32, depth=2, cell="lstm", dropout=0.1,
-                     learning_rate=1e-3),
-    "airline": dict(season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
-                    extra_naive_seasons=[], units=32, depth=2, cell="lstm", dropout=0.1,
-                    learning_rate=1e-3),
+    "taylor": dict(
+        season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
+        base_season=336, drift=False, extra_naive_seasons=[336],
+        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
+    "co2": dict(
+        season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
+        base_season=52, drift=True, extra_naive_seasons=[],
+        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
+    "sunspots": dict(
+        season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
+        base_season=11, drift=False, extra_naive_seasons=[],
+        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
+    "airline": dict(
+        season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
+        base_season=12, drift=True, extra_naive_seasons=[],
+        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
 }
 
 DEFAULTS = {
@@ -110,7 +116,8 @@ def build_model(hp, config=None):
     return build_lstm_forecaster(
         lookback=profile["lookback"],
         horizon=profile["horizon"],
-        season=profile["season"],
+        season=profile["base_season"],
+        drift=profile["drift"],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 16, 128, step=16, default=profile["units"]),
         depth=hp.Int("depth", 1, 3, default=profile["depth"]),
@@ -157,9 +164,12 @@ def baselines(data, config):
     ets, ets_label = classical.ets_forecaster(history, data.season)
     if ets:
         forecasters["ets"] = (ets, ets_label)
+    profile = SERIES[config["dataset"]]
     arima, arima_label = classical.arima_forecaster(
         history, data.season, seasonal=config["dataset"] != "sunspots",
-        log=SERIES[config["dataset"]]["transform"] == "log")
+        log=profile["transform"] == "log",
+        fourier_periods=([data.season] + profile["extra_naive_seasons"]
+                         if data.season >= 24 else None))
     if arima:
         forecasters["arima"] = (arima, arima_label)
     results = {}
