@@ -17,6 +17,7 @@ Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
 import argparse
 import json
 import os
+import shlex
 import sys
 
 from model_zoo.errors import ModelZooError
@@ -171,8 +172,9 @@ def cmd_finetune(args):
     if task_args.strategy:
         kwargs["strategy"] = task_args.strategy
     data = kwargs.pop("data")
+    command = " ".join(shlex.quote(a) for a in ["model-zoo", "finetune", args.name, *args.rest])
     tuned = finetune(args.name, data, out=task_args.out, name=task_args.name,
-                     overwrite=task_args.overwrite, **kwargs)
+                     overwrite=task_args.overwrite, command=command, **kwargs)
     print(f"fine-tuned checkpoint: {os.path.abspath(task_args.out)}")
     _print_json(getattr(tuned, "finetune_metrics", {}))
     return 0

@@ -21,13 +21,14 @@ import os
 
 import numpy as np
 
-from model_zoo.data.series_sources import load_series
-from model_zoo.data.timeseries import StandardScaler, windows_dataset
+from model_zoo.data.series_sources import load_corpus, load_series
+from model_zoo.data.timeseries import StandardScaler, make_windows, windows_dataset
 from model_zoo.models.forecasting import baselines as classical
 from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.tasks.forecasting import Forecaster
 from model_zoo.training import fit as training
+from model_zoo.training.finetune import GradualUnfreezing
 from model_zoo.training.recipe import Recipe, register_recipe
 
 # Per-series settings: the split, the seasonal base the network corrects, and the published
@@ -36,19 +37,19 @@ from model_zoo.training.recipe import Recipe, register_recipe
 SERIES = {
     "taylor": dict(
         season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
-        base_season=336, drift=False, extra_naive_seasons=[336],
+        base_season=336, drift=False, residual=True, window_norm=True, extra_naive_seasons=[336],
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "co2": dict(
         season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
-        base_season=52, drift=True, extra_naive_seasons=[],
+        base_season=52, drift=True, residual=True, window_norm=True, extra_naive_seasons=[],
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "sunspots": dict(
         season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
-        base_season=11, drift=False, extra_naive_seasons=[],
+        base_season=11, drift=False, residual=True, window_norm=True, extra_naive_seasons=[],
         cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
     "airline": dict(
         season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
-        base_season=12, drift=True, extra_naive_seasons=[],
+        base_season=12, drift=True, residual=True, window_norm=True, extra_naive_seasons=[],
         cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
 }
 
@@ -58,6 +59,10 @@ DEFAULTS = {
     "batch_size": 32,
     "patience": 15,
     "baselines": True,
+    # Pre-train on a corpus of other real series first (e.g. "us_employment" for monthly
+    # series), then fine-tune on the target's training windows. "" trains from scratch.
+    "pretrain": "",
+    "pretrain_epochs": 8,
 }
 
 
@@ -118,6 +123,8 @@ def build_model(hp, config=None):
         horizon=profile["horizon"],
         season=profile["base_season"],
         drift=profile["drift"],
+        seasonal_residual=profile["residual"],
+        window_norm=profile["window_norm"],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 16, 128, step=16, default=profile["units"]),
         depth=hp.Int("depth", 1, 3, default=profile["depth"]),
@@ -132,8 +139,37 @@ def build_model(hp, config=None):
 # cosine schedule and gradient clipping, early stopping on the validation windows.
 
 
+def corpus_dataset(name, data, batch_size, stride=2, seed=0):
+    """Windows from every series of a pre-training corpus, each scaled by its own scaler."""
+    import tensorflow as tf
+
+    xs, ys = [], []
+    for values in load_corpus(name):
+        scaled = StandardScaler.fit(values, data.scaler.transform).scale(values)
+        x, y, _ = make_windows(scaled, data.lookback, data.horizon, stride=stride)
+        xs.append(x)
+        ys.append(y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    return (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed)
+            .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
     train, val = data.datasets(config["batch_size"])
+    if config.get("pretrain"):
+        corpus = corpus_dataset(config["pretrain"], data, 64)
+        training.fit(model, corpus, None, loss="mae", epochs=config["pretrain_epochs"],
+                     learning_rate=hp.get("learning_rate"), callbacks=callbacks,
+                     verbose=verbose)
+        strategy = GradualUnfreezing(learning_rate=hp.get("learning_rate"),
+                                     patience=config["patience"])
+        report = strategy.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
+                              verbose=verbose)
+        history = {}
+        for stage in report["stages"]:
+            for key, values in stage["history"].items():
+                history.setdefault(key, []).extend(values)
+        return history
     return training.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
                         learning_rate=hp.get("learning_rate"), patience=config["patience"],
                         callbacks=callbacks, verbose=verbose)

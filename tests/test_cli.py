@@ -85,6 +85,12 @@ def test_predict_and_finetune(capsys, registry, tmp_path):
     code, out, _ = run(capsys, "predict", str(out_dir), "--csv", str(csv), "--column",
                        "passengers")
     assert code == 0 and len(json.loads(out)["forecast"]) == 12
+    code, out, _ = run(capsys, "info", str(out_dir))
+    meta = json.loads(out)
+    assert meta["command"].startswith("model-zoo finetune forecast_lstm_airline --csv")
+    assert meta["name"] == "forecast_lstm_airline_finetuned"
+    code, _, err = run(capsys, "evaluate", str(out_dir))
+    assert code == 2 and "no test metrics recorded by a recipe" in err
 
 
 def test_cudnn(capsys, registry):

@@ -179,6 +179,12 @@ def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
 
     task = load(spec)
     metadata = task.metadata
+    if "test" not in metadata.metrics or "test_sample" not in metadata.metrics:
+        raise InputError(
+            f"{metadata.full_name} has no test metrics recorded by a recipe (a fine-tuned "
+            "checkpoint is evaluated on its own data with the task's `evaluate`). "
+            f"Received: metrics {sorted(metadata.metrics)}"
+        )
     recipe = get_recipe(metadata.recipe)
     config = metadata.config["config"]
     data = recipe.load_data(config)

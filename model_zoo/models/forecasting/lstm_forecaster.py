@@ -92,7 +92,7 @@ class Denormalize(keras.layers.Layer):
 
 def build_lstm_forecaster(lookback, horizon, season, cell="lstm", units=64, depth=2,
                           dropout=0.1, bidirectional=False, seasonal_residual=True,
-                          drift=False, name="lstm_forecaster"):
+                          drift=False, window_norm=True, name="lstm_forecaster"):
     """Builds the forecaster. Input `(batch, lookback, 1)`, output `(batch, horizon)`.
 
     Args:
@@ -102,6 +102,8 @@ def build_lstm_forecaster(lookback, horizon, season, cell="lstm", units=64, dept
         cell, units, depth, dropout, bidirectional: the recurrent stack (see `rnn_stack`).
         seasonal_residual: forecast a correction to the seasonal-naive forecast.
         drift: use the seasonal-naive forecast with drift as the base (trending series).
+        window_norm: standardise each window by its own statistics (off: the network sees the
+            globally standardised values, for series whose absolute level carries information).
 
     Example:
     >>> model = build_lstm_forecaster(lookback=36, horizon=12, season=12, units=16)
@@ -114,7 +116,10 @@ def build_lstm_forecaster(lookback, horizon, season, cell="lstm", units=64, dept
             f"Received: season={season}, lookback={lookback}, drift={drift}"
         )
     inputs = keras.Input((lookback, 1), name="series")
-    x, mean, std = WindowNormalization(name="window_norm")(inputs)
+    if window_norm:
+        x, mean, std = WindowNormalization(name="window_norm")(inputs)
+    else:
+        x = inputs
     h = rnn_stack(x, cell=cell, units=units, depth=depth, bidirectional=bidirectional,
                   dropout=dropout, name="encoder")
     if dropout:
@@ -124,5 +129,5 @@ def build_lstm_forecaster(lookback, horizon, season, cell="lstm", units=64, dept
         delta = keras.layers.Add(name="residual")(
             [SeasonalNaive(season, horizon, drift=drift, name="seasonal_naive")(x), delta]
         )
-    outputs = Denormalize(name="denormalize")([delta, mean, std])
+    outputs = Denormalize(name="denormalize")([delta, mean, std]) if window_norm else delta
     return keras.Model(inputs, outputs, name=name)
