@@ -37,19 +37,23 @@ from model_zoo.training.recipe import Recipe, register_recipe
 SERIES = {
     "taylor": dict(
         season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
-        base_season=336, drift=False, residual=True, window_norm=True, extra_naive_seasons=[336],
+        base_season=336, drift=False, residual=True, window_norm=True, conv_stride=4,
+        extra_naive_seasons=[336],
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "co2": dict(
         season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
-        base_season=52, drift=True, residual=True, window_norm=True, extra_naive_seasons=[],
+        base_season=52, drift=True, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[],
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "sunspots": dict(
         season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
-        base_season=11, drift=False, residual=True, window_norm=True, extra_naive_seasons=[],
+        base_season=11, drift=False, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[],
         cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
     "airline": dict(
         season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
-        base_season=12, drift=True, residual=True, window_norm=True, extra_naive_seasons=[],
+        base_season=12, drift=True, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[],
         cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
 }
 
@@ -125,6 +129,7 @@ def build_model(hp, config=None):
         drift=profile["drift"],
         seasonal_residual=profile["residual"],
         window_norm=profile["window_norm"],
+        conv_stride=profile["conv_stride"],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 16, 128, step=16, default=profile["units"]),
         depth=hp.Int("depth", 1, 3, default=profile["depth"]),
