@@ -23,6 +23,7 @@ import numpy as np
 
 from model_zoo.data.series_sources import load_corpus, load_series
 from model_zoo.data.timeseries import StandardScaler, make_windows, windows_dataset
+from model_zoo.errors import InputError
 from model_zoo.models.forecasting import baselines as classical
 from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
@@ -79,18 +80,17 @@ DEFAULTS = {
 class SeriesData:
     """One series with its fixed split: `values[:train_end]` train, then val, then test."""
 
-    def __init__(self, dataset):
-        source = load_series(dataset)
-        profile = SERIES[dataset]
+    def __init__(self, config):
+        source = load_series(config["dataset"])
         self.source = source
         self.values = source.values
-        self.season = profile["season"]
-        self.horizon = profile["horizon"]
-        self.lookback = profile["lookback"]
-        self.test_start = self.values.size - profile["test_size"]
-        self.train_end = self.test_start - profile["val_size"]
-        self.test_size = profile["test_size"]
-        self.scaler = StandardScaler.fit(self.values[:self.train_end], profile["transform"])
+        self.season = config["season"]
+        self.horizon = config["horizon"]
+        self.lookback = config["lookback"]
+        self.test_start = self.values.size - config["test_size"]
+        self.train_end = self.test_start - config["val_size"]
+        self.test_size = config["test_size"]
+        self.scaler = StandardScaler.fit(self.values[:self.train_end], config["transform"])
 
     def datasets(self, batch_size, seed=0):
         """tf.data pipelines of training and validation windows (no target crosses a split)."""
@@ -109,7 +109,24 @@ class SeriesData:
 
 
 def load_data(config):
-    return SeriesData(config["dataset"])
+    return SeriesData(config)
+
+
+# The split and windows of the chosen series become part of the run's config (and so of the
+# checkpoint's metadata); each can be overridden with `--set`, e.g. `--set lookback=48`.
+DATA_KEYS = ("season", "lookback", "horizon", "val_size", "test_size", "transform",
+             "base_season", "drift", "residual", "window_norm", "conv_stride",
+             "extra_naive_seasons")
+
+
+def complete_config(config):
+    if config["dataset"] not in SERIES:
+        raise InputError(
+            f"Unknown series for the forecasting recipe; choose one of {sorted(SERIES)}. "
+            f"Received: dataset={config['dataset']!r}"
+        )
+    profile = SERIES[config["dataset"]]
+    return {**{k: profile[k] for k in DATA_KEYS}, **config}
 
 
 # ## 2. Model
@@ -119,17 +136,17 @@ def load_data(config):
 
 
 def build_model(hp, config=None):
-    config = {**DEFAULTS, **(config or {})}
+    config = complete_config({**DEFAULTS, **(config or {})})
     profile = SERIES[config["dataset"]]
     hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=profile["learning_rate"])
     return build_lstm_forecaster(
-        lookback=profile["lookback"],
-        horizon=profile["horizon"],
-        season=profile["base_season"],
-        drift=profile["drift"],
-        seasonal_residual=profile["residual"],
-        window_norm=profile["window_norm"],
-        conv_stride=profile["conv_stride"],
+        lookback=config["lookback"],
+        horizon=config["horizon"],
+        season=config["base_season"],
+        drift=config["drift"],
+        seasonal_residual=config["residual"],
+        window_norm=config["window_norm"],
+        conv_stride=config["conv_stride"],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 16, 128, step=16, default=profile["units"]),
         depth=hp.Int("depth", 1, 3, default=profile["depth"]),
@@ -199,17 +216,16 @@ def baselines(data, config):
     truth = np.stack([data.values[t:t + data.horizon] for t in origins])
     scale = mase_scale(history, data.season)
     forecasters = {}
-    for m in [data.season] + SERIES[config["dataset"]]["extra_naive_seasons"]:
+    for m in [data.season] + config["extra_naive_seasons"]:
         label = "seasonal_naive" if m == data.season else f"seasonal_naive_{m}"
         forecasters[label] = (lambda h, n, m=m: classical.seasonal_naive(h, n, m), f"lag {m}")
     ets, ets_label = classical.ets_forecaster(history, data.season)
     if ets:
         forecasters["ets"] = (ets, ets_label)
-    profile = SERIES[config["dataset"]]
     arima, arima_label = classical.arima_forecaster(
         history, data.season, seasonal=config["dataset"] != "sunspots",
-        log=profile["transform"] == "log",
-        fourier_periods=([data.season] + profile["extra_naive_seasons"]
+        log=config["transform"] == "log",
+        fourier_periods=([data.season] + config["extra_naive_seasons"]
                          if data.season >= 24 else None))
     if arima:
         forecasters["arima"] = (arima, arima_label)
@@ -266,10 +282,10 @@ class ForecastingRecipe(Recipe):
         return f"forecast_lstm_{config['dataset']}"
 
     def describe(self, config):
-        s = SERIES[config["dataset"]]
-        return (f"Stacked LSTM forecasting {config['dataset']} {s['horizon']} steps ahead from "
-                f"{s['lookback']} values.")
+        return (f"Stacked LSTM forecasting {config['dataset']} {config['horizon']} steps ahead "
+                f"from {config['lookback']} values.")
 
+    complete_config = staticmethod(complete_config)
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
     fit = staticmethod(fit)
