@@ -11,7 +11,8 @@ from model_zoo.cli import main
 from tests.conftest import seasonal_series
 
 SMOKE = ["--set", "dataset=airline", "--set", "units=8", "--set", "depth=1",
-         "--set", "baselines=false"]
+         "--set", "baselines=false", "--set", "pretrain_epochs=1",
+         "--set", "pretrain_max_windows=128"]
 
 
 @pytest.fixture(scope="module")

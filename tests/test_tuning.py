@@ -7,7 +7,7 @@ from model_zoo.training import tuning
 
 
 def test_tune_runs_and_refuses_a_changed_space(tmp_path, monkeypatch):
-    smoke = {"dataset": "airline", "epochs": 1, "baselines": False}
+    smoke = {"dataset": "airline", "epochs": 1, "baselines": False, "pretrain": ""}
     logs = []
     best = tuning.tune("forecasting", smoke, tuner="random", max_trials=2, epochs=1,
                        directory=str(tmp_path), log=logs.append)
