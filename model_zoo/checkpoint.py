@@ -79,7 +79,8 @@ def model_card(metadata):
         lines.append("")
     baselines = m.metrics.get("baselines", {})
     if baselines:
-        keys = sorted({k for b in baselines.values() for k in b})
+        keys = sorted({k for b in baselines.values() for k, v in b.items()
+                       if isinstance(v, (int, float, str))})
         lines += ["## Baselines (same split, same run)", "",
                   "| baseline | " + " | ".join(keys) + " |",
                   "|---" * (len(keys) + 1) + "|"]
@@ -91,6 +92,17 @@ def model_card(metadata):
     if m.command:
         lines += ["## Reproduce", "", "```", m.command, "```", ""]
     return "\n".join(lines)
+
+
+def refresh_card(directory):
+    """Re-renders a checkpoint's README.md from its metadata and re-records the card's hash
+    (after an improvement to the card template; the model and its metrics are untouched)."""
+    metadata = CheckpointMetadata.load(directory)
+    with open(os.path.join(directory, CARD_FILE), "w", encoding="utf-8") as f:
+        f.write(model_card(metadata))
+    metadata.files = describe_files(directory)
+    metadata.save(directory)
+    return directory
 
 
 def write_checkpoint(directory, model, preprocessing, metadata, assets=None, overwrite=False):

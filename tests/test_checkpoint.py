@@ -66,3 +66,15 @@ def test_a_failure_leaves_nothing_behind(tmp_path):
         write_checkpoint(target, _model(), {"bad": object()}, _meta(), overwrite=True)
     assert CheckpointMetadata.load(target).files == before
     assert os.listdir(tmp_path) == ["ckpt"]
+
+
+def test_refresh_card_keeps_hashes_consistent(tmp_path):
+    from model_zoo.checkpoint import refresh_card
+
+    target = tmp_path / "ckpt"
+    write_checkpoint(target, _model(), {}, _meta())
+    (target / "README.md").write_text("stale card")
+    refresh_card(target)
+    meta = CheckpointMetadata.load(target)
+    verify_files(target, meta.files)
+    assert (target / "README.md").read_text() == model_card(meta)
