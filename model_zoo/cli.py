@@ -4,6 +4,7 @@
     model-zoo info NAME                       a checkpoint's metadata
     model-zoo recipes                         registered recipes
     model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
+    model-zoo publish RUN_DIR [--replace]     publish a finished run's checkpoint
     model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--resume]
     model-zoo evaluate NAME [--sample]        re-measure a checkpoint, compare with the registry
     model-zoo predict NAME <task arguments>   (`model-zoo predict NAME --help` lists them)
@@ -22,7 +23,8 @@ import sys
 
 from model_zoo.errors import ModelZooError
 
-CORE = ("list", "info", "recipes", "train", "tune", "evaluate", "predict", "finetune", "cudnn")
+CORE = ("list", "info", "recipes", "train", "publish", "tune", "evaluate", "predict", "finetune",
+        "cudnn")
 
 
 def _quiet_tensorflow():
@@ -101,6 +103,13 @@ def cmd_train(args):
     _print_json({"test": result.metrics["test"],
                  "baselines": {k: {m: v for m, v in b.items() if m != "forecasts"}
                                for k, b in result.metrics.get("baselines", {}).items()}})
+    return 0
+
+
+def cmd_publish(args):
+    from model_zoo.training.runner import publish_run
+
+    print(f"published:  {publish_run(args.run_dir, args.registry_dir, args.replace)}")
     return 0
 
 
@@ -226,6 +235,13 @@ def build_parser(extra_commands=None):
     p.add_argument("--registry-dir", default=None, help="registry folder to publish into")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("publish", help="publish the checkpoint of a finished train run")
+    p.add_argument("run_dir")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite the newest version instead of adding one")
+    p.add_argument("--registry-dir", default=None)
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("tune", help="Keras Tuner search over a recipe's space")
     p.add_argument("recipe")

@@ -55,12 +55,20 @@ def test_list_and_info(capsys, registry):
     assert info["dataset"]["split"]["test"] == [120, 144] and info["params"] > 0
 
 
-def test_train_writes_run_folder(capsys, tmp_path):
+def test_train_then_publish_the_run(capsys, tmp_path):
     code, out, _ = run(capsys, "train", "forecasting", *SMOKE, "--epochs", "1", "--quiet",
                        "--run-dir", str(tmp_path / "run"))
     assert code == 0 and "checkpoint:" in out
     assert json.loads(out[out.index("{"):])["test"]["mase"] > 0
     assert os.path.isfile(tmp_path / "run" / "checkpoint" / "model.keras")
+    registry = tmp_path / "registry"
+    code, out, _ = run(capsys, "publish", str(tmp_path / "run"), "--registry-dir",
+                       str(registry))
+    assert code == 0 and "published:" in out
+    meta = json.loads((registry / "forecast_lstm_airline" / "metadata.json").read_text())
+    assert meta["command"].endswith("--publish") and meta["version"] == 1
+    code, _, err = run(capsys, "publish", str(tmp_path), "--registry-dir", str(registry))
+    assert code == 2 and "holds no finished run" in err
 
 
 def test_evaluate_matches_registry(capsys, registry):

@@ -51,7 +51,7 @@ def test_installed_wheel_finds_models_by_name(wheel, tmp_path):
     probe = subprocess.run([sys.executable, "-I", "-c",
                             f"import sys; sys.path.insert(0, {str(target)!r})\n" + PROBE],
                            capture_output=True, text=True, cwd=str(tmp_path), env=env,
-                           timeout=300)
+                           timeout=900)
     assert probe.returncode == 0, probe.stderr[-3000:]
     import json
 
