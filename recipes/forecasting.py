@@ -7,7 +7,7 @@ values are the test period, the `val_size` before them validate, the rest train)
 
 | series   | frequency   | values | season | horizon | lookback | val | test |
 |----------|-------------|--------|--------|---------|----------|-----|------|
-| taylor   | half-hourly | 4,032  | 48     | 48      | 336      | 336 | 672  |
+| taylor   | half-hourly | 4,032  | 48     | 48      | 1,008    | 336 | 672  |
 | co2      | weekly      | 2,284  | 52     | 52      | 156      | 104 | 208  |
 | sunspots | yearly      | 309    | 11     | 11      | 44       | 22  | 33   |
 | airline  | monthly     | 144    | 12     | 12      | 36       | 12  | 24   |
@@ -27,7 +27,6 @@ from model_zoo.errors import InputError
 from model_zoo.models.forecasting import baselines as classical
 from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
-from model_zoo.tasks.forecasting import Forecaster
 from model_zoo.training import fit as training
 from model_zoo.training.finetune import GradualUnfreezing
 from model_zoo.training.recipe import Recipe, register_recipe
@@ -40,25 +39,29 @@ from model_zoo.training.recipe import Recipe, register_recipe
 # series (fpp3) and is then fine-tuned with gradual unfreezing.
 SERIES = {
     "taylor": dict(
-        season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
-        base_season=336, drift=False, residual=True, window_norm=True, conv_stride=4,
+        season=48, lookback=1008, horizon=48, val_size=336, test_size=672, transform="none",
+        base_season=336, drift=False, residual=True, window_norm=True, conv_stride=8,
+        epochs=40, patience=8,
         extra_naive_seasons=[336], pretrain="", pretrain_epochs=0,
         pretrain_max_windows=0,
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "co2": dict(
         season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
+        epochs=80, patience=15,
         base_season=52, drift=True, residual=True, window_norm=True, conv_stride=1,
         extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
         pretrain_max_windows=0,
         cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
     "sunspots": dict(
         season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
+        epochs=80, patience=15,
         base_season=11, drift=False, residual=True, window_norm=True, conv_stride=1,
         extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
         pretrain_max_windows=0,
         cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
     "airline": dict(
         season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
+        epochs=80, patience=15,
         base_season=12, drift=True, residual=True, window_norm=True, conv_stride=1,
         extra_naive_seasons=[], pretrain="us_employment", pretrain_epochs=8,
         pretrain_max_windows=0,
@@ -67,9 +70,7 @@ SERIES = {
 
 DEFAULTS = {
     "dataset": "taylor",
-    "epochs": 80,
     "batch_size": 32,
-    "patience": 15,
     "baselines": True,
 }
 
@@ -118,7 +119,8 @@ def load_data(config):
 # The split and windows of the chosen series become part of the run's config (and so of the
 # checkpoint's metadata); each can be overridden with `--set`, e.g. `--set lookback=48`.
 DATA_KEYS = ("season", "lookback", "horizon", "val_size", "test_size", "transform",
-             "base_season", "drift", "residual", "window_norm", "conv_stride",
+             "base_season", "drift", "residual", "window_norm", "conv_stride", "epochs",
+             "patience",
              "extra_naive_seasons", "pretrain", "pretrain_epochs", "pretrain_max_windows")
 
 
@@ -302,11 +304,9 @@ class ForecastingRecipe(Recipe):
     plots = staticmethod(plot_forecasts)
 
     @staticmethod
-    def make_task(model, data, config):
-        preprocessing = {"lookback": data.lookback, "horizon": data.horizon,
-                         "season": data.season, "frequency": data.source.frequency,
-                         "scaler": data.scaler.to_dict()}
-        return Forecaster(model, preprocessing)
+    def preprocessing(data, config):
+        return {"lookback": data.lookback, "horizon": data.horizon, "season": data.season,
+                "frequency": data.source.frequency, "scaler": data.scaler.to_dict()}
 
     @staticmethod
     def dataset_info(data, config):

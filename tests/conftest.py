@@ -7,6 +7,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from series_data import seasonal_series  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -44,9 +45,3 @@ def tiny_forecaster_dir(tmp_path_factory):
                                   description="tiny test model", recipe="forecasting")
     task.save(str(directory), metadata)
     return str(directory)
-
-
-def seasonal_series(n, season=12, seed=0):
-    rng = np.random.default_rng(seed)
-    t = np.arange(n)
-    return 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / season) + rng.normal(0, 1, n)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import model_zoo
-from tests.conftest import seasonal_series
+from series_data import seasonal_series
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from model_zoo.cli import main
-from tests.conftest import seasonal_series
+from series_data import seasonal_series
 
 SMOKE = ["--set", "dataset=airline", "--set", "units=8", "--set", "depth=1",
          "--set", "baselines=false", "--set", "pretrain_epochs=1",

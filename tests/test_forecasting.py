@@ -7,7 +7,7 @@ import model_zoo
 from model_zoo.data import timeseries as ts
 from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase, mase_scale, smape
-from tests.conftest import seasonal_series
+from series_data import seasonal_series
 
 
 def test_windows_never_cross_the_split():

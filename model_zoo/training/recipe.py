@@ -154,8 +154,15 @@ class Recipe:
     def fit(self, model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
         raise NotImplementedError
 
-    def make_task(self, model, data, config):
+    def preprocessing(self, data, config):
+        """The preprocessing state (JSON-serialisable) the checkpoint stores with the model."""
         raise NotImplementedError
+
+    def make_task(self, model, data, config):
+        """The task object around a trained model (default: the registered class of `task`)."""
+        from model_zoo.tasks.base import task_class
+
+        return task_class(self.task)(model, self.preprocessing(data, config))
 
     def evaluate(self, task, data, config, limit=None):
         """Test metrics `{name: number}` of `task` on the fixed test split (first `limit` items)."""
