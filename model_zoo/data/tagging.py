@@ -382,7 +382,7 @@ def write_conll(path, sentences, *tag_columns):
                 f.write("\t".join(row) + "\n")
             f.write("\n")
     os.replace(tmp, path)
-    return path
+    return os.fspath(path)
 
 
 def as_sentences(data, require_tags=True):

@@ -100,8 +100,10 @@ class SequenceTagger(Task):
             chunk = order[start:start + batch_size]
             batch, _ = pad_batch(encoded[start:start + batch_size],
                                  self.vocabulary.max_word_chars)
-            output = self.model.predict_on_batch({"words": batch["words"],
-                                                  "chars": batch["chars"]})
+            # An eager call: no graph to trace per model and input shape (tracing the
+            # BiLSTM-CRF costs more than running it on a few sentences).
+            output = self.model({"words": batch["words"], "chars": batch["chars"]},
+                                training=False)
             output = np.asarray(keras.ops.convert_to_numpy(output))
             ids = output.argmax(-1) if output.ndim == 3 else output
             for row, i in enumerate(chunk):
