@@ -49,6 +49,9 @@ def main():
     parser.add_argument("--train-sentences", type=int, default=400)
     parser.add_argument("--test-sentences", type=int, default=1500)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--scratch-epochs", type=int, nargs="*", default=None,
+                        help="epoch budgets of the from-scratch runs (default: --epochs)")
+    parser.add_argument("--skip-finetune", action="store_true")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
 
@@ -64,20 +67,26 @@ def main():
         print(f"{name}: {len(pairs)} sentences -> {files[name]}")
 
     rows = []
-    out_dir = os.path.join(work, "finetuned")
-    _, seconds = _run(["finetune", args.model, "--conll", files["train"], "--val-conll",
-                       files["val"], "--out", out_dir, "--epochs", str(args.epochs),
-                       "--overwrite"])
-    stdout, _ = _run(["predict", out_dir, "--conll", files["test"]])
-    rows.append(("fine-tuned " + args.model, json.loads(stdout)["metrics"], seconds))
+    if not args.skip_finetune:
+        out_dir = os.path.join(work, "finetuned")
+        _, seconds = _run(["finetune", args.model, "--conll", files["train"], "--val-conll",
+                           files["val"], "--out", out_dir, "--epochs", str(args.epochs),
+                           "--overwrite"])
+        stdout, _ = _run(["predict", out_dir, "--conll", files["test"]])
+        rows.append((f"fine-tuned {args.model}, {args.epochs} epochs",
+                     json.loads(stdout)["metrics"], seconds))
 
-    stdout, seconds = _run(["train", "tagging", "--set", "dataset=conll", "--set",
-                            f"train_file={files['train']}", "--set", f"val_file={files['val']}",
-                            "--set", f"test_file={files['test']}", "--set", "min_count=1",
-                            "--set", "patience=4", "--epochs", str(args.epochs), "--quiet",
-                            "--run-dir", os.path.join(work, "scratch")])
-    test = json.loads(stdout[stdout.index("{"):])["test"]
-    rows.append(("from scratch (same recipe, same file)", test, seconds))
+    # From scratch: the same recipe on the same files, with the fine-tuning's batch size (32).
+    for epochs in args.scratch_epochs or [args.epochs]:
+        stdout, seconds = _run(["train", "tagging", "--set", "dataset=conll", "--set",
+                                f"train_file={files['train']}", "--set",
+                                f"val_file={files['val']}", "--set",
+                                f"test_file={files['test']}", "--set", "min_count=1",
+                                "--set", "batch_size=32", "--set", "patience=10",
+                                "--epochs", str(epochs), "--quiet",
+                                "--run-dir", os.path.join(work, f"scratch_{epochs}")])
+        test = json.loads(stdout[stdout.index("{"):])["test"]
+        rows.append((f"from scratch (same recipe and file), {epochs} epochs", test, seconds))
 
     print("\n| model | entity P | entity R | entity F1 | token accuracy | seconds |")
     print("|---|---|---|---|---|---|")

@@ -231,7 +231,7 @@ def _split_columns(line):
     return line.rstrip("\n").rstrip("\r").split("\t") if "\t" in line else line.split()
 
 
-def read_conll(path, token_column=0, tag_column=-1, require_tags=True):
+def read_conll(path, token_column=0, tag_column=-1, require_tags=True, strict=True):
     """Reads a CoNLL-style file: one token per line, columns split by tabs or spaces, a blank
     line between sentences; `-DOCSTART-` lines are skipped.
 
@@ -240,6 +240,8 @@ def read_conll(path, token_column=0, tag_column=-1, require_tags=True):
         token_column: the column holding the token.
         tag_column: the column holding the tag (default: the last one).
         require_tags: False to accept a one-column file of tokens only (tags are then None).
+        strict: check every BIOES transition (for training data); False accepts any order of
+            entity tags (a model's predictions need not be well-formed BIOES).
 
     Returns:
         `(sentences, scheme)`: a list of `Sentence(tokens, tags, line)` and the tag scheme,
@@ -297,11 +299,11 @@ def read_conll(path, token_column=0, tag_column=-1, require_tags=True):
     close()
     if not sentences:
         raise InputError(f"{path} holds no sentences. Received: an empty file")
-    scheme = check_scheme(entries, path) if n_columns > 1 else None
+    scheme = check_scheme(entries, path, strict) if n_columns > 1 else None
     return sentences, scheme
 
 
-def check_scheme(sentences, path="<data>"):
+def check_scheme(sentences, path="<data>", strict=True):
     """The tag scheme of tagged sentences, each a list of `(tag, where, line)` entries.
 
     Returns `"BIO"`, `"BIOES"` or `"tags"` (see `read_conll`); raises `InputError` naming the
@@ -319,6 +321,8 @@ def check_scheme(sentences, path="<data>"):
               "only O and B-/I- (BIO) or B-/I-/E-/S- (BIOES) tags", line)
     if not any(e[0][0] in "ES" for e in prefixed):
         return "BIO"
+    if not strict:
+        return "BIOES"
     # BIOES: an entity is S-X, or B-X (I-X)* E-X. Check every transition.
     expected = "BIOES (an entity is S-X or B-X I-X* E-X)"
     for sentence in sentences:

@@ -58,9 +58,9 @@ class CRF(keras.layers.Layer):
     Example:
     >>> crf = CRF(3)
     >>> potentials = keras.random.normal((2, 5, 3))
-    >>> crf(potentials).shape                                   # best paths
+    >>> tuple(crf(potentials).shape)                                   # best paths
     (2, 5)
-    >>> crf([potentials, keras.ops.zeros((2, 5), "int32")]).shape  # -log p(tags | x)
+    >>> tuple(crf([potentials, keras.ops.zeros((2, 5), "int32")]).shape)  # -log p(tags | x)
     (2,)
     """
 

@@ -28,10 +28,12 @@ from model_zoo.training.finetune import GradualUnfreezing, get_strategy
 WORDS_ASSET = "words.txt"
 
 
-def default_finetune_strategy():
-    """Train the new head for 2 epochs, then unfreeze the top, then the lower BiLSTM layer;
-    the embeddings and the char CNN stay frozen (a small file would overfit them)."""
-    return GradualUnfreezing(learning_rate=3e-3, epochs_per_stage=2, max_stages=3, patience=4)
+def default_finetune_strategy(model):
+    """Train the new head for 2 epochs, then unfreeze the BiLSTM layers one at a time from the
+    top; the word embeddings and the char CNN stay frozen (a small file would overfit them)."""
+    recurrent = sum(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers)
+    return GradualUnfreezing(learning_rate=3e-3, epochs_per_stage=2, max_stages=recurrent + 1,
+                             patience=4)
 
 
 @register_task("tagging")
@@ -49,12 +51,13 @@ class SequenceTagger(Task):
         words: the word vocabulary (read from the checkpoint's assets when None).
 
     Example:
-    >>> tagger = model_zoo.load("tagging_bilstm_crf_brown")
+    >>> tagger = model_zoo.load("tagging_bilstm_brown")
     >>> tagger.tag("The jury praised the city.")
     [('The', 'DET'), ('jury', 'NOUN'), ('praised', 'VERB'), ('the', 'DET'), ('city', 'NOUN'),
      ('.', '.')]
-    >>> tagger.tag([["Time", "flies", "."]])
-    [[('Time', 'NOUN'), ('flies', 'VERB'), ('.', '.')]]
+    >>> tagger.tag([["Time", "flies", "like", "an", "arrow", "."]])
+    [[('Time', 'NOUN'), ('flies', 'VERB'), ('like', 'ADP'), ('an', 'DET'), ('arrow', 'NOUN'),
+      ('.', '.')]]
     """
 
     def __init__(self, model, preprocessing, metadata=None, directory=None, words=None):
@@ -217,7 +220,8 @@ class SequenceTagger(Task):
         val = TaggingBatches(encode_sentences(vocabulary, val_pairs), batch_size,
                              width).dataset()
         before = None if new_head else self.evaluate(val_pairs)
-        fitter = default_finetune_strategy() if strategy is None else get_strategy(strategy)
+        fitter = default_finetune_strategy(model) if strategy is None else \
+            get_strategy(strategy)
         history = fitter.fit(training_model(model), train, val, loss=TokenMeanLoss(),
                              epochs=epochs, verbose=verbose)
         after = tuned.evaluate(val_pairs)
