@@ -29,7 +29,7 @@ def read_series_csv(path, column, fill_missing=None):
     if not os.path.isfile(path):
         raise InputError(f"No such CSV file. Received: {path!r}")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
         raise InputError(f"Could not read {path} as CSV: {e}. Received: {path!r}") from None
     if column not in frame.columns:
@@ -40,7 +40,7 @@ def read_series_csv(path, column, fill_missing=None):
     raw = frame[column].str.strip()
     values = np.empty(len(raw), dtype="float64")
     for i, text in enumerate(raw):
-        if text in ("", "NA", "NaN", "nan", "null", "None"):
+        if not isinstance(text, str) or text in ("", "NA", "NaN", "nan", "null", "None"):
             values[i] = np.nan
             continue
         try:
