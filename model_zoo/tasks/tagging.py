@@ -1,0 +1,290 @@
+"""The sequence-tagging task: `load(name).tag("A raw sentence.")` and CoNLL files in and out."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from model_zoo.checkpoint import read_asset
+from model_zoo.data.tagging import (
+    TOKEN_PATTERN,
+    TaggingBatches,
+    TagVocabulary,
+    as_sentences,
+    encode_sentences,
+    pad_batch,
+    read_conll,
+    tokenize,
+    write_conll,
+)
+from model_zoo.errors import InputError
+from model_zoo.layers import crf as _crf  # noqa: F401  (registers the CRF layer)
+from model_zoo.metrics.tagging import tagging_metrics
+from model_zoo.models.tagging import TokenMeanLoss, has_crf, replace_head, training_model
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.finetune import GradualUnfreezing, get_strategy
+
+WORDS_ASSET = "words.txt"
+
+
+def default_finetune_strategy(model):
+    """Train the new head for 2 epochs, then unfreeze the BiLSTM layers one at a time from the
+    top; the word embeddings and the char CNN stay frozen (a small file would overfit them)."""
+    recurrent = sum(isinstance(layer, keras.layers.Bidirectional) for layer in model.layers)
+    return GradualUnfreezing(learning_rate=3e-3, epochs_per_stage=2, max_stages=recurrent + 1,
+                             patience=4)
+
+
+@register_task("tagging")
+class SequenceTagger(Task):
+    """A sequence tagger (POS, NER, chunks): one tag per token.
+
+    Its preprocessing state holds the vocabulary (`TagVocabulary`: characters, tags, casing;
+    the word list is the asset `words.txt`), the tag `scheme` (`"tags"`, `"BIO"`, `"BIOES"`)
+    and the tokenizer's regular expression, so raw text is tokenized as in training.
+
+    Args:
+        model: the Keras tagger (`build_bilstm_tagger`).
+        preprocessing: the JSON state above.
+        metadata, directory: as for `Task`.
+        words: the word vocabulary (read from the checkpoint's assets when None).
+
+    Example:
+    >>> tagger = model_zoo.load("tagging_bilstm_brown")
+    >>> tagger.tag("The jury praised the city.")
+    [('The', 'DET'), ('jury', 'NOUN'), ('praised', 'VERB'), ('the', 'DET'), ('city', 'NOUN'),
+     ('.', '.')]
+    >>> tagger.tag([["Time", "flies", "like", "an", "arrow", "."]])
+    [[('Time', 'NOUN'), ('flies', 'VERB'), ('like', 'ADP'), ('an', 'DET'), ('arrow', 'NOUN'),
+      ('.', '.')]]
+    """
+
+    def __init__(self, model, preprocessing, metadata=None, directory=None, words=None):
+        super().__init__(model, preprocessing, metadata, directory)
+        if words is None:
+            if directory is None:
+                raise InputError("A SequenceTagger needs its word list (words=) or a checkpoint "
+                                 "folder holding it. Received: words=None, directory=None")
+            words = read_asset(directory, WORDS_ASSET).split("\n")
+            words = [w for w in words if w]
+        self.vocabulary = TagVocabulary.from_dict(preprocessing["vocabulary"], words)
+
+    def assets(self):
+        return {WORDS_ASSET: "\n".join(self.vocabulary.words) + "\n"}
+
+    @property
+    def tags(self):
+        return list(self.vocabulary.tags)
+
+    @property
+    def scheme(self):
+        return self.preprocessing.get("scheme", "tags")
+
+    # -- prediction ------------------------------------------------------------------------
+
+    def tokenize(self, text):
+        """Splits raw text into tokens the way the training data was tokenized."""
+        return tokenize(text, self.preprocessing.get("token_pattern") or TOKEN_PATTERN)
+
+    def predict_tags(self, sentences, batch_size=64):
+        """Tags for a list of token lists: a list of tag lists."""
+        for i, tokens in enumerate(sentences):
+            if not isinstance(tokens, (list, tuple)) or not all(
+                    isinstance(t, str) and t and not any(c.isspace() for c in t)
+                    for t in tokens):
+                raise InputError(f"Sentence {i} must be a list of non-empty tokens without "
+                                 f"spaces. Received: {tokens!r}"[:300])
+        out = [[] for _ in sentences]
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+        encoded = encode_sentences(self.vocabulary, [(sentences[i], None) for i in order],
+                                   with_tags=False)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            batch, _ = pad_batch(encoded[start:start + batch_size],
+                                 self.vocabulary.max_word_chars)
+            # An eager call: no graph to trace per model and input shape (tracing the
+            # BiLSTM-CRF costs more than running it on a few sentences).
+            output = self.model({"words": batch["words"], "chars": batch["chars"]},
+                                training=False)
+            output = np.asarray(keras.ops.convert_to_numpy(output))
+            ids = output.argmax(-1) if output.ndim == 3 else output
+            for row, i in enumerate(chunk):
+                out[i] = self.vocabulary.decode_tags(ids[row, :len(sentences[i])])
+        return out
+
+    def tag(self, inputs, batch_size=64):
+        """Tags raw text or tokens.
+
+        Args:
+            inputs: a string (tokenized first), a list of strings, or a list of token lists
+                (`[["Time", "flies", "."]]`, used as they are).
+            batch_size: sentences per model call.
+
+        Returns:
+            For a string, a list of `(token, tag)` pairs; for a list, one such list per item.
+        """
+        if isinstance(inputs, str):
+            return self.tag([inputs], batch_size)[0]
+        if not isinstance(inputs, (list, tuple)) or not inputs:
+            raise InputError("`tag` takes a string, a list of strings or a list of token lists. "
+                             f"Received: {inputs!r}"[:300])
+        sentences = [self.tokenize(x) if isinstance(x, str) else x for x in inputs]
+        tags = self.predict_tags(sentences, batch_size)
+        return [list(zip(tokens, sentence_tags)) for tokens, sentence_tags in
+                zip(sentences, tags)]
+
+    predict = tag
+
+    def predict_example(self):
+        out = self.tag("The old man saw 3 dogs near the river's edge.")
+        return out, (11, 2)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, data, seen_words=None, batch_size=64):
+        """Token accuracy (and entity P/R/F1 for BIO/BIOES) on tagged data.
+
+        Args:
+            data: a CoNLL path or a list of `(tokens, tags)` pairs.
+            seen_words: lowercased words of the training data; adds `unseen_accuracy`.
+
+        Returns:
+            `{"accuracy", "tokens", "oov_accuracy", "oov_tokens", ...}` (see `tagging_metrics`).
+        """
+        sentences, scheme = as_sentences(data)
+        tokens = [s.tokens for s in sentences]
+        predicted = self.predict_tags(tokens, batch_size)
+        seen = (lambda t: t.lower() in seen_words) if seen_words is not None else None
+        return tagging_metrics(tokens, [s.tags for s in sentences], predicted,
+                               scheme=scheme if scheme != "tags" else self.scheme, seen=seen,
+                               known=self.vocabulary.is_known)
+
+    # -- fine-tuning -----------------------------------------------------------------------------
+
+    def finetune(self, data, val_data=None, epochs=20, batch_size=32, strategy=None,
+                 val_fraction=0.1, crf=None, seed=0, verbose=0):
+        """Adapts the tagger to new tagged data, possibly with another tag set.
+
+        If the data's tags are not all in the model's tag set (or `crf` asks for another kind
+        of head), the output head (Dense + CRF or softmax) is replaced by a new one for the
+        data's tags; the word and character embeddings and the BiLSTM keep their trained
+        weights. By default the head trains first and the BiLSTM layers are unfrozen from the
+        top (`GradualUnfreezing`); the embeddings stay frozen.
+
+        Args:
+            data: a CoNLL file (token and tag columns) or a list of `(tokens, tags)` pairs.
+            val_data: validation data for early stopping (default: the last `val_fraction`
+                of `data`).
+            epochs: total epochs over all stages.
+            batch_size: sentences per batch.
+            strategy: `"gradual_unfreezing"`, `"full"` or a strategy object.
+            crf: True/False for a new CRF/softmax head (default: as the model has).
+            seed: random seed of shuffling and dropout.
+
+        Returns:
+            A new `SequenceTagger` with `.finetune_metrics` (validation scores and stages).
+        """
+        sentences, scheme = as_sentences(data)
+        if val_data is not None:
+            val_sentences, val_scheme = as_sentences(val_data)
+            if {scheme, val_scheme} - {"tags"} and scheme != val_scheme:
+                raise InputError(f"The training data uses {scheme} tags and the validation "
+                                 f"data {val_scheme}; use one scheme. Received: {val_scheme}")
+        else:
+            if len(sentences) < 2:
+                raise InputError("Fine-tuning needs at least 2 sentences (one to validate) or "
+                                 f"val_data. Received: {len(sentences)} sentence(s)")
+            n_val = max(1, int(round(len(sentences) * val_fraction)))
+            sentences, val_sentences = sentences[:-n_val], sentences[-n_val:]
+        keras.utils.set_random_seed(seed)
+        data_tags = sorted({t for s in sentences + val_sentences for t in s.tags})
+        new_head = not set(data_tags) <= set(self.tags) or (
+            crf is not None and bool(crf) != has_crf(self.model))
+        if new_head:
+            vocabulary = self.vocabulary.with_tags(data_tags)
+            model = replace_head(self.model, len(data_tags), crf)
+        else:
+            vocabulary = self.vocabulary
+            model = keras.models.clone_model(self.model)
+            model.set_weights(self.model.get_weights())
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        preprocessing["vocabulary"] = vocabulary.to_dict()
+        preprocessing["scheme"] = scheme
+        tuned = SequenceTagger(model, preprocessing, self.metadata, words=vocabulary.words)
+        width = vocabulary.max_word_chars
+        pairs = [(s.tokens, s.tags) for s in sentences]
+        val_pairs = [(s.tokens, s.tags) for s in val_sentences]
+        train = TaggingBatches(encode_sentences(vocabulary, pairs), batch_size, width,
+                               shuffle=True, seed=seed).dataset()
+        val = TaggingBatches(encode_sentences(vocabulary, val_pairs), batch_size,
+                             width).dataset()
+        before = None if new_head else self.evaluate(val_pairs)
+        fitter = default_finetune_strategy(model) if strategy is None else \
+            get_strategy(strategy)
+        history = fitter.fit(training_model(model), train, val, loss=TokenMeanLoss(),
+                             epochs=epochs, verbose=verbose)
+        after = tuned.evaluate(val_pairs)
+        tuned.finetune_metrics = {
+            "new_head": bool(new_head), "tags": data_tags, "scheme": scheme,
+            "train_sentences": len(pairs), "val_sentences": len(val_pairs),
+            "val_before": before, "val_after": after,
+            "stages": [{k: v for k, v in stage.items() if k != "history"}
+                       for stage in history["stages"]],
+            "epochs_run": sum(len(next(iter(s["history"].values()), []))
+                              for s in history["stages"]),
+        }
+        return tuned
+
+    # -- command line ------------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        parser.add_argument("--text", action="append", default=None,
+                            help="raw text to tag (repeatable)")
+        parser.add_argument("--conll", default=None,
+                            help="CoNLL file: tokens in the first column (and gold tags in the "
+                                 "last, for scores); the training file for finetune")
+        parser.add_argument("--val-conll", default=None,
+                            help="finetune: a validation CoNLL file (default: the end of "
+                                 "--conll)")
+        parser.add_argument("--output", default=None,
+                            help="predict: write the tagged --conll file here")
+        parser.add_argument("--crf", choices=["yes", "no"], default=None,
+                            help="finetune: CRF or softmax for a new head (default: as now)")
+
+    def predict_cli(self, args):
+        if bool(args.text) == bool(args.conll):
+            raise InputError("Pass --text \"some text\" or --conll FILE (one of them). "
+                             f"Received: text={args.text!r}, conll={args.conll!r}")
+        if args.text:
+            return {"model": self.name,
+                    "tagged": [[list(pair) for pair in sentence]
+                               for sentence in self.tag(list(args.text))]}
+        sentences, scheme = read_conll(args.conll, require_tags=False)
+        tokens = [s.tokens for s in sentences]
+        predicted = self.predict_tags(tokens)
+        result = {"model": self.name, "sentences": len(tokens),
+                  "tokens": sum(len(t) for t in tokens)}
+        if args.output:
+            gold = [s.tags for s in sentences] if scheme else None
+            write_conll(args.output, tokens, *([gold] if gold else []), predicted)
+            result["output"] = os.path.abspath(args.output)
+        if scheme:
+            result["metrics"] = tagging_metrics(
+                tokens, [s.tags for s in sentences], predicted,
+                scheme=scheme if scheme != "tags" else self.scheme,
+                known=self.vocabulary.is_known)
+        elif not args.output:
+            result["tagged"] = [list(zip(t, p)) for t, p in zip(tokens, predicted)]
+        return result
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        if not args.conll:
+            raise InputError("model-zoo finetune needs --conll TRAIN_FILE (token and tag "
+                             "columns). Received: no --conll")
+        kwargs = {"data": args.conll, "val_data": args.val_conll}
+        if args.crf:
+            kwargs["crf"] = args.crf == "yes"
+        return kwargs

@@ -1,0 +1,379 @@
+"""Sequence tagging: the CRF against brute force, CoNLL files, metrics, the task, the recipe."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model_zoo.data.tagging import (
+    TagVocabulary,
+    bio_to_bioes,
+    bioes_to_bio,
+    brown_name_spans,
+    brown_to_universal,
+    read_conll,
+    simplify_brown,
+    tokenize,
+    write_conll,
+)
+from model_zoo.errors import InputError
+
+
+# -- the CRF ---------------------------------------------------------------------------------------
+
+
+def _brute_force(potentials, transitions, start, end, length):
+    """Scores of every tag sequence of `length` steps, by enumeration."""
+    k = potentials.shape[-1]
+    paths = list(itertools.product(range(k), repeat=length))
+    scores = []
+    for path in paths:
+        s = start[path[0]] + end[path[-1]] + sum(potentials[t, path[t]] for t in range(length))
+        s += sum(transitions[path[t - 1], path[t]] for t in range(1, length))
+        scores.append(s)
+    return paths, np.array(scores)
+
+
+@pytest.fixture
+def random_crf():
+    from model_zoo.layers.crf import CRF
+
+    rng = np.random.default_rng(7)
+    k = 3
+    crf = CRF(k)
+    crf.build((None, None, k))
+    crf.set_weights([rng.normal(size=(k, k)), rng.normal(size=k), rng.normal(size=k)])
+    return crf, rng
+
+
+def test_crf_log_partition_and_viterbi_match_brute_force(random_crf):
+    crf, rng = random_crf
+    transitions, start, end = crf.get_weights()
+    lengths = [5, 3, 1, 4]
+    potentials = rng.normal(size=(len(lengths), 5, 3)).astype("float32")
+    mask = np.arange(5)[None, :] < np.array(lengths)[:, None]
+    log_z = np.asarray(crf.log_partition(potentials, mask))
+    best = np.asarray(crf.decode(potentials, mask))
+    for b, length in enumerate(lengths):
+        paths, scores = _brute_force(potentials[b], transitions, start, end, length)
+        np.testing.assert_allclose(log_z[b], np.log(np.exp(scores).sum()), rtol=1e-5)
+        assert tuple(best[b, :length]) == paths[int(scores.argmax())]
+
+
+def test_crf_likelihood_is_a_distribution(random_crf):
+    crf, rng = random_crf
+    potentials = rng.normal(size=(1, 3, 3)).astype("float32")
+    paths = np.array(list(itertools.product(range(3), repeat=3)), "int32")
+    nll = np.asarray(crf([np.repeat(potentials, len(paths), 0), paths]))
+    assert np.all(nll > 0)
+    np.testing.assert_allclose(np.exp(-nll).sum(), 1.0, rtol=1e-5)
+
+
+def test_crf_sequence_score_ignores_padding(random_crf):
+    crf, rng = random_crf
+    transitions, start, end = crf.get_weights()
+    potentials = rng.normal(size=(2, 4, 3)).astype("float32")
+    tags = np.array([[0, 2, 1, 1], [2, 2, 0, 0]], "int32")
+    mask = np.array([[1, 1, 1, 0], [1, 1, 1, 1]], bool)
+    got = np.asarray(crf.sequence_score(potentials, tags, mask))
+    for b, length in enumerate([3, 4]):
+        paths, scores = _brute_force(potentials[b], transitions, start, end, length)
+        assert got[b] == pytest.approx(scores[paths.index(tuple(tags[b, :length]))], rel=1e-5)
+
+
+def test_crf_learns_transitions():
+    """Gradients reach the transition weights: a CRF alone learns that tag 1 follows tag 0."""
+    import keras
+
+    from model_zoo.layers.crf import CRF
+    from model_zoo.models.tagging import TokenMeanLoss
+
+    keras.utils.set_random_seed(0)
+    potentials = keras.Input((None, 2))
+    tags = keras.Input((None,), dtype="int32")
+    crf = CRF(2)
+    model = keras.Model([potentials, tags], crf([potentials, tags]))
+    model.compile(keras.optimizers.Adam(0.1), TokenMeanLoss())
+    x = np.zeros((8, 4, 2), "float32")  # No evidence from the emissions: only transitions.
+    y = np.tile(np.array([[0, 1, 0, 1]], "int32"), (8, 1))
+    model.fit([x, y], np.full((8,), 4.0), epochs=30, verbose=0)
+    assert crf.decode(x[:1]).numpy().tolist() in ([[0, 1, 0, 1]], [[1, 0, 1, 0]])
+    transitions = crf.get_weights()[0]
+    assert transitions[0, 1] > transitions[0, 0] and transitions[1, 0] > transitions[1, 1]
+
+
+# -- CoNLL files ---------------------------------------------------------------------------------
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_read_conll_bio_multicolumn_and_docstart(tmp_path):
+    path = _write(tmp_path / "a.conll",
+                  "-DOCSTART- -X- O O\n\nEU NNP B-ORG\nrejects VBZ O\nGerman JJ B-MISC\n"
+                  "\nPeter NNP B-PER\nBlackburn NNP I-PER\n")
+    sentences, scheme = read_conll(path)
+    assert scheme == "BIO"
+    assert [s.tokens for s in sentences] == [["EU", "rejects", "German"],
+                                             ["Peter", "Blackburn"]]
+    assert sentences[1].tags == ["B-PER", "I-PER"] and sentences[1].line == 7
+
+
+def test_conll_round_trip_and_bioes(tmp_path):
+    tokens = [["John", "Smith", "lives", "in", "Paris"], ["Hi"]]
+    bio = [["B-PER", "I-PER", "O", "O", "B-LOC"], ["O"]]
+    bioes = [bio_to_bioes(t) for t in bio]
+    assert bioes[0] == ["B-PER", "E-PER", "O", "O", "S-LOC"]
+    assert [bioes_to_bio(t) for t in bioes] == bio
+    path = write_conll(tmp_path / "out.conll", tokens, bioes)
+    sentences, scheme = read_conll(path)
+    assert scheme == "BIOES"
+    assert [s.tags for s in sentences] == bioes
+    pos, scheme = read_conll(write_conll(tmp_path / "pos.conll", [["a", "b"]], [["DT", "NN"]]))
+    assert scheme == "tags" and pos[0].tags == ["DT", "NN"]
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("a DT\nb NN extra\n", 2, "3 column(s)"),
+    ("a\tDT\nb\t\n", 2, "an empty tag"),
+    ("a\tB-PER\nb\tNN\n", 2, "mixed tag schemes"),
+    ("a B-PER\nb I-PER\n\nc S-LOC\n", 2, "mixed BIO/BIOES"),
+    ("a S-PER\nb I-PER\n", 2, "mixed BIO/BIOES"),
+    ("a\n", 1, "1 column"),
+])
+def test_malformed_conll_lines_name_the_line(tmp_path, text, line, words):
+    path = _write(tmp_path / "bad.conll", text)
+    with pytest.raises(InputError) as info:
+        read_conll(path)
+    message = str(info.value)
+    assert f"line {line}:" in message and words in message and "Received:" in message
+
+
+def test_missing_conll_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="No CoNLL file"):
+        read_conll(tmp_path / "nope.conll")
+
+
+# -- Brown tags, tokenization, metrics -------------------------------------------------------------
+
+
+def test_brown_tag_mappings():
+    assert simplify_brown("nn-tl-hl") == "NN"
+    assert [brown_to_universal(t) for t in
+            ["at", "np-tl", "ppss+md", "do*", "*", "fw-nn", "``", "cs", "pp$", "np$", "--",
+             "to", "rp", "od", "uh", "cd-hl"]] == \
+        ["DET", "NOUN", "PRON", "VERB", "ADV", "X", ".", "ADP", "PRON", "NOUN", ".",
+         "PRT", "PRT", "ADJ", "X", "NUM"]
+    assert brown_name_spans(["at", "np-tl", "nn-tl", "vbd", "np", "np$", "in", "np"]) == \
+        ["O", "B-TITLE", "I-TITLE", "O", "B-NAME", "I-NAME", "O", "B-NAME"]
+
+
+def test_tokenize_brown_style():
+    assert tokenize('He said, "Don\'t pay Mr. Smith\'s $5.50 fee."') == \
+        ["He", "said", ",", "``", "Don't", "pay", "Mr.", "Smith's", "$5.50", "fee", ".", "''"]
+    with pytest.raises(InputError, match="Received"):
+        tokenize(3)
+
+
+def test_tagging_metrics_unseen_and_entities():
+    from model_zoo.metrics.tagging import tagging_metrics
+
+    tokens = [["Ann", "met", "Bob", "Lee"]]
+    gold = [["B-PER", "O", "B-PER", "I-PER"]]
+    pred = [["B-PER", "O", "B-PER", "O"]]  # Bob Lee: wrong boundary, no credit.
+    m = tagging_metrics(tokens, gold, pred, scheme="BIO", seen=lambda t: t != "Lee")
+    assert m["accuracy"] == 0.75 and m["unseen_tokens"] == 1 and m["unseen_accuracy"] == 0.0
+    assert m["precision"] == 0.5 and m["recall"] == 0.5 and m["f1"] == 0.5
+    with pytest.raises(InputError, match="Received"):
+        tagging_metrics(tokens, gold, [["O"]])
+
+
+def test_vocabulary_encodes_words_chars_and_tags():
+    vocab = TagVocabulary.build([(["The", "the", "dog"], ["D", "D", "N"])], min_count=2,
+                                min_char_count=1, max_word_chars=6)
+    assert vocab.words == ["the"] and vocab.encode_words(["THE", "dog"]).tolist() == [2, 1]
+    chars = vocab.encode_chars(["dog", "elephant"])
+    assert chars.shape == (2, 6) and chars[0, 0] == 2 and chars[0, 4] == 3
+    with pytest.raises(InputError, match="not in this model's tag set"):
+        vocab.encode_tags(["N", "V"])
+
+
+# -- a tiny tagger, the task and fine-tuning ---------------------------------------------------------
+
+SENTENCES = [
+    (["The", "dog", "runs", "."], ["DET", "NOUN", "VERB", "."]),
+    (["A", "cat", "sleeps", "."], ["DET", "NOUN", "VERB", "."]),
+    (["The", "cat", "sees", "a", "dog", "."], ["DET", "NOUN", "VERB", "DET", "NOUN", "."]),
+    (["Dogs", "run", "."], ["NOUN", "VERB", "."]),
+] * 4
+
+NER = [
+    (["John", "Smith", "visited", "Paris", "."], ["B-PER", "I-PER", "O", "B-LOC", "O"]),
+    (["Mary", "lives", "in", "London", "."], ["B-PER", "O", "O", "B-LOC", "O"]),
+    (["Paris", "is", "far", "from", "London", "."], ["B-LOC", "O", "O", "O", "B-LOC", "O"]),
+    (["Ann", "Lee", "met", "John", "."], ["B-PER", "I-PER", "O", "B-PER", "O"]),
+] * 3
+
+
+@pytest.fixture(scope="module")
+def tiny_tagger_dir(tmp_path_factory):
+    """A tiny POS tagger trained for a few steps and saved with the real checkpoint code."""
+    import keras
+
+    from model_zoo.data.tagging import TaggingBatches, encode_sentences
+    from model_zoo.models.tagging import TokenMeanLoss, build_bilstm_tagger, training_model
+    from model_zoo.registry import CheckpointMetadata
+    from model_zoo.tasks.tagging import SequenceTagger
+
+    keras.utils.set_random_seed(0)
+    vocab = TagVocabulary.build(SENTENCES, min_count=1, min_char_count=1, max_word_chars=8)
+    model = build_bilstm_tagger(vocab.num_words, vocab.num_chars, len(vocab.tags),
+                                max_word_chars=8, word_dim=8, char_dim=4, char_filters=6,
+                                units=8, depth=1, dropout=0.0)
+    trainer = training_model(model)
+    trainer.compile(keras.optimizers.Adam(0.02), TokenMeanLoss())
+    batches = TaggingBatches(encode_sentences(vocab, SENTENCES), 8, 8, shuffle=True)
+    trainer.fit(batches.dataset(), epochs=15, verbose=0)
+    task = SequenceTagger(model, {"vocabulary": vocab.to_dict(), "scheme": "tags"},
+                          words=vocab.words)
+    directory = str(tmp_path_factory.mktemp("tagger") / "tagging_bilstm_tiny")
+    task.save(directory, CheckpointMetadata(name="tagging_bilstm_tiny", version=1,
+                                            task="tagging", architecture="bilstm_crf_tagger",
+                                            description="tiny test tagger", recipe="tagging"))
+    return directory
+
+
+def test_tagger_loads_safely_and_tags_raw_text_and_tokens(tiny_tagger_dir):
+    import model_zoo
+    from model_zoo.layers import cudnn_report
+
+    tagger = model_zoo.load(tiny_tagger_dir)
+    assert tagger.tag("The dog runs.") == [("The", "DET"), ("dog", "NOUN"), ("runs", "VERB"),
+                                           (".", ".")]
+    batch = tagger.tag([["A", "cat", "sleeps", "."], ["Dogs"]])
+    assert [len(s) for s in batch] == [4, 1] and batch[0][1] == ("cat", "NOUN")
+    output, shape = tagger.predict_example()
+    assert np.shape(output) == tuple(shape)
+    assert all(v.eligible("tensorflow") for v in cudnn_report(tagger.model))
+    metrics = tagger.evaluate(SENTENCES)
+    assert metrics["accuracy"] == 1.0 and metrics["oov_tokens"] == 0
+
+
+@pytest.mark.parametrize("bad", [3, [], [["two words"]], [["ok", ""]], [None]])
+def test_tag_rejects_bad_input(tiny_tagger_dir, bad):
+    import model_zoo
+
+    with pytest.raises(InputError, match="Received"):
+        model_zoo.load(tiny_tagger_dir).tag(bad)
+
+
+def test_finetune_new_tag_set_reuses_encoder(tiny_tagger_dir, tmp_path):
+    import model_zoo
+
+    tagger = model_zoo.load(tiny_tagger_dir)
+    train = write_conll(tmp_path / "ner.conll", [t for t, _ in NER], [g for _, g in NER])
+    out = str(tmp_path / "ner_model")
+    tuned = model_zoo.finetune(tagger, train, out=out, epochs=4, batch_size=4)
+    m = tuned.finetune_metrics
+    assert m["new_head"] and m["tags"] == ["B-LOC", "B-PER", "I-PER", "O"]
+    assert {"precision", "recall", "f1"} <= set(m["val_after"])
+    old, new = tagger.model, tuned.model
+    # The default strategy freezes the embeddings, trains the BiLSTM layers and a new head.
+    for frozen in ("word_embedding", "char_embedding", "char_conv"):
+        np.testing.assert_array_equal(old.get_layer(frozen).get_weights()[0],
+                                      new.get_layer(frozen).get_weights()[0])
+    assert not np.allclose(old.get_layer("encoder_bilstm_0").get_weights()[0],
+                           new.get_layer("encoder_bilstm_0").get_weights()[0])
+    assert new.get_layer("emissions").get_weights()[0].shape[-1] == 4
+    reloaded = model_zoo.load(out)
+    assert reloaded.tags == m["tags"] and reloaded.scheme == "BIO"
+    assert {tag for _, tag in reloaded.tag("John visited London.")} <= set(m["tags"])
+    assert model_zoo.load(tiny_tagger_dir).tags == tagger.tags  # The parent is unchanged.
+
+
+def test_finetune_and_predict_from_the_cli(tiny_tagger_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    bioes = [bio_to_bioes(g) for _, g in NER]
+    train = write_conll(tmp_path / "train.conll", [t for t, _ in NER], bioes)
+    out = str(tmp_path / "cli_model")
+    assert main(["finetune", tiny_tagger_dir, "--conll", train, "--out", out,
+                 "--epochs", "3", "--strategy", "full"]) == 0
+    assert "fine-tuned checkpoint" in capsys.readouterr().out
+    assert main(["predict", out, "--text", "Mary met John."]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [pair[0] for pair in result["tagged"][0]] == ["Mary", "met", "John", "."]
+    predicted = str(tmp_path / "pred.conll")
+    assert main(["predict", out, "--conll", train, "--output", predicted]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert {"accuracy", "f1"} <= set(result["metrics"]) and result["sentences"] == len(NER)
+    # Gold and predicted columns; predictions need not be well-formed BIOES.
+    sentences, scheme = read_conll(predicted, strict=False)
+    assert len(sentences) == len(NER) and scheme in ("BIO", "BIOES", "tags")
+    with open(predicted, encoding="utf-8") as f:
+        assert {len(line.split("\t")) for line in f if line.strip()} == {3}
+    bad = _write(tmp_path / "bad.conll", "John B-PER\nSmith\n")
+    assert main(["finetune", tiny_tagger_dir, "--conll", bad, "--out",
+                 str(tmp_path / "x")]) == 2
+    assert "line 2:" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "x")
+    assert main(["predict", out]) == 2
+
+
+@pytest.mark.large
+def test_checkpoint_loads_and_tags_under_jax(tiny_tagger_dir):
+    pytest.importorskip("jax")
+    code = ("import model_zoo; t = model_zoo.load(%r); "
+            "print([tag for _, tag in t.tag('The dog runs.')])" % tiny_tagger_dir)
+    env = {**os.environ, "KERAS_BACKEND": "jax", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "['DET', 'NOUN', 'VERB', '.']"
+
+
+# -- the recipe ------------------------------------------------------------------------------------
+
+
+def test_recipe_trains_ner_on_user_conll_files(tmp_path):
+    from model_zoo.training.recipe import get_recipe
+    from model_zoo.training.runner import train
+
+    recipe = get_recipe("tagging")
+    train_file = write_conll(tmp_path / "my_ner.conll", [t for t, _ in NER],
+                             [g for _, g in NER])
+    overrides = {**recipe.smoke, "dataset": "conll", "train_file": train_file,
+                 "test_file": train_file, "min_count": 1}
+    result = train("tagging", overrides, registry_dir=str(tmp_path / "registry"),
+                   publish_to_registry=True, verbose=0)
+    assert result.published.endswith("tagging_bilstm_my_ner")
+    assert {"accuracy", "precision", "recall", "f1"} <= set(result.metrics["test"])
+    assert recipe.checkpoint_name(recipe.resolve(overrides)[0]) == "tagging_bilstm_my_ner"
+
+
+def test_recipe_default_search_space_and_brown_split():
+    import keras_tuner
+
+    from model_zoo.data.tagging import brown_corpus, brown_split
+    from model_zoo.training.recipe import get_recipe
+
+    recipe = get_recipe("tagging")
+    documents = brown_corpus()
+    split = brown_split(documents)
+    assert sum(len(v) for v in split.values()) == 500
+    assert not set(split["train"]) & set(split["test"])
+    genres = {d.fileid: d.category for d in documents}
+    assert {genres[f] for f in split["test"]} == set(genres.values())
+    config, _ = recipe.resolve({**recipe.smoke})
+    hp = keras_tuner.HyperParameters()
+    model = recipe.build_model(hp, config)
+    assert hp.get("crf") is True and hp.get("depth") == 2 and hp.get("units") == 64
+    assert model.output_shape == (None, None)
+    with pytest.raises(InputError, match="Received"):
+        recipe.resolve({"no_such_setting": 1})
