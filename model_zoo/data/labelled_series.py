@@ -219,12 +219,12 @@ def read_long_csv(path, id_column="series_id", label_column="label", time_column
             f"Received: value_columns={list(value_columns)}"
         )
     for column in value_columns:
-        if not pd.api.types.is_numeric_dtype(frame[column]):
-            bad = pd.to_numeric(frame[column], errors="coerce").isna() & frame[column].notna()
-            line = int(np.flatnonzero(bad.to_numpy())[0]) + 2 if bad.any() else "?"
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero((numbers.isna() & frame[column].notna()).to_numpy())
+        if bad.size:
             raise InputError(
-                f"Column {column!r} of {path} must hold numbers, but line {line} does not. "
-                f"Received: {frame[column].iloc[line - 2] if bad.any() else frame[column].dtype!r}"
+                f"Column {column!r} of {path} must hold numbers, but line {int(bad[0]) + 2} "
+                f"does not. Received: {frame[column].iloc[bad[0]]!r}"
             )
     series, labels, ids = [], [], []
     for key, rows in frame.groupby(id_column, sort=False):

@@ -130,9 +130,12 @@ class SeriesClassifier(Task):
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    def evaluate(self, data, labels=None, limit=None):
+    def evaluate(self, data, labels=None, limit=None, **csv_options):
         """Accuracy and macro F1 on labelled series (a collection, a .ts/.csv path, or series
-        with `labels=`); the first `limit` series only, if given."""
+        with `labels=`); the first `limit` series only, if given. `csv_options` are those of
+        `read_long_csv`."""
+        if isinstance(data, (str, os.PathLike)):
+            data = read_collection(data, **csv_options)
         collection = data if isinstance(data, SeriesCollection) else \
             self._as_input(data)[0]
         collection = as_collection(collection, self.channels, labels)
@@ -140,6 +143,7 @@ class SeriesClassifier(Task):
             raise InputError("Evaluation needs labels. Received: unlabelled series")
         if limit:
             collection = collection.subset(range(min(limit, len(collection))))
+        encode_labels(collection.labels, self.classes)  # An unknown label is an error.
         predicted = self.classify(collection)
         return classification_metrics(collection.labels, predicted)
 
@@ -242,7 +246,7 @@ class SeriesClassifier(Task):
                  "probability": round(float(p.max()), 6)}
                 for sid, p in zip(collection.ids, probs)]
         result = {"model": self.name, "series": len(rows), "predictions": rows}
-        if collection.labels is not None:
+        if collection.labels is not None and set(collection.labels) <= set(self.classes):
             result["metrics"] = classification_metrics(collection.labels,
                                                        [r["label"] for r in rows])
         return result
