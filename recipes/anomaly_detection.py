@@ -69,6 +69,14 @@ class AnomalyData:
         self.fit_end = int(round(self.test_start * (1 - val_fraction)))
         self.scaler = StandardScaler.fit(self.values[:self.fit_end])
         self.scaled = self.scaler.scale(self.values)
+        self._scored = (None, None)
+
+    def scores_of(self, task):
+        """`task`'s point scores of the whole series, computed once per task (the evaluation
+        and the plots share them)."""
+        if self._scored[0] is not task:
+            self._scored = (task, task.score(self.values))
+        return self._scored[1]
 
     def windows(self, start, stop):
         return series_windows(self.scaled[start:stop], self.window)
@@ -145,7 +153,7 @@ def evaluate(task, data, config, limit=None):
         lo, hi = data.sample_range(limit)
         metrics = task.evaluate(data.values[lo:hi], data.labels[lo:hi])
     else:
-        scores = task.score(data.values)[data.test_start:]
+        scores = data.scores_of(task)[data.test_start:]
         metrics = anomaly_metrics(data.labels[data.test_start:], scores, task.threshold)
         metrics["ucr_hit"] = ucr_hit(data.labels[data.test_start:], scores)
     return {k: metrics[k] for k in ("precision", "recall", "f1", "roc_auc", "ucr_hit",
@@ -190,7 +198,7 @@ def plot_scores(task, data, config, metrics, out_dir):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scores = task.score(data.values)
+    scores = data.scores_of(task)
     forest = (forest_scores(isolation_forest(data), data.scaled, data.window)
               if metrics.get("baselines") else None)
     x = np.arange(data.values.size)

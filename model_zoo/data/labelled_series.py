@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from model_zoo.data.series_sources import _package_dir
-from model_zoo.data.timeseries import check_series
+from model_zoo.data.timeseries import check_series, read_csv_frame
 from model_zoo.errors import InputError
 
 # Padded time steps hold this value in every channel; the model's `Masking` layer skips them.
@@ -192,12 +192,7 @@ def read_long_csv(path, id_column="series_id", label_column="label", time_column
     """
     import pandas as pd
 
-    if not os.path.isfile(path):
-        raise InputError(f"No such CSV file. Received: {path!r}")
-    try:
-        frame = pd.read_csv(path)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"Could not read {path} as CSV: {e}. Received: {path!r}") from None
+    frame = read_csv_frame(path)
     if id_column not in frame.columns:
         raise InputError(
             f"The long-format CSV {path} needs a series-id column {id_column!r}; its columns "

@@ -7,7 +7,6 @@ import keras
 import numpy as np
 
 from model_zoo.data.labelled_series import (
-    PAD_VALUE,
     ChannelScaler,
     SeriesCollection,
     as_collection,
