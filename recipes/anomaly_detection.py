@@ -5,10 +5,13 @@
 Two real labelled series, each with a fixed split: an anomaly-free training part, then a test
 part holding the labelled anomalies.
 
-| series | values | train (anomaly-free) | test anomalies       | window |
-|--------|--------|----------------------|----------------------|--------|
-| mitdb  | 7,500  | [0, 3000)            | 352 points (1 event) | 128    |
-| ucr135 | 7,501  | [0, 1200) (archive)  | 12 points (1 event)  | 64     |
+| series | values | train (anomaly-free) | test anomalies       | window                 |
+|--------|--------|----------------------|----------------------|------------------------|
+| mitdb  | 7,500  | [0, 3000)            | 352 points (1 event) | 128 means of 3 values  |
+| ucr135 | 7,501  | [0, 1200) (archive)  | 12 points (1 event)  | 64 values              |
+
+(The ECG is averaged in blocks of 3 values first, so that one window spans a heartbeat and a
+half: a premature beat is an anomaly of rhythm as much as of shape.)
 
 The autoencoder trains on windows of the first `1 - val_fraction` of the training part; the
 rest of the training part is held out for early stopping and for the threshold (a quantile of
@@ -24,9 +27,11 @@ import os
 import numpy as np
 
 from model_zoo.data.anomaly_series import (
+    downsample,
     load_labelled_series,
     point_scores,
     series_windows,
+    upsample,
     window_dataset,
 )
 from model_zoo.data.timeseries import StandardScaler
@@ -37,8 +42,10 @@ from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
 
 SETS = {
-    "mitdb": dict(window=128, cell="lstm", units=32, depth=1, latent=16, learning_rate=2e-3),
-    "ucr135": dict(window=64, cell="lstm", units=32, depth=1, latent=16, learning_rate=2e-3),
+    "mitdb": dict(window=128, downsample=3, cell="lstm", units=32, depth=1, latent=16,
+                  learning_rate=2e-3),
+    "ucr135": dict(window=64, downsample=1, cell="lstm", units=32, depth=1, latent=16,
+                   learning_rate=2e-3),
 }
 
 DEFAULTS = {
@@ -61,10 +68,10 @@ DEFAULTS = {
 class AnomalyData:
     """One labelled series: fit part, threshold part (both anomaly-free), test part."""
 
-    def __init__(self, dataset, val_fraction, window):
+    def __init__(self, dataset, val_fraction, window, factor):
         self.series = load_labelled_series(dataset)
         self.values, self.labels = self.series.values, self.series.labels
-        self.window = window
+        self.window, self.downsample = window, factor
         self.test_start = self.series.train_end
         self.fit_end = int(round(self.test_start * (1 - val_fraction)))
         self.scaler = StandardScaler.fit(self.values[:self.fit_end])
@@ -79,7 +86,7 @@ class AnomalyData:
         return self._scored[1]
 
     def windows(self, start, stop):
-        return series_windows(self.scaled[start:stop], self.window)
+        return series_windows(downsample(self.scaled[start:stop], self.downsample), self.window)
 
     def datasets(self, batch_size, seed=0):
         train = window_dataset(self.windows(0, self.fit_end), batch_size, shuffle=True,
@@ -104,8 +111,9 @@ class AnomalyData:
 
 
 def load_data(config):
-    return AnomalyData(config["dataset"], config["val_fraction"],
-                       SETS[config["dataset"]]["window"])
+    profile = SETS[config["dataset"]]
+    return AnomalyData(config["dataset"], config["val_fraction"], profile["window"],
+                       profile["downsample"])
 
 
 # ## 2. Model
@@ -168,20 +176,22 @@ def isolation_forest(data, seed=0):
     return forest.fit(data.windows(0, data.fit_end)[..., 0])
 
 
-def forest_scores(forest, scaled, window):
-    """Point scores of the forest (window score: -score_samples), aggregated as the network's."""
-    window_scores = -forest.score_samples(series_windows(scaled, window)[..., 0])
-    return point_scores(window_scores, scaled.size)
+def forest_scores(forest, data, stop=None):
+    """Point scores of `data.scaled[:stop]` by the forest (window score: -score_samples),
+    aggregated over windows as the network's are."""
+    windows = data.windows(0, stop)[..., 0]
+    coarse = point_scores(-forest.score_samples(windows), len(windows) + data.window - 1)
+    return upsample(coarse, data.downsample, data.scaled[:stop].size)
 
 
 def baselines(data, config):
     if not config.get("baselines", True):
         return {}
     forest = isolation_forest(data)
-    training_scores = forest_scores(forest, data.scaled[:data.test_start], data.window)
+    training_scores = forest_scores(forest, data, data.test_start)
     threshold = threshold_from_scores(training_scores[data.fit_end:],
                                       config["threshold_quantile"])
-    scores = forest_scores(forest, data.scaled, data.window)
+    scores = forest_scores(forest, data)
     test_labels, test_scores = data.labels[data.test_start:], scores[data.test_start:]
     metrics = anomaly_metrics(test_labels, test_scores, threshold)
     metrics["ucr_hit"] = ucr_hit(test_labels, test_scores)
@@ -189,7 +199,7 @@ def baselines(data, config):
         **{k: metrics[k] for k in ("precision", "recall", "f1", "roc_auc", "ucr_hit",
                                    "flagged")},
         "threshold": threshold,
-        "model": f"sklearn IsolationForest(200 trees, seed 0) on {data.window}-value windows"}}
+        "model": f"sklearn IsolationForest(200 trees, seed 0) on the network's windows"}}
 
 
 def plot_scores(task, data, config, metrics, out_dir):
@@ -199,7 +209,7 @@ def plot_scores(task, data, config, metrics, out_dir):
     import matplotlib.pyplot as plt
 
     scores = data.scores_of(task)
-    forest = (forest_scores(isolation_forest(data), data.scaled, data.window)
+    forest = (forest_scores(isolation_forest(data), data)
               if metrics.get("baselines") else None)
     x = np.arange(data.values.size)
     fig, axes = plt.subplots(3 if forest is not None else 2, 1, figsize=(11, 6), sharex=True)
@@ -242,8 +252,9 @@ class AnomalyDetectionRecipe(Recipe):
         return f"anomaly_lstmae_{config['dataset']}"
 
     def describe(self, config):
+        profile = SETS[config["dataset"]]
         return (f"LSTM autoencoder scoring each point of {config['dataset']}-like series "
-                f"({SETS[config['dataset']]['window']}-value windows).")
+                f"(windows of {profile['window']} means of {profile['downsample']} values).")
 
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
@@ -255,7 +266,8 @@ class AnomalyDetectionRecipe(Recipe):
     @staticmethod
     def make_task(model, data, config):
         quantile = config["threshold_quantile"]
-        preprocessing = {"window": data.window, "scaler": data.scaler.to_dict(),
+        preprocessing = {"window": data.window, "downsample": data.downsample,
+                         "scaler": data.scaler.to_dict(),
                          "threshold": 0.0, "threshold_quantile": quantile}
         task = AnomalyDetector(model, preprocessing)
         held_out = task.score(data.values[:data.test_start])[data.fit_end:]

@@ -13,7 +13,7 @@ A stratified `val_fraction` of the training series is held out for early stoppin
 series are used once, at the end. In the same run two baselines from aeon are trained on the
 same training series and scored on the same test series: 1-nearest-neighbour with dynamic time
 warping (the archives' reference classifier) and MiniRocket (Dempster et al., 2021; unequal
-lengths are right-padded with zeros to the longest training series, as aeon's `Padder` does).
+lengths are right-padded with zeros to the longest series, as aeon's `Padder` does).
 """
 
 import os
@@ -181,7 +181,7 @@ def baselines(data, config):
     results["1nn_dtw"] = {**classification_metrics(test.labels,
                                                    knn.predict(_aeon_layout(test))),
                           "model": "aeon KNeighborsTimeSeriesClassifier(1, dtw, full window)"}
-    length = int(train.lengths.max())
+    length = int(max(train.lengths.max(), test.lengths.max()))  # Pad, never truncate.
     rocket = MiniRocketClassifier(random_state=0, n_jobs=1)
     rocket.fit(_aeon_layout(train, length), train.labels)
     results["minirocket"] = {**classification_metrics(test.labels,

@@ -61,6 +61,23 @@ def test_point_scores_average_over_covering_windows():
     np.testing.assert_allclose(point_scores(np.array([1.0, 3.0, 5.0]), 4), [1, 2, 4, 5])
 
 
+def test_downsampled_scoring_gives_one_score_per_original_point(tiny_detector_dir):
+    import model_zoo
+    from model_zoo.data.anomaly_series import downsample, upsample
+    from model_zoo.tasks.anomaly_detection import AnomalyDetector
+
+    np.testing.assert_allclose(downsample(np.arange(7.0), 3), [1.0, 4.0, 6.0])
+    np.testing.assert_allclose(upsample([1.0, 2.0, 3.0], 3, 7), [1, 1, 1, 2, 2, 2, 3])
+    task = model_zoo.load(tiny_detector_dir)
+    coarse = AnomalyDetector(task.model, {**task.preprocessing, "downsample": 3})
+    assert coarse.span == 3 * WINDOW
+    scores = coarse.score(sine(200))
+    assert scores.shape == (200,)
+    np.testing.assert_array_equal(np.ptp(scores[:198].reshape(-1, 3), axis=1), 0.0)
+    with pytest.raises(InputError, match="window of 48 values"):
+        coarse.score(sine(40))
+
+
 def test_anomaly_metrics_and_ucr_hit_on_a_hand_made_case():
     from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
 

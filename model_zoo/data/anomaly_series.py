@@ -4,9 +4,10 @@ Each source returns a `LabelledSeries`: the values, a 0/1 label per point, and t
 training part (anomaly-free data the detector fits and picks its threshold on). Everything
 after `train_end` is the test part.
 
-A window detector scores windows of `window` consecutive values; `point_scores` turns those
-into one score per point (the mean over the windows that cover it), so that the network and
-the isolation-forest baseline are scored and thresholded the same way.
+A window detector scores windows of `window` consecutive values (of the series, or of its
+block means when it is `downsample`d); `point_scores` turns those into one score per point (the
+mean over the windows that cover it), so that the network and the isolation-forest baseline are
+scored and thresholded the same way.
 """
 
 import dataclasses
@@ -99,6 +100,23 @@ def load_labelled_series(name):
         raise InputError(f"Unknown anomaly series; available: {sorted(SOURCES)}. "
                          f"Received: {name!r}")
     return SOURCES[name]()
+
+
+def downsample(values, factor):
+    """Means of consecutive blocks of `factor` values (the last block padded with its last
+    value), so that a window of fixed length spans `factor` times more of the series."""
+    values = np.asarray(values, dtype="float64")
+    if factor == 1:
+        return values
+    pad = (-values.size) % factor
+    if pad:
+        values = np.concatenate([values, np.repeat(values[-1], pad)])
+    return values.reshape(-1, factor).mean(axis=1)
+
+
+def upsample(scores, factor, n_points):
+    """Per-point scores of the original series from the scores of its `downsample`d blocks."""
+    return np.repeat(np.asarray(scores, dtype="float64"), factor)[:n_points]
 
 
 def series_windows(values, window):

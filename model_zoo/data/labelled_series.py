@@ -285,10 +285,10 @@ class ChannelScaler:
         return cls(d["mean"], d["std"])
 
 
-def pad_batch(series, scaler, length=None):
-    """Scales each series and right-pads them with `PAD_VALUE` into `(n, length, channels)`."""
+def pad_batch(series, scaler, length=None, pad_value=PAD_VALUE):
+    """Scales each series and right-pads them with `pad_value` into `(n, length, channels)`."""
     length = length or max(s.shape[0] for s in series)
-    out = np.full((len(series), length, series[0].shape[1]), PAD_VALUE, dtype="float32")
+    out = np.full((len(series), length, series[0].shape[1]), pad_value, dtype="float32")
     for i, s in enumerate(series):
         out[i, :s.shape[0]] = scaler.scale(s[:length])
     return out

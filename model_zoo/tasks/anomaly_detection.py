@@ -5,7 +5,13 @@ import json
 import keras
 import numpy as np
 
-from model_zoo.data.anomaly_series import point_scores, series_windows, window_dataset
+from model_zoo.data.anomaly_series import (
+    downsample,
+    point_scores,
+    series_windows,
+    upsample,
+    window_dataset,
+)
 from model_zoo.data.timeseries import StandardScaler, as_series, require_length
 from model_zoo.errors import InputError
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
@@ -17,13 +23,13 @@ from model_zoo.training.finetune import get_strategy
 class AnomalyDetector(Task):
     """Scores every point of a univariate series; high scores are anomalous.
 
-    The model reconstructs each window of `window` values (stride 1); a point's score is its
-    squared reconstruction error (in standardised units) averaged over the windows that cover
-    it. `threshold` was chosen on anomaly-free training data only: points scoring above it
+    The model reconstructs each window of `window` values (stride 1; values are first
+    averaged in blocks of `downsample`, if that is above 1); a point's score is its squared
+    reconstruction error (in standardised units) averaged over the windows that cover it. `threshold` was chosen on anomaly-free training data only: points scoring above it
     are flagged.
 
-    Its preprocessing state holds `window`, the `scaler` of the training part, `threshold` and
-    the `threshold_quantile` it was chosen at.
+    Its preprocessing state holds `window`, `downsample`, the `scaler` of the training part,
+    `threshold` and the `threshold_quantile` it was chosen at.
 
     Example:
     >>> detector = model_zoo.load("anomaly_lstmae_mitdb")
@@ -34,6 +40,16 @@ class AnomalyDetector(Task):
     @property
     def window(self):
         return int(self.preprocessing["window"])
+
+    @property
+    def downsample(self):
+        """Block length averaged before windowing (1: none); a window spans `window *
+        downsample` values of the series."""
+        return int(self.preprocessing.get("downsample", 1))
+
+    @property
+    def span(self):
+        return self.window * self.downsample
 
     @property
     def threshold(self):
@@ -50,10 +66,14 @@ class AnomalyDetector(Task):
                for i in range(0, len(windows), batch_size)]
         return np.concatenate(out) if out else np.zeros_like(windows)
 
+    def _windows(self, scaled):
+        return series_windows(downsample(scaled, self.downsample), self.window)
+
     def _scaled_scores(self, scaled):
-        windows = series_windows(scaled, self.window)
+        windows = self._windows(scaled)
         errors = (self._reconstruct(windows) - windows)[..., 0] ** 2
-        return point_scores(errors, scaled.size)
+        coarse = point_scores(errors, len(windows) + self.window - 1)
+        return upsample(coarse, self.downsample, scaled.size)
 
     def score(self, series, column=None, fill_missing=None):
         """Per-point anomaly scores of `series`.
@@ -68,7 +88,7 @@ class AnomalyDetector(Task):
             A NumPy array with one score per value of `series`.
         """
         values = as_series(series, column=column, fill_missing=fill_missing)
-        require_length(values, self.window, f"this detector's window of {self.window} values")
+        require_length(values, self.span, f"this detector's window of {self.span} values")
         return self._scaled_scores(self.scaler.scale(values))
 
     def detect(self, series, column=None, fill_missing=None, threshold=None):
@@ -79,10 +99,9 @@ class AnomalyDetector(Task):
     predict = score
 
     def predict_example(self):
-        n = 3 * self.window
+        n = 3 * self.span
         t = np.arange(n, dtype="float64")
-        scaler = self.scaler
-        series = scaler.unscale(np.sin(2 * np.pi * t / max(self.window // 2, 2)))
+        series = self.scaler.unscale(np.sin(2 * np.pi * t / max(self.span // 2, 2)))
         return self.score(series), (n,)
 
     # -- evaluation ---------------------------------------------------------------------------------
@@ -135,18 +154,18 @@ class AnomalyDetector(Task):
         if not 0 < val_fraction < 1:
             raise InputError(f"`val_fraction` must be in (0, 1). Received: {val_fraction!r}")
         split = int(round(values.size * (1 - val_fraction)))
-        require_length(values[:split], 2 * self.window,
-                       f"fine-tuning (two {self.window}-value windows before the held-out "
+        require_length(values[:split], 2 * self.span,
+                       f"fine-tuning (two {self.span}-value windows before the held-out "
                        f"last {val_fraction:.0%})")
-        require_length(values[split:], self.window,
-                       f"choosing a threshold (a {self.window}-value window in the held-out "
+        require_length(values[split:], self.span,
+                       f"choosing a threshold (a {self.span}-value window in the held-out "
                        f"last {val_fraction:.0%})")
         keras.utils.set_random_seed(seed)
         scaler = StandardScaler.fit(values[:split])
         scaled = scaler.scale(values)
-        train = window_dataset(series_windows(scaled[:split], self.window), batch_size,
-                               shuffle=True, seed=seed)
-        val = window_dataset(series_windows(scaled[split:], self.window), batch_size)
+        train = window_dataset(self._windows(scaled[:split]), batch_size, shuffle=True,
+                               seed=seed)
+        val = window_dataset(self._windows(scaled[split:]), batch_size)
         model = keras.models.clone_model(self.model)
         model.set_weights(self.model.get_weights())
         preprocessing = json.loads(json.dumps(self.preprocessing))

@@ -68,6 +68,10 @@ class SeriesClassifier(Task):
     def scaler(self):
         return ChannelScaler.from_dict(self.preprocessing["scaler"])
 
+    @property
+    def pad_value(self):
+        return float(self.preprocessing["pad_value"])
+
     # -- prediction --------------------------------------------------------------------------
 
     def _as_input(self, series):
@@ -100,7 +104,8 @@ class SeriesClassifier(Task):
         out = np.zeros((len(collection), len(self.classes)))
         for start in range(0, len(order), batch_size):
             index = order[start:start + batch_size]
-            x = pad_batch([collection.series[i] for i in index], scaler)
+            x = pad_batch([collection.series[i] for i in index], scaler,
+                          pad_value=self.pad_value)
             probs = self.model(x, training=False)
             out[index] = keras.ops.convert_to_numpy(probs)
         return out
@@ -196,7 +201,7 @@ class SeriesClassifier(Task):
         preprocessing = json.loads(json.dumps(self.preprocessing))
         scaler = ChannelScaler.fit(collection.subset(train_idx)) if refit_scaler else self.scaler
         preprocessing.update(classes=classes, scaler=scaler.to_dict())
-        x = pad_batch(collection.series, scaler)
+        x = pad_batch(collection.series, scaler, pad_value=self.pad_value)
         train = classification_dataset(x[train_idx], y[train_idx], batch_size, shuffle=True,
                                        seed=seed)
         val = None if val_idx is None else classification_dataset(x[val_idx], y[val_idx],
