@@ -55,8 +55,17 @@ DEFAULTS = {
     "patience": 10,
     "val_fraction": 0.2,
     "threshold_quantile": 0.995,
+    "window": 0,  # 0: the series' default (SETS)
+    "downsample": 0,  # 0: the series' default (SETS)
     "baselines": True,
 }
+
+
+def geometry(config):
+    """`(window, downsample)` of the run: the config's, else the series' defaults."""
+    profile = SETS[config["dataset"]]
+    return (config.get("window") or profile["window"],
+            config.get("downsample") or profile["downsample"])
 
 
 # ## 1. Data
@@ -111,9 +120,7 @@ class AnomalyData:
 
 
 def load_data(config):
-    profile = SETS[config["dataset"]]
-    return AnomalyData(config["dataset"], config["val_fraction"], profile["window"],
-                       profile["downsample"])
+    return AnomalyData(config["dataset"], config["val_fraction"], *geometry(config))
 
 
 # ## 2. Model
@@ -128,7 +135,7 @@ def build_model(hp, config=None):
     profile = SETS[config["dataset"]]
     hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=profile["learning_rate"])
     return build_lstm_autoencoder(
-        window=profile["window"],
+        window=geometry(config)[0],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 8, 128, step=8, default=profile["units"]),
         depth=hp.Int("depth", 1, 2, default=profile["depth"]),
@@ -252,9 +259,9 @@ class AnomalyDetectionRecipe(Recipe):
         return f"anomaly_lstmae_{config['dataset']}"
 
     def describe(self, config):
-        profile = SETS[config["dataset"]]
+        window, factor = geometry(config)
         return (f"LSTM autoencoder scoring each point of {config['dataset']}-like series "
-                f"(windows of {profile['window']} means of {profile['downsample']} values).")
+                f"(windows of {window} means of {factor} values).")
 
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
