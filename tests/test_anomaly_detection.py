@@ -197,8 +197,8 @@ def test_default_search_space_and_cudnn_report():
 
     hp = keras_tuner.HyperParameters()
     model = get_recipe("anomaly_detection").build_model(hp, {"dataset": "mitdb"})
-    assert model.input_shape == (None, 128, 1) and model.output_shape == (None, 128, 1)
-    assert hp.values["cell"] == "lstm" and hp.values["units"] == 32
+    assert model.input_shape == (None, 80, 1) and model.output_shape == (None, 80, 1)
+    assert hp.values["cell"] == "lstm" and hp.values["units"] == 64
     report = cudnn_report(model)
     assert len(report) == 2 and report.all_eligible  # no mask: cuDNN on every backend
 
