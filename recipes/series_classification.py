@@ -48,8 +48,9 @@ from model_zoo.training.recipe import Recipe, register_recipe
 SETS = {
     "japanese_vowels": dict(short="japanesevowels", channels=12, classes=9, cell="gru", units=64, depth=2, dropout=0.2,
                             head_dropout=0.3, noise=0.1, learning_rate=3e-3),
-    "italy_power_demand": dict(short="italypowerdemand", channels=1, classes=2, cell="gru", units=32, depth=1,
-                               dropout=0.0, head_dropout=0.3, noise=0.1, learning_rate=3e-3),
+    "italy_power_demand": dict(short="italypowerdemand", channels=1, classes=2, cell="gru",
+                               units=64, depth=1, dropout=0.0, head_dropout=0.3, noise=0.0,
+                               learning_rate=3e-3),
 }
 
 DEFAULTS = {
