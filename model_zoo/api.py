@@ -2,8 +2,6 @@
 
 import copy
 import os
-import shlex
-import sys
 
 from model_zoo.errors import InputError
 from model_zoo.registry import CheckpointMetadata, default_registry, resolve
@@ -50,7 +48,7 @@ def load(spec, sha256=None):
     return task_class(resolved.metadata.task).from_checkpoint(resolved)
 
 
-def finetune(model, data, out=None, name=None, overwrite=False, **kwargs):
+def finetune(model, data, out=None, name=None, overwrite=False, command=None, **kwargs):
     """Fine-tunes a published model on the user's data and optionally saves the result.
 
     Args:
@@ -60,6 +58,8 @@ def finetune(model, data, out=None, name=None, overwrite=False, **kwargs):
         out: folder to write the fine-tuned checkpoint to (loadable with `load(out)`).
         name: registry name of the new checkpoint (default: `<parent>_finetuned`).
         overwrite: replace an existing `out` folder.
+        command: how this fine-tuning was run, for the new checkpoint's metadata (the CLI
+            passes its command line).
         **kwargs: the task's fine-tuning options (epochs, strategy, ...).
 
     Returns:
@@ -81,7 +81,10 @@ def finetune(model, data, out=None, name=None, overwrite=False, **kwargs):
         metadata.dataset = {"name": "user data", "parent_dataset": parent.dataset.get("name")}
         metadata.metrics = {"finetune": getattr(tuned, "finetune_metrics", {})}
         metadata.tags = sorted(set(parent.tags) | {"finetuned", f"parent:{parent.full_name}"})
-        metadata.command = " ".join(shlex.quote(a) for a in sys.argv) if sys.argv else ""
+        metadata.command = command or (
+            f"model_zoo.finetune({parent.full_name!r}, <data>, "
+            + ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())
+                        if isinstance(v, (int, float, str, bool))) + ")")
         metadata.created = ""
         metadata.source = None
         CheckpointMetadata.from_dict(metadata.to_dict())  # validates the new name

@@ -16,10 +16,9 @@ import datetime
 import json
 import os
 import platform
-import shutil
-import tempfile
 
 from model_zoo.errors import InputError
+from model_zoo.fsutil import atomic_folder
 from model_zoo.registry import CheckpointMetadata, describe_files
 from model_zoo.version import __version__
 
@@ -80,7 +79,8 @@ def model_card(metadata):
         lines.append("")
     baselines = m.metrics.get("baselines", {})
     if baselines:
-        keys = sorted({k for b in baselines.values() for k in b})
+        keys = sorted({k for b in baselines.values() for k, v in b.items()
+                       if isinstance(v, (int, float, str))})
         lines += ["## Baselines (same split, same run)", "",
                   "| baseline | " + " | ".join(keys) + " |",
                   "|---" * (len(keys) + 1) + "|"]
@@ -92,6 +92,17 @@ def model_card(metadata):
     if m.command:
         lines += ["## Reproduce", "", "```", m.command, "```", ""]
     return "\n".join(lines)
+
+
+def refresh_card(directory):
+    """Re-renders a checkpoint's README.md from its metadata and re-records the card's hash
+    (after an improvement to the card template; the model and its metrics are untouched)."""
+    metadata = CheckpointMetadata.load(directory)
+    with open(os.path.join(directory, CARD_FILE), "w", encoding="utf-8") as f:
+        f.write(model_card(metadata))
+    metadata.files = describe_files(directory)
+    metadata.save(directory)
+    return directory
 
 
 def write_checkpoint(directory, model, preprocessing, metadata, assets=None, overwrite=False):
@@ -113,10 +124,7 @@ def write_checkpoint(directory, model, preprocessing, metadata, assets=None, ove
             f"Refusing to overwrite the existing {directory}; choose another folder or pass "
             f"overwrite=True. Received: {directory}"
         )
-    parent = os.path.dirname(directory)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.tmp-")
-    try:
+    with atomic_folder(directory, if_exists="replace" if overwrite else "error") as staging:
         model.save(os.path.join(staging, MODEL_FILE))
         with open(os.path.join(staging, PREPROCESSING_FILE), "w", encoding="utf-8") as f:
             json.dump(preprocessing, f, indent=2, sort_keys=True)
@@ -134,17 +142,6 @@ def write_checkpoint(directory, model, preprocessing, metadata, assets=None, ove
             f.write(model_card(metadata))
         metadata.files = describe_files(staging)
         metadata.save(staging)
-        if os.path.exists(directory):
-            old = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(directory)}.old-")
-            os.rmdir(old)
-            os.replace(directory, old)
-            os.replace(staging, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return directory
 
 

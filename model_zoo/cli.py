@@ -4,6 +4,7 @@
     model-zoo info NAME                       a checkpoint's metadata
     model-zoo recipes                         registered recipes
     model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
+    model-zoo publish RUN_DIR [--replace]     publish a finished run's checkpoint
     model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--resume]
     model-zoo evaluate NAME [--sample]        re-measure a checkpoint, compare with the registry
     model-zoo predict NAME <task arguments>   (`model-zoo predict NAME --help` lists them)
@@ -17,11 +18,13 @@ Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
 import argparse
 import json
 import os
+import shlex
 import sys
 
 from model_zoo.errors import ModelZooError
 
-CORE = ("list", "info", "recipes", "train", "tune", "evaluate", "predict", "finetune", "cudnn")
+CORE = ("list", "info", "recipes", "train", "publish", "tune", "evaluate", "predict", "finetune",
+        "cudnn")
 
 
 def _quiet_tensorflow():
@@ -103,6 +106,13 @@ def cmd_train(args):
     return 0
 
 
+def cmd_publish(args):
+    from model_zoo.training.runner import publish_run
+
+    print(f"published:  {publish_run(args.run_dir, args.registry_dir, args.replace)}")
+    return 0
+
+
 def cmd_tune(args):
     from model_zoo.training.tuning import tune
 
@@ -171,8 +181,9 @@ def cmd_finetune(args):
     if task_args.strategy:
         kwargs["strategy"] = task_args.strategy
     data = kwargs.pop("data")
+    command = " ".join(shlex.quote(a) for a in ["model-zoo", "finetune", args.name, *args.rest])
     tuned = finetune(args.name, data, out=task_args.out, name=task_args.name,
-                     overwrite=task_args.overwrite, **kwargs)
+                     overwrite=task_args.overwrite, command=command, **kwargs)
     print(f"fine-tuned checkpoint: {os.path.abspath(task_args.out)}")
     _print_json(getattr(tuned, "finetune_metrics", {}))
     return 0
@@ -224,6 +235,13 @@ def build_parser(extra_commands=None):
     p.add_argument("--registry-dir", default=None, help="registry folder to publish into")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("publish", help="publish the checkpoint of a finished train run")
+    p.add_argument("run_dir")
+    p.add_argument("--replace", action="store_true",
+                   help="overwrite the newest version instead of adding one")
+    p.add_argument("--registry-dir", default=None)
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("tune", help="Keras Tuner search over a recipe's space")
     p.add_argument("recipe")

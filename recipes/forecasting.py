@@ -21,29 +21,48 @@ import os
 
 import numpy as np
 
-from model_zoo.data.series_sources import load_series
-from model_zoo.data.timeseries import StandardScaler, windows_dataset
+from model_zoo.data.series_sources import load_corpus, load_series
+from model_zoo.data.timeseries import StandardScaler, make_windows, windows_dataset
+from model_zoo.errors import InputError
 from model_zoo.models.forecasting import baselines as classical
 from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.tasks.forecasting import Forecaster
 from model_zoo.training import fit as training
+from model_zoo.training.finetune import GradualUnfreezing
 from model_zoo.training.recipe import Recipe, register_recipe
 
-# Per-series settings: the split and the published network for each series.
+# Per-series settings: the split, the seasonal base the network corrects, and the published
+# network. `base_season`/`drift`: the network forecasts a correction to the seasonal-naive
+# forecast at lag `base_season` (with drift for trending series). `pretrain`: a corpus of other
+# real series to pre-train on first (then the target's windows fine-tune it); airline has only
+# 61 training windows, so its network first learns monthly patterns from 148 US employment
+# series (fpp3) and is then fine-tuned with gradual unfreezing.
 SERIES = {
-    "taylor": dict(season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
-                   extra_naive_seasons=[336], units=64, depth=2, cell="lstm", dropout=0.1,
-                   learning_rate=1e-3),
-    "co2": dict(season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
-                extra_naive_seasons=[], units=64, depth=2, cell="lstm", dropout=0.1,
-                learning_rate=1e-3),
-    "sunspots": dict(season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
-                     extra_naive_seasons=[], units=32, depth=2, cell="lstm", dropout=0.1,
-                     learning_rate=1e-3),
-    "airline": dict(season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
-                    extra_naive_seasons=[], units=32, depth=2, cell="lstm", dropout=0.1,
-                    learning_rate=1e-3),
+    "taylor": dict(
+        season=48, lookback=336, horizon=48, val_size=336, test_size=672, transform="none",
+        base_season=336, drift=False, residual=True, window_norm=True, conv_stride=4,
+        extra_naive_seasons=[336], pretrain="", pretrain_epochs=0,
+        pretrain_max_windows=0,
+        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
+    "co2": dict(
+        season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
+        base_season=52, drift=True, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
+        pretrain_max_windows=0,
+        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
+    "sunspots": dict(
+        season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
+        base_season=11, drift=False, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
+        pretrain_max_windows=0,
+        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
+    "airline": dict(
+        season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
+        base_season=12, drift=True, residual=True, window_norm=True, conv_stride=1,
+        extra_naive_seasons=[], pretrain="us_employment", pretrain_epochs=8,
+        pretrain_max_windows=0,
+        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
 }
 
 DEFAULTS = {
@@ -64,18 +83,17 @@ DEFAULTS = {
 class SeriesData:
     """One series with its fixed split: `values[:train_end]` train, then val, then test."""
 
-    def __init__(self, dataset):
-        source = load_series(dataset)
-        profile = SERIES[dataset]
+    def __init__(self, config):
+        source = load_series(config["dataset"])
         self.source = source
         self.values = source.values
-        self.season = profile["season"]
-        self.horizon = profile["horizon"]
-        self.lookback = profile["lookback"]
-        self.test_start = self.values.size - profile["test_size"]
-        self.train_end = self.test_start - profile["val_size"]
-        self.test_size = profile["test_size"]
-        self.scaler = StandardScaler.fit(self.values[:self.train_end], profile["transform"])
+        self.season = config["season"]
+        self.horizon = config["horizon"]
+        self.lookback = config["lookback"]
+        self.test_start = self.values.size - config["test_size"]
+        self.train_end = self.test_start - config["val_size"]
+        self.test_size = config["test_size"]
+        self.scaler = StandardScaler.fit(self.values[:self.train_end], config["transform"])
 
     def datasets(self, batch_size, seed=0):
         """tf.data pipelines of training and validation windows (no target crosses a split)."""
@@ -94,7 +112,24 @@ class SeriesData:
 
 
 def load_data(config):
-    return SeriesData(config["dataset"])
+    return SeriesData(config)
+
+
+# The split and windows of the chosen series become part of the run's config (and so of the
+# checkpoint's metadata); each can be overridden with `--set`, e.g. `--set lookback=48`.
+DATA_KEYS = ("season", "lookback", "horizon", "val_size", "test_size", "transform",
+             "base_season", "drift", "residual", "window_norm", "conv_stride",
+             "extra_naive_seasons", "pretrain", "pretrain_epochs", "pretrain_max_windows")
+
+
+def complete_config(config):
+    if config["dataset"] not in SERIES:
+        raise InputError(
+            f"Unknown series for the forecasting recipe; choose one of {sorted(SERIES)}. "
+            f"Received: dataset={config['dataset']!r}"
+        )
+    profile = SERIES[config["dataset"]]
+    return {**{k: profile[k] for k in DATA_KEYS}, **config}
 
 
 # ## 2. Model
@@ -104,13 +139,17 @@ def load_data(config):
 
 
 def build_model(hp, config=None):
-    config = {**DEFAULTS, **(config or {})}
+    config = complete_config({**DEFAULTS, **(config or {})})
     profile = SERIES[config["dataset"]]
     hp.Float("learning_rate", 1e-4, 1e-2, sampling="log", default=profile["learning_rate"])
     return build_lstm_forecaster(
-        lookback=profile["lookback"],
-        horizon=profile["horizon"],
-        season=profile["season"],
+        lookback=config["lookback"],
+        horizon=config["horizon"],
+        season=config["base_season"],
+        drift=config["drift"],
+        seasonal_residual=config["residual"],
+        window_norm=config["window_norm"],
+        conv_stride=config["conv_stride"],
         cell=hp.Choice("cell", ["lstm", "gru"], default=profile["cell"]),
         units=hp.Int("units", 16, 128, step=16, default=profile["units"]),
         depth=hp.Int("depth", 1, 3, default=profile["depth"]),
@@ -125,8 +164,41 @@ def build_model(hp, config=None):
 # cosine schedule and gradient clipping, early stopping on the validation windows.
 
 
+def corpus_dataset(name, data, batch_size, stride=2, max_windows=0, seed=0):
+    """Windows from every series of a pre-training corpus, each scaled by its own scaler."""
+    import tensorflow as tf
+
+    xs, ys = [], []
+    for values in load_corpus(name):
+        scaled = StandardScaler.fit(values, data.scaler.transform).scale(values)
+        x, y, _ = make_windows(scaled, data.lookback, data.horizon, stride=stride)
+        xs.append(x)
+        ys.append(y)
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    if max_windows:
+        keep = np.random.default_rng(seed).permutation(len(x))[:max_windows]
+        x, y = x[keep], y[keep]
+    return (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed)
+            .batch(batch_size).prefetch(tf.data.AUTOTUNE))
+
+
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
     train, val = data.datasets(config["batch_size"])
+    if config.get("pretrain"):
+        corpus = corpus_dataset(config["pretrain"], data, 64,
+                                max_windows=config["pretrain_max_windows"])
+        training.fit(model, corpus, None, loss="mae", epochs=config["pretrain_epochs"],
+                     learning_rate=hp.get("learning_rate"), callbacks=callbacks,
+                     verbose=verbose)
+        strategy = GradualUnfreezing(learning_rate=hp.get("learning_rate"),
+                                     patience=config["patience"])
+        report = strategy.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
+                              verbose=verbose)
+        history = {}
+        for stage in report["stages"]:
+            for key, values in stage["history"].items():
+                history.setdefault(key, []).extend(values)
+        return history
     return training.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
                         learning_rate=hp.get("learning_rate"), patience=config["patience"],
                         callbacks=callbacks, verbose=verbose)
@@ -151,7 +223,7 @@ def baselines(data, config):
     truth = np.stack([data.values[t:t + data.horizon] for t in origins])
     scale = mase_scale(history, data.season)
     forecasters = {}
-    for m in [data.season] + SERIES[config["dataset"]]["extra_naive_seasons"]:
+    for m in [data.season] + config["extra_naive_seasons"]:
         label = "seasonal_naive" if m == data.season else f"seasonal_naive_{m}"
         forecasters[label] = (lambda h, n, m=m: classical.seasonal_naive(h, n, m), f"lag {m}")
     ets, ets_label = classical.ets_forecaster(history, data.season)
@@ -159,7 +231,9 @@ def baselines(data, config):
         forecasters["ets"] = (ets, ets_label)
     arima, arima_label = classical.arima_forecaster(
         history, data.season, seasonal=config["dataset"] != "sunspots",
-        log=SERIES[config["dataset"]]["transform"] == "log")
+        log=config["transform"] == "log",
+        fourier_periods=([data.season] + config["extra_naive_seasons"]
+                         if data.season >= 24 else None))
     if arima:
         forecasters["arima"] = (arima, arima_label)
     results = {}
@@ -208,17 +282,18 @@ class ForecastingRecipe(Recipe):
     architecture = "stacked_lstm_forecaster"
     description = "Stacked LSTM forecaster with seasonal-naive residual, vs seasonal naive/ETS/ARIMA."
     defaults = DEFAULTS
-    smoke = {"dataset": "airline", "epochs": 1, "units": 8, "depth": 1}
+    smoke = {"dataset": "airline", "epochs": 1, "units": 8, "depth": 1, "pretrain_epochs": 1,
+             "pretrain_max_windows": 256}
     sample_size = 2
 
     def checkpoint_name(self, config):
         return f"forecast_lstm_{config['dataset']}"
 
     def describe(self, config):
-        s = SERIES[config["dataset"]]
-        return (f"Stacked LSTM forecasting {config['dataset']} {s['horizon']} steps ahead from "
-                f"{s['lookback']} values.")
+        return (f"Stacked LSTM forecasting {config['dataset']} {config['horizon']} steps ahead "
+                f"from {config['lookback']} values.")
 
+    complete_config = staticmethod(complete_config)
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
     fit = staticmethod(fit)

@@ -6,14 +6,13 @@ the checkpoint cache so that tests with a private `$MODEL_ZOO_HOME` still reuse 
 cache entry is built in a temporary folder and renamed into place when complete.
 """
 
-import contextlib
 import os
 import shutil
 import subprocess
 import tarfile
-import tempfile
 
 from model_zoo.errors import InputError
+from model_zoo.fsutil import atomic_folder
 
 
 def data_home():
@@ -21,21 +20,10 @@ def data_home():
     return os.path.abspath(os.path.expanduser(home))
 
 
-@contextlib.contextmanager
 def building(path):
-    """`with building(final) as tmp:` fill `tmp`; it becomes `final` only if the block succeeds."""
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(path)}.tmp-")
-    try:
-        yield tmp
-        if os.path.exists(path):  # Built meanwhile by another process: keep that one.
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """`with building(final) as tmp:` fill `tmp`; it becomes `final` only if the block succeeds
+    (if another process built `final` meanwhile, that one is kept)."""
+    return atomic_folder(path, if_exists="keep")
 
 
 def require_path(path, apt_package=None, pip_package=None):

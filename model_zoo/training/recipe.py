@@ -122,8 +122,8 @@ class Recipe:
         architecture: the model family it builds.
         description: one sentence for `model-zoo recipes`.
         defaults: the published configuration (data set, epochs, batch size, ...); every key
-            can be overridden with `--set key=value`. Hyperparameters of `build_model` can be
-            overridden the same way.
+            can be overridden with `--set key=value`, and so can the keys `complete_config`
+            derives and the hyperparameters of `build_model`.
         smoke: overrides that make a run tiny (a few rows, one step) for the test suite.
         objective: the validation metric Keras Tuner minimises.
         sample_size: how much of the test split `evaluate(limit=...)` uses for the registry
@@ -175,6 +175,11 @@ class Recipe:
 
     # -- configuration ----------------------------------------------------------------------------
 
+    def complete_config(self, config):
+        """Adds values derived from the chosen settings (e.g. a data set's split and window),
+        so that the stored config alone rebuilds the run. Default: none."""
+        return config
+
     def search_space(self, config):
         """The Keras Tuner `HyperParameters` that `build_model` registers, at their defaults."""
         import keras_tuner
@@ -196,6 +201,11 @@ class Recipe:
         for key in list(overrides):
             if key in config:
                 config[key] = coerce(overrides.pop(key), self.defaults[key])
+        derived = self.complete_config(dict(config))
+        for key in list(overrides):
+            if key in derived and key not in config:
+                derived[key] = coerce(overrides.pop(key), derived[key])
+        config = derived
         space = self.search_space(config)
         known = {p.name: p for p in space.space}
         unknown = sorted(set(overrides) - set(known))

@@ -165,6 +165,24 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     return RunResult(run_dir, checkpoint_dir, metrics, published)
 
 
+def publish_run(run_dir, registry_dir=None, replace=False):
+    """Publishes the checkpoint a finished `train` run left in `run_dir/checkpoint`.
+
+    Training without `--publish`, looking at the run, then publishing it is the same as
+    training with `--publish`: the checkpoint's metadata already records that command.
+    """
+    from model_zoo.api import load
+
+    checkpoint = os.path.join(os.path.abspath(run_dir), "checkpoint")
+    if not os.path.isfile(os.path.join(checkpoint, METADATA_FILE)):
+        raise InputError(
+            f"{run_dir} holds no finished run: there is no checkpoint/{METADATA_FILE} in it. "
+            f"Received: {run_dir}"
+        )
+    task = load(checkpoint)
+    return publish(task, CheckpointMetadata.load(checkpoint), registry_dir, replace)
+
+
 def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
     """Re-measures a published checkpoint with its recipe; compares with the registry.
 
@@ -179,6 +197,12 @@ def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
 
     task = load(spec)
     metadata = task.metadata
+    if "test" not in metadata.metrics or "test_sample" not in metadata.metrics:
+        raise InputError(
+            f"{metadata.full_name} has no test metrics recorded by a recipe (a fine-tuned "
+            "checkpoint is evaluated on its own data with the task's `evaluate`). "
+            f"Received: metrics {sorted(metadata.metrics)}"
+        )
     recipe = get_recipe(metadata.recipe)
     config = metadata.config["config"]
     data = recipe.load_data(config)

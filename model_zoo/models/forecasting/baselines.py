@@ -64,36 +64,54 @@ def ets_forecaster(fit_values, season):
     return forecast, label
 
 
-def arima_forecaster(fit_values, season, seasonal=True, log=False, max_seconds=600):
-    """SARIMA picked by AIC from a small grid of standard orders (airline model included).
+def fourier_terms(start, stop, periods, harmonics=4):
+    """Sine/cosine pairs of each period over time steps `[start, stop)`: ARIMA's seasonal exog."""
+    t = np.arange(start, stop, dtype="float64")[:, None]
+    columns = []
+    for period in periods:
+        k = np.arange(1, min(harmonics, period // 2) + 1, dtype="float64")[None, :]
+        columns += [np.sin(2 * np.pi * k * t / period), np.cos(2 * np.pi * k * t / period)]
+    return np.concatenate(columns, axis=1)
 
-    With `log=True` the model is fitted to log values and forecasts are exponentiated, as in
-    Box & Jenkins' airline model.
+
+def arima_forecaster(fit_values, season, seasonal=True, log=False, fourier_periods=None,
+                     max_seconds=600):
+    """ARIMA picked by AIC from a small grid of standard orders.
+
+    Short seasons use seasonal ARIMA (the airline model is in the grid). Long seasons (e.g. 48
+    half-hours, 52 weeks) use dynamic harmonic regression instead: non-seasonal ARIMA errors with
+    Fourier terms of each period in `fourier_periods` as regressors, the standard treatment of
+    long seasonal periods (Hyndman & Athanasopoulos, FPP3 section 12.1), since a lag-52 seasonal
+    ARIMA takes hours to fit here. With `log=True` the model is fitted to log values and
+    forecasts are exponentiated, as in Box & Jenkins' airline model.
     """
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     transform = np.log if log else np.asarray
     fit_values = transform(np.asarray(fit_values, "float64"))
-
-    if seasonal and season > 1:
-        grid = [((0, 1, 1), (0, 1, 1, season)), ((1, 0, 1), (0, 1, 1, season)),
-                ((2, 0, 0), (0, 1, 1, season)), ((1, 1, 1), (0, 1, 1, season))]
+    exog = (lambda a, b: fourier_terms(a, b, fourier_periods)) if fourier_periods else None
+    if fourier_periods:
+        grid = [((1, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 0), (0, 0, 0, 0), "c"),
+                ((1, 1, 1), (0, 0, 0, 0), None), ((2, 1, 1), (0, 0, 0, 0), None)]
+    elif seasonal and season > 1:
+        grid = [((0, 1, 1), (0, 1, 1, season), None), ((1, 0, 1), (0, 1, 1, season), None),
+                ((2, 0, 0), (0, 1, 1, season), None), ((1, 1, 1), (0, 1, 1, season), None)]
     else:
-        grid = [((2, 0, 0), (0, 0, 0, 0)), ((3, 0, 0), (0, 0, 0, 0)), ((2, 0, 1), (0, 0, 0, 0)),
-                ((2, 0, 2), (0, 0, 0, 0)), ((9, 0, 0), (0, 0, 0, 0)), ((1, 1, 1), (0, 0, 0, 0))]
+        grid = [((2, 0, 0), (0, 0, 0, 0), "c"), ((3, 0, 0), (0, 0, 0, 0), "c"),
+                ((2, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 2), (0, 0, 0, 0), "c"),
+                ((9, 0, 0), (0, 0, 0, 0), "c"), ((1, 1, 1), (0, 0, 0, 0), None)]
     best = None
     started = time.monotonic()
     ctx = _quiet()
     try:
-        for order, seasonal_order in grid:
+        for order, seasonal_order, trend in grid:
             if time.monotonic() - started > max_seconds and best is not None:
                 break
-            trend = "c" if order[1] == 0 and seasonal_order[1] == 0 else None
             try:
                 model = SARIMAX(fit_values, order=order, seasonal_order=seasonal_order,
-                                trend=trend)
+                                trend=trend, exog=exog(0, fit_values.size) if exog else None)
                 result = model.fit(disp=False, maxiter=100)
-            except Exception:
+            except Exception:  # statsmodels raises a zoo of errors on degenerate specs.
                 continue
             if np.isfinite(result.aic) and (best is None or result.aic < best[0]):
                 best = (result.aic, order, seasonal_order, result)
@@ -106,12 +124,20 @@ def arima_forecaster(fit_values, season, seasonal=True, log=False, max_seconds=6
     def forecast(history, horizon):
         ctx = _quiet()
         try:
-            applied = result.apply(transform(np.asarray(history, "float64")))
-            out = np.asarray(applied.forecast(horizon))
+            history = transform(np.asarray(history, "float64"))
+            if exog:
+                applied = result.apply(history, exog=exog(0, history.size))
+                out = applied.forecast(horizon, exog=exog(history.size, history.size + horizon))
+            else:
+                out = result.apply(history).forecast(horizon)
+            out = np.asarray(out)
             return np.exp(out) if log else out
         finally:
             ctx.__exit__(None, None, None)
 
-    label = ("log-" if log else "") + f"ARIMA{order}" + (
-        f"{seasonal_order[:3]}[{seasonal_order[3]}]" if seasonal_order[3] else "")
+    label = ("log-" if log else "") + f"ARIMA{order}"
+    if seasonal_order[3]:
+        label += f"{seasonal_order[:3]}[{seasonal_order[3]}]"
+    if fourier_periods:
+        label += " + Fourier" + str(list(fourier_periods))
     return forecast, label

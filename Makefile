@@ -1,0 +1,31 @@
+# `make demo` and `make test` each set up everything they need on a fresh machine first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.model_zoo-installed
+
+.PHONY: setup demo test test-large bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml setup.cfg setup.py scripts/setup.sh scripts/apt-packages.txt
+	VENV=$(VENV) bash scripts/setup.sh
+	touch $(STAMP)
+
+# The main job: load a published model by name, predict, fine-tune on bundled data.
+demo: setup
+	$(PY) examples/quickstart.py
+
+# The test suite CI runs (.ci/run calls exactly this).
+test: setup
+	$(PY) -m pytest -q
+
+# Slow tests that train real models (not in CI).
+test-large: setup
+	$(PY) -m pytest -q -m large
+
+bench: setup
+	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q torch
+	$(PY) benchmarks/rnn_throughput.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

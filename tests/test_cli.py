@@ -1,0 +1,134 @@
+"""Every `model-zoo` command, run in-process through `main(argv)`, and its error handling."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from model_zoo.cli import main
+from tests.conftest import seasonal_series
+
+SMOKE = ["--set", "dataset=airline", "--set", "units=8", "--set", "depth=1",
+         "--set", "baselines=false", "--set", "pretrain_epochs=1",
+         "--set", "pretrain_max_windows=128"]
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A tiny airline forecaster published into a private registry folder."""
+    root = tmp_path_factory.mktemp("cli_registry")
+    runs = tmp_path_factory.mktemp("cli_runs")
+    code = main(["train", "forecasting", *SMOKE, "--epochs", "1", "--publish",
+                 "--registry-dir", str(root), "--run-dir", str(runs / "r"), "--quiet"])
+    assert code == 0
+    return str(root)
+
+
+@pytest.fixture
+def registry(published, monkeypatch):
+    monkeypatch.setenv("MODEL_ZOO_REGISTRY", published)
+    return published
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_recipes(capsys):
+    code, out, _ = run(capsys, "recipes")
+    assert code == 0 and out.startswith("forecasting")
+
+
+def test_list_and_info(capsys, registry):
+    code, out, _ = run(capsys, "list", "forecast_lstm_airline")
+    assert code == 0 and "forecast_lstm_airline  v1  forecasting" in out and "mase=" in out
+    code, out, _ = run(capsys, "list", "--task", "no_such_task")
+    assert code == 0 and "No checkpoints match" in out
+    code, out, _ = run(capsys, "list", "--json", "forecast_lstm_airline")
+    assert json.loads(out)[0]["name"] == "forecast_lstm_airline"
+    code, out, _ = run(capsys, "info", "forecast_lstm_airline@1")
+    info = json.loads(out)
+    assert info["dataset"]["split"]["test"] == [120, 144] and info["params"] > 0
+
+
+def test_train_then_publish_the_run(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "forecasting", *SMOKE, "--epochs", "1", "--quiet",
+                       "--run-dir", str(tmp_path / "run"))
+    assert code == 0 and "checkpoint:" in out
+    assert json.loads(out[out.index("{"):])["test"]["mase"] > 0
+    assert os.path.isfile(tmp_path / "run" / "checkpoint" / "model.keras")
+    registry = tmp_path / "registry"
+    code, out, _ = run(capsys, "publish", str(tmp_path / "run"), "--registry-dir",
+                       str(registry))
+    assert code == 0 and "published:" in out
+    meta = json.loads((registry / "forecast_lstm_airline" / "metadata.json").read_text())
+    assert meta["command"].endswith("--publish") and meta["version"] == 1
+    code, _, err = run(capsys, "publish", str(tmp_path), "--registry-dir", str(registry))
+    assert code == 2 and "holds no finished run" in err
+
+
+def test_evaluate_matches_registry(capsys, registry):
+    code, out, _ = run(capsys, "evaluate", "forecast_lstm_airline")
+    assert code == 0 and "matches the registry" in out and "mase" in out
+    code, out, _ = run(capsys, "evaluate", "forecast_lstm_airline", "--sample")
+    assert code == 0 and "matches the registry" in out
+
+
+def test_predict_and_finetune(capsys, registry, tmp_path):
+    csv = tmp_path / "series.csv"
+    values = seasonal_series(120) + 400
+    csv.write_text("month,passengers\n" + "".join(f"{i},{v:.3f}\n" for i, v in enumerate(values)))
+    code, out, _ = run(capsys, "predict", "forecast_lstm_airline", "--csv", str(csv),
+                       "--column", "passengers", "--horizon", "5")
+    assert code == 0
+    result = json.loads(out)
+    assert len(result["forecast"]) == 5 and result["history"] == 120
+    out_dir = tmp_path / "mine"
+    code, out, _ = run(capsys, "finetune", "forecast_lstm_airline", "--csv", str(csv),
+                       "--column", "passengers", "--out", str(out_dir), "--epochs", "2")
+    assert code == 0 and "fine-tuned checkpoint" in out
+    code, out, _ = run(capsys, "predict", str(out_dir), "--csv", str(csv), "--column",
+                       "passengers")
+    assert code == 0 and len(json.loads(out)["forecast"]) == 12
+    code, out, _ = run(capsys, "info", str(out_dir))
+    meta = json.loads(out)
+    assert meta["command"].startswith("model-zoo finetune forecast_lstm_airline --csv")
+    assert meta["name"] == "forecast_lstm_airline_finetuned"
+    code, _, err = run(capsys, "evaluate", str(out_dir))
+    assert code == 2 and "no test metrics recorded by a recipe" in err
+
+
+def test_cudnn(capsys, registry):
+    code, out, _ = run(capsys, "cudnn", "forecast_lstm_airline")
+    assert code == 0 and "tensorflow: yes  jax: yes  torch: yes" in out
+
+
+def test_tune(capsys, tmp_path):
+    code, out, _ = run(capsys, "tune", "forecasting", *SMOKE, "--max-trials", "1",
+                       "--epochs", "1", "--directory", str(tmp_path))
+    assert code == 0 and "best trials:" in out and "1. trial" in out
+
+
+def test_errors_are_one_line(capsys, registry, tmp_path):
+    code, _, err = run(capsys, "info", "forecast_lstm_airlin")
+    assert code == 2 and "Did you mean 'forecast_lstm_airline'" in err
+    assert "Traceback" not in err
+    code, _, err = run(capsys, "predict", "forecast_lstm_airline", "--csv",
+                       str(tmp_path / "none.csv"), "--column", "y")
+    assert code == 2 and "No such CSV file" in err
+    code, _, err = run(capsys, "train", "forecasting", "--set", "nonsense")
+    assert code == 2 and "--set takes key=value" in err
+    code, _, err = run(capsys, "train", "nope")
+    assert code == 2 and "No recipe named `nope`" in err
+    with pytest.raises(SystemExit):  # argparse: missing required task argument
+        main(["predict", "forecast_lstm_airline", "--column", "y"])
+
+
+def test_console_script_entry_point():
+    out = subprocess.run([sys.executable, "-m", "model_zoo.cli", "--version"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("model_zoo ")

@@ -1,0 +1,73 @@
+"""Every registered recipe runs end to end on a tiny configuration, publishes, and loads back."""
+
+import json
+import os
+
+import pytest
+
+import model_zoo
+from model_zoo.errors import InputError, UnknownModelError
+from model_zoo.registry import Registry
+from model_zoo.training.recipe import discover_recipes, get_recipe
+
+RECIPES = sorted(discover_recipes())
+
+
+def test_recipes_are_registered():
+    assert "forecasting" in RECIPES
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_default_model_builds_from_empty_hyperparameters(name):
+    import keras_tuner
+
+    recipe = get_recipe(name)
+    module = __import__(type(recipe).__module__, fromlist=["build_model"])
+    model = module.build_model(keras_tuner.HyperParameters())
+    assert model.count_params() > 0
+    space = recipe.search_space(dict(recipe.defaults))
+    assert space.space, "a recipe needs a Keras Tuner search space"
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_smoke_run_publishes_a_loadable_checkpoint(name, tmp_path):
+    from model_zoo.training.runner import train
+
+    recipe = get_recipe(name)
+    registry_dir = tmp_path / "registry"
+    result = train(name, dict(recipe.smoke), publish_to_registry=True,
+                   registry_dir=str(registry_dir), run_dir=str(tmp_path / "run"), verbose=0)
+    for path in ("config.json", "metrics.json", "history.json", "checkpoint/metadata.json"):
+        assert os.path.isfile(os.path.join(result.run_dir, path)), path
+    assert os.listdir(os.path.join(result.run_dir, "tensorboard"))
+    assert [p for p in os.listdir(os.path.join(result.run_dir, "plots")) if p.endswith(".png")]
+    with open(os.path.join(result.run_dir, "metrics.json")) as f:
+        metrics = json.load(f)
+    assert metrics["test"] and metrics["test_sample"]["limit"] == recipe.sample_size
+    entry = Registry([str(registry_dir)]).get(recipe.checkpoint_name(
+        recipe.resolve(recipe.smoke)[0]))
+    assert entry.metadata.command.startswith(f"model-zoo train {name} ")
+    task = model_zoo.load(entry.directory)
+    output, shape = task.predict_example()
+    assert tuple(getattr(output, "shape", ())) == tuple(shape) or len(output) == shape[0]
+    # Publishing again adds version 2 and keeps version 1 beside it.
+    train(name, dict(recipe.smoke), publish_to_registry=True, registry_dir=str(registry_dir),
+          run_dir=str(tmp_path / "run2"), verbose=0)
+    registry = Registry([str(registry_dir)])
+    assert registry.get(entry.name).version == 2
+    assert registry.get(f"{entry.name}@1").version == 1
+
+
+def test_unknown_recipe_and_settings():
+    with pytest.raises(UnknownModelError, match="Did you mean 'forecasting'"):
+        get_recipe("forecastin")
+    recipe = get_recipe("forecasting")
+    with pytest.raises(InputError, match=r"no setting \['colour'\].*hyperparameters"):
+        recipe.resolve({"colour": "red"})
+    with pytest.raises(InputError, match="Expected an integer"):
+        recipe.resolve({"epochs": "many"})
+    config, hp = recipe.resolve({"dataset": "sunspots", "units": "48", "epochs": "3"})
+    assert config["dataset"] == "sunspots" and config["epochs"] == 3
+    assert hp.values["units"] == 48
+    model = recipe.build_model(hp, config)
+    assert model.get_layer("encoder_lstm_0").units == 48
