@@ -12,6 +12,18 @@ import numpy as np
 from model_zoo.errors import InputError
 
 
+def read_csv_frame(path, **read_options):
+    """`pandas.read_csv(path, **read_options)`, with a missing or unreadable file an InputError."""
+    import pandas as pd
+
+    if not os.path.isfile(path):
+        raise InputError(f"No such CSV file. Received: {path!r}")
+    try:
+        return pd.read_csv(path, **read_options)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        raise InputError(f"Could not read {path} as CSV: {e}. Received: {path!r}") from None
+
+
 def read_series_csv(path, column, fill_missing=None):
     """Reads one numeric column of a CSV file as a float array.
 
@@ -24,14 +36,7 @@ def read_series_csv(path, column, fill_missing=None):
         InputError: the file is unreadable, the column is missing, a value is not a number, or
             there are gaps and `fill_missing` is None; the message names the row.
     """
-    import pandas as pd
-
-    if not os.path.isfile(path):
-        raise InputError(f"No such CSV file. Received: {path!r}")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
-    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        raise InputError(f"Could not read {path} as CSV: {e}. Received: {path!r}") from None
+    frame = read_csv_frame(path, dtype=str, keep_default_na=False, skip_blank_lines=False)
     if column not in frame.columns:
         raise InputError(
             f"Column {column!r} is not in {path}; its columns are {list(frame.columns)}. "

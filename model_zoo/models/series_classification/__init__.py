@@ -1,0 +1,3 @@
+from model_zoo.models.series_classification.rnn_classifier import build_rnn_classifier, replace_head
+
+__all__ = ["build_rnn_classifier", "replace_head"]

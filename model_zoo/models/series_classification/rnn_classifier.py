@@ -1,0 +1,61 @@
+"""The bidirectional recurrent series classifier.
+
+    x (time, channels), standardised per channel, right-padded with PAD_VALUE
+      -> Masking                      padded steps are skipped; right padding keeps the
+                                      recurrent layers on cuDNN on TensorFlow
+      -> [GaussianNoise]              training-time jitter (a regulariser for small sets)
+      -> Bidirectional LSTM/GRU stack (model_zoo.layers.rnn_stack), every step returned
+      -> GlobalAveragePooling1D       the mean over the real (unmasked) steps
+      -> Dropout -> Dense(classes)    the head (named "head": fine-tuning replaces it)
+
+Only stock Keras layers, so the saved model loads with safe_mode under TF, JAX and torch.
+"""
+
+import keras
+
+from model_zoo.layers import rnn_stack
+
+
+def build_rnn_classifier(channels, classes, cell="gru", units=64, depth=2, dropout=0.2,
+                         head_dropout=0.3, noise=0.0, pad_value=-1000.0,
+                         name="rnn_classifier"):
+    """Builds the classifier. Input `(batch, time, channels)`, output class probabilities.
+
+    Args:
+        channels: number of input channels.
+        classes: number of classes.
+        cell, units, depth, dropout: the bidirectional recurrent stack (see `rnn_stack`).
+        head_dropout: dropout before the head.
+        noise: std of the Gaussian jitter added to the (standardised) input while training.
+        pad_value: the value of padded time steps, masked out.
+
+    Example:
+    >>> model = build_rnn_classifier(channels=12, classes=9, units=16, depth=1)
+    >>> model.output_shape
+    (None, 9)
+    """
+    inputs = keras.Input((None, channels), name="series")
+    x = keras.layers.Masking(mask_value=pad_value, name="mask")(inputs)
+    if noise:
+        x = keras.layers.GaussianNoise(noise, name="jitter")(x)
+    h = rnn_stack(x, cell=cell, units=units, depth=depth, bidirectional=True, dropout=dropout,
+                  return_sequences=True, name="encoder")
+    h = keras.layers.GlobalAveragePooling1D(name="pool")(h)
+    if head_dropout:
+        h = keras.layers.Dropout(head_dropout, name="head_dropout")(h)
+    outputs = keras.layers.Dense(classes, activation="softmax", name="head")(h)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def replace_head(model, classes, seed=0):
+    """A copy of `model` (weights copied, not shared) whose head predicts `classes` classes.
+
+    The new head is freshly initialised; every other layer keeps its trained weights.
+    """
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    features = clone.get_layer("head").input
+    outputs = keras.layers.Dense(
+        classes, activation="softmax", name="head",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(features)
+    return keras.Model(clone.input, outputs, name=model.name)

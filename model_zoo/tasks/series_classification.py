@@ -1,0 +1,260 @@
+"""The series-classification task: `load(name).classify(series)`."""
+
+import json
+import os
+
+import keras
+import numpy as np
+
+from model_zoo.data.labelled_series import (
+    ChannelScaler,
+    SeriesCollection,
+    as_collection,
+    classification_dataset,
+    encode_labels,
+    pad_batch,
+    read_collection,
+    stratified_split,
+)
+from model_zoo.errors import InputError
+from model_zoo.models.series_classification import replace_head
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.finetune import get_strategy
+
+LOSS = "sparse_categorical_crossentropy"
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def classification_metrics(labels, predicted):
+    """`{"accuracy", "macro_f1", "series"}` of predicted against true label strings (sklearn)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    return {"accuracy": float(accuracy_score(labels, predicted)),
+            "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
+            "series": int(labels.size)}
+
+
+@register_task("series_classification")
+class SeriesClassifier(Task):
+    """Classifies whole series (uni- or multivariate, any length) into the model's classes.
+
+    Its preprocessing state holds `channels`, `classes` (label strings), the per-channel
+    `scaler` fitted on the training series and the `pad_value` the model masks.
+
+    A single series is a 1-D sequence (univariate), or a 2-D array `(time, channels)`; a batch
+    is a list of such series (lengths may differ), a `(n, time, channels)` array, or a path to
+    a `.ts` file or a long-format CSV file.
+
+    Example:
+    >>> classifier = model_zoo.load("classify_bigru_japanesevowels")
+    >>> classifier.classify(utterance)              # (time, 12) array -> '3'
+    >>> classifier.classify([u1, u2])               # -> ['3', '7']
+    >>> classifier.predict_proba(utterance)         # -> 9 probabilities
+    """
+
+    @property
+    def channels(self):
+        return int(self.preprocessing["channels"])
+
+    @property
+    def classes(self):
+        return list(self.preprocessing["classes"])
+
+    @property
+    def scaler(self):
+        return ChannelScaler.from_dict(self.preprocessing["scaler"])
+
+    @property
+    def pad_value(self):
+        return float(self.preprocessing["pad_value"])
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def _as_input(self, series):
+        """`(collection, single)`: the user's input as a checked collection, and whether it was
+        one series (so that one answer, not a list, is returned)."""
+        if isinstance(series, (str, os.PathLike)):
+            return as_collection(read_collection(series), self.channels), False
+        if isinstance(series, SeriesCollection):
+            return as_collection(series, self.channels), False
+        if hasattr(series, "to_numpy"):  # pandas Series (univariate) / DataFrame (channels)
+            series = series.to_numpy()
+        if isinstance(series, np.ndarray):
+            if series.ndim in (1, 2):
+                return as_collection([series], self.channels), True
+            return as_collection(series, self.channels), False
+        if isinstance(series, (list, tuple)):
+            if not series:
+                raise InputError("There are no series to classify. Received: an empty list")
+            if _is_number(series[0]):
+                return as_collection([series], self.channels), True
+            return as_collection(list(series), self.channels), False
+        raise InputError(
+            "Pass a series (1-D sequence or `(time, channels)` array), a list of series, a "
+            f"`(n, time, channels)` array or a .ts/.csv path. Received: {type(series).__name__}"
+        )
+
+    def _probabilities(self, collection, batch_size=256):
+        scaler = self.scaler
+        order = np.argsort(collection.lengths, kind="stable")  # Similar lengths batch together.
+        out = np.zeros((len(collection), len(self.classes)))
+        for start in range(0, len(order), batch_size):
+            index = order[start:start + batch_size]
+            x = pad_batch([collection.series[i] for i in index], scaler,
+                          pad_value=self.pad_value)
+            probs = self.model(x, training=False)
+            out[index] = keras.ops.convert_to_numpy(probs)
+        return out
+
+    def predict_proba(self, series):
+        """Class probabilities: `(classes,)` for one series, `(n, classes)` for several.
+
+        The column order is `self.classes`.
+        """
+        collection, single = self._as_input(series)
+        probs = self._probabilities(collection)
+        return probs[0] if single else probs
+
+    def classify(self, series):
+        """The predicted label of one series, or the list of labels of several."""
+        collection, single = self._as_input(series)
+        labels = [self.classes[i] for i in self._probabilities(collection).argmax(axis=1)]
+        return labels[0] if single else labels
+
+    predict = classify
+
+    def predict_example(self):
+        rng = np.random.default_rng(0)
+        batch = [rng.normal(size=(n, self.channels)) for n in (7, 15, 4)]
+        return self.predict_proba(batch), (3, len(self.classes))
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, data, labels=None, limit=None, **csv_options):
+        """Accuracy and macro F1 on labelled series (a collection, a .ts/.csv path, or series
+        with `labels=`); the first `limit` series only, if given. `csv_options` are those of
+        `read_long_csv`."""
+        if isinstance(data, (str, os.PathLike)):
+            data = read_collection(data, **csv_options)
+        collection = data if isinstance(data, SeriesCollection) else \
+            self._as_input(data)[0]
+        collection = as_collection(collection, self.channels, labels)
+        if collection.labels is None:
+            raise InputError("Evaluation needs labels. Received: unlabelled series")
+        if limit:
+            collection = collection.subset(range(min(limit, len(collection))))
+        encode_labels(collection.labels, self.classes)  # An unknown label is an error.
+        predicted = self.classify(collection)
+        return classification_metrics(collection.labels, predicted)
+
+    # -- fine-tuning -----------------------------------------------------------------------------
+
+    def finetune(self, data, labels=None, epochs=60, val_fraction=0.2, batch_size=16,
+                 strategy=None, new_head="auto", refit_scaler=True, seed=0, verbose=0,
+                 **csv_options):
+        """Adapts the classifier to the user's labelled series; returns a new `SeriesClassifier`.
+
+        With a new class set the head is replaced by a fresh one (`new_head="auto"`); the
+        recurrent layers start from the published weights. By default the new head is trained
+        first, then the recurrent layers are unfrozen from the top (`GradualUnfreezing`).
+
+        Args:
+            data: a `.ts` file or long-format CSV path (see
+                `model_zoo.data.labelled_series.read_long_csv`), a `SeriesCollection`, or a
+                list of series with `labels=`.
+            labels: one label per series when `data` is a list of series.
+            epochs: total epochs over all stages.
+            val_fraction: fraction of each class held out for early stopping (none when a
+                class has fewer than 2 series).
+            batch_size: series per batch.
+            strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
+            new_head: `"auto"` (a new head iff the label set differs from the model's),
+                True or False.
+            refit_scaler: fit the per-channel scaler on the new training series.
+            seed: random seed of the split, shuffling, dropout and the new head.
+            **csv_options: `id_column`, `label_column`, `time_column`, `value_columns` of a
+                long-format CSV.
+        """
+        if isinstance(data, (str, os.PathLike)):
+            collection = as_collection(read_collection(data, **csv_options), self.channels)
+        else:
+            collection = as_collection(data, self.channels, labels)
+        if collection.labels is None:
+            raise InputError(
+                "Fine-tuning needs a label per series (a `label` column, labels in the .ts "
+                "file, or `labels=`). Received: unlabelled series"
+            )
+        classes = sorted(set(collection.labels.tolist()))
+        if len(classes) < 2:
+            raise InputError(f"Fine-tuning needs at least two classes. Received: {classes}")
+        if new_head == "auto":
+            new_head = classes != sorted(self.classes)
+        if not new_head:
+            classes = self.classes
+        keras.utils.set_random_seed(seed)
+        y = encode_labels(collection.labels, classes)
+        train_idx, val_idx = stratified_split(y, val_fraction, seed)
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        scaler = ChannelScaler.fit(collection.subset(train_idx)) if refit_scaler else self.scaler
+        preprocessing.update(classes=classes, scaler=scaler.to_dict())
+        x = pad_batch(collection.series, scaler, pad_value=self.pad_value)
+        train = classification_dataset(x[train_idx], y[train_idx], batch_size, shuffle=True,
+                                       seed=seed)
+        val = None if val_idx is None else classification_dataset(x[val_idx], y[val_idx],
+                                                                  batch_size)
+        if new_head:
+            model = replace_head(self.model, len(classes), seed=seed)
+        else:
+            model = keras.models.clone_model(self.model)
+            model.set_weights(self.model.get_weights())
+        history = get_strategy(strategy).fit(model, train, val, loss=LOSS, epochs=epochs,
+                               metrics=["accuracy"], verbose=verbose)
+        tuned = SeriesClassifier(model, preprocessing, self.metadata)
+        metrics = {"classes": classes, "new_head": bool(new_head),
+                   "train_series": int(len(train_idx)),
+                   "val_series": 0 if val_idx is None else int(len(val_idx)),
+                   "stages": len(history["stages"])}
+        if val_idx is not None:
+            metrics["val_accuracy"] = tuned.evaluate(collection.subset(val_idx))["accuracy"]
+        tuned.finetune_metrics = metrics
+        return tuned
+
+    # -- command line --------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        parser.add_argument("--input", required=True,
+                            help=".ts file, or long-format CSV (one row per time step)")
+        parser.add_argument("--id-column", default="series_id", help="CSV: series-id column")
+        parser.add_argument("--label-column", default="label",
+                            help="CSV: label column (optional for predict)")
+        parser.add_argument("--time-column", default=None, help="CSV: column to sort rows by")
+        parser.add_argument("--value-columns", default=None,
+                            help="CSV: comma-separated channel columns (default: all others)")
+
+    @staticmethod
+    def _csv_options(args):
+        columns = args.value_columns.split(",") if args.value_columns else None
+        return {"id_column": args.id_column, "label_column": args.label_column,
+                "time_column": args.time_column, "value_columns": columns}
+
+    def predict_cli(self, args):
+        collection = read_collection(args.input, **self._csv_options(args))
+        collection = as_collection(collection, self.channels)
+        probs = self._probabilities(collection)
+        rows = [{"id": sid, "label": self.classes[int(p.argmax())],
+                 "probability": round(float(p.max()), 6)}
+                for sid, p in zip(collection.ids, probs)]
+        result = {"model": self.name, "series": len(rows), "predictions": rows}
+        if collection.labels is not None and set(collection.labels) <= set(self.classes):
+            result["metrics"] = classification_metrics(collection.labels,
+                                                       [r["label"] for r in rows])
+        return result
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        return {"data": args.input, **cls._csv_options(args)}

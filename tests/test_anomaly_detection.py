@@ -1,0 +1,218 @@
+"""Anomaly detection: window/point bookkeeping, metrics, the task, fine-tuning, the CLI, the
+recipe and its data sources. Series are tiny and made by the tests."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from model_zoo.errors import InputError
+
+WINDOW = 16
+
+
+def sine(n, period=16, seed=0, noise=0.02):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 5.0 + np.sin(2 * np.pi * t / period) + rng.normal(0, noise, n)
+
+
+@pytest.fixture(scope="module")
+def tiny_detector_dir(tmp_path_factory):
+    """A small, untrained autoencoder checkpoint with a 16-value window."""
+    import keras
+
+    from model_zoo.data.timeseries import StandardScaler
+    from model_zoo.models.anomaly import build_lstm_autoencoder
+    from model_zoo.registry import CheckpointMetadata
+    from model_zoo.tasks.anomaly_detection import AnomalyDetector
+
+    keras.utils.set_random_seed(0)
+    model = build_lstm_autoencoder(window=WINDOW, units=8, latent=4)
+    task = AnomalyDetector(model, {"window": WINDOW,
+                                   "scaler": StandardScaler.fit(sine(200)).to_dict(),
+                                   "threshold": 0.5, "threshold_quantile": 0.99})
+    directory = tmp_path_factory.mktemp("ckpt") / "anomaly_lstmae_tiny"
+    task.save(str(directory), CheckpointMetadata(
+        name="anomaly_lstmae_tiny", version=1, task="anomaly_detection",
+        architecture="lstm_autoencoder", description="tiny test model",
+        recipe="anomaly_detection"))
+    return str(directory)
+
+
+# -- windows, points and metrics ----------------------------------------------------------------------
+
+
+def test_series_windows_cover_every_stride_one_window():
+    from model_zoo.data.anomaly_series import series_windows
+
+    x = series_windows(np.arange(6.0), 3)
+    assert x.shape == (4, 3, 1)
+    np.testing.assert_array_equal(x[:, :, 0], [[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]])
+
+
+def test_point_scores_average_over_covering_windows():
+    from model_zoo.data.anomaly_series import point_scores
+
+    # 3 windows of length 2 over 4 points: window k covers points k, k + 1.
+    per_position = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    np.testing.assert_allclose(point_scores(per_position, 4), [1.0, 2.5, 4.5, 6.0])
+    np.testing.assert_allclose(point_scores(np.array([1.0, 3.0, 5.0]), 4), [1, 2, 4, 5])
+
+
+def test_downsampled_scoring_gives_one_score_per_original_point(tiny_detector_dir):
+    import model_zoo
+    from model_zoo.data.anomaly_series import downsample, upsample
+    from model_zoo.tasks.anomaly_detection import AnomalyDetector
+
+    np.testing.assert_allclose(downsample(np.arange(7.0), 3), [1.0, 4.0, 6.0])
+    np.testing.assert_allclose(upsample([1.0, 2.0, 3.0], 3, 7), [1, 1, 1, 2, 2, 2, 3])
+    task = model_zoo.load(tiny_detector_dir)
+    coarse = AnomalyDetector(task.model, {**task.preprocessing, "downsample": 3})
+    assert coarse.span == 3 * WINDOW
+    scores = coarse.score(sine(200))
+    assert scores.shape == (200,)
+    np.testing.assert_array_equal(np.ptp(scores[:198].reshape(-1, 3), axis=1), 0.0)
+    with pytest.raises(InputError, match="window of 48 values"):
+        coarse.score(sine(40))
+
+
+def test_anomaly_metrics_and_ucr_hit_on_a_hand_made_case():
+    from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
+
+    labels = np.array([0, 0, 1, 1, 0, 0, 0, 0])
+    scores = np.array([0.1, 0.9, 0.8, 0.7, 0.2, 0.1, 0.3, 0.2])
+    m = anomaly_metrics(labels, scores, threshold=0.5)
+    assert m["flagged"] == 3 and m["anomalies"] == 2
+    assert m["precision"] == pytest.approx(2 / 3) and m["recall"] == 1.0
+    assert m["f1"] == pytest.approx(0.8)
+    assert m["roc_auc"] == pytest.approx(10 / 12)  # one normal point outranks both anomalies
+    assert anomaly_metrics(np.zeros(8), scores, 0.5)["roc_auc"] is None
+    assert ucr_hit(labels, scores, margin=1) == 1.0 and ucr_hit(labels, scores, margin=0) == 0.0
+    assert threshold_from_scores(np.arange(101.0), 0.99) == pytest.approx(99.0)
+
+
+# -- the task -----------------------------------------------------------------------------------------
+
+
+def test_score_returns_one_score_per_point(tiny_detector_dir, tmp_path):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    series = sine(100)
+    scores = task.score(series)
+    assert scores.shape == (100,) and np.all(scores >= 0)
+    flags = task.detect(series)
+    assert flags.dtype == bool and flags.shape == (100,)
+    np.testing.assert_array_equal(flags, scores > task.threshold)
+    path = tmp_path / "s.csv"
+    path.write_text("v\n" + "\n".join(f"{v:.6f}" for v in series) + "\n")
+    np.testing.assert_allclose(task.score(str(path), column="v"), scores, rtol=1e-4, atol=1e-6)
+    output, shape = task.predict_example()
+    assert output.shape == tuple(shape)
+
+
+def test_score_rejects_bad_series(tiny_detector_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    with pytest.raises(InputError, match="too short.*16.*Received: 10 values"):
+        task.score(sine(10))
+    gappy = sine(60)
+    gappy[20] = np.nan
+    with pytest.raises(InputError, match="missing values"):
+        task.score(gappy)
+    assert task.score(gappy, fill_missing="interpolate").shape == (60,)
+    with pytest.raises(InputError, match="one-dimensional"):
+        task.score(np.zeros((40, 2)))
+    with pytest.raises(InputError, match="one 0/1 label per value"):
+        task.evaluate(sine(40), np.zeros(39))
+
+
+def test_finetune_on_normal_data_makes_an_injected_spike_the_top_score(tiny_detector_dir,
+                                                                        tmp_path):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    before = [w.copy() for w in task.model.get_weights()]
+    out = tmp_path / "mine"
+    tuned = model_zoo.finetune(tiny_detector_dir, sine(400, seed=1), out=str(out),
+                               name="anomaly_mine", epochs=6)
+    metrics = tuned.finetune_metrics
+    assert metrics["train_values"] == 320 and metrics["val_values"] == 80
+    assert metrics["threshold"] == pytest.approx(tuned.threshold)
+    for old, new in zip(before, task.model.get_weights()):  # the published model is untouched
+        np.testing.assert_array_equal(old, new)
+    test = sine(200, seed=2)
+    test[120:123] += 4.0
+    labels = np.zeros(200, dtype=int)
+    labels[120:123] = 1
+    reloaded = model_zoo.load(str(out))
+    assert reloaded.threshold == pytest.approx(tuned.threshold)
+    result = reloaded.evaluate(test, labels)
+    assert result["ucr_hit"] == 1.0 and result["roc_auc"] > 0.9 and result["recall"] == 1.0
+    with pytest.raises(InputError, match="too short"):
+        task.finetune(sine(30))
+
+
+# -- command line --------------------------------------------------------------------------------------
+
+
+def test_cli_predict_scores_a_csv_column(tiny_detector_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    series = sine(64)
+    path = tmp_path / "s.csv"
+    path.write_text("t,v\n" + "\n".join(f"{i},{v:.6f}" for i, v in enumerate(series)) + "\n")
+    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
+                 "--threshold", "0"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["points"] == 64 and len(result["scores"]) == 64
+    assert result["flagged"] == list(range(64))  # every score > 0
+    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "nope"]) == 2
+    assert "Received:" in capsys.readouterr().err
+
+
+# -- the recipe and its data ------------------------------------------------------------------------------
+
+
+def test_data_sources_have_clean_training_parts_and_test_anomalies():
+    from model_zoo.data.anomaly_series import load_labelled_series
+
+    for name, train_end in (("mitdb", 3000), ("ucr135", 1200)):
+        s = load_labelled_series(name)
+        assert s.train_end == train_end and s.values.size == s.labels.size
+        assert not s.labels[:train_end].any()
+        assert s.segments(train_end), "the test part must hold an anomaly"
+    with pytest.raises(InputError, match="Unknown anomaly series"):
+        load_labelled_series("nope")
+
+
+def test_default_search_space_and_cudnn_report():
+    import keras_tuner
+
+    from model_zoo.layers import cudnn_report
+    from model_zoo.training.recipe import get_recipe
+
+    hp = keras_tuner.HyperParameters()
+    model = get_recipe("anomaly_detection").build_model(hp, {"dataset": "mitdb"})
+    assert model.input_shape == (None, 80, 1) and model.output_shape == (None, 80, 1)
+    assert hp.values["cell"] == "lstm" and hp.values["units"] == 64
+    report = cudnn_report(model)
+    assert len(report) == 2 and report.all_eligible  # no mask: cuDNN on every backend
+
+
+def test_recipe_smoke_run_publishes_a_checkpoint_that_remeasures(tmp_path):
+    from model_zoo.training.recipe import get_recipe
+    from model_zoo.training.runner import evaluate_published, train
+
+    recipe = get_recipe("anomaly_detection")
+    result = train("anomaly_detection", dict(recipe.smoke), publish_to_registry=True,
+                   registry_dir=str(tmp_path / "registry"), verbose=0)
+    assert os.path.basename(result.published) == "anomaly_lstmae_ucr135"
+    test = result.metrics["test"]
+    assert set(test) >= {"precision", "recall", "f1", "roc_auc", "ucr_hit"}
+    assert result.metrics["test_sample"]["limit"] == recipe.sample_size
+    rows, ok = evaluate_published(result.published, limit=True)
+    assert ok, rows

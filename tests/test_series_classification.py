@@ -1,0 +1,293 @@
+"""Series classification: reading .ts/long CSV files, masking, the task, fine-tuning, the CLI,
+the recipe. Every data file is tiny and written by the test."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from model_zoo.errors import InputError
+
+TS_HEADER = """# a tiny test file
+@problemName Tiny
+@timeStamps false
+@missing false
+@univariate false
+@dimensions 2
+@equalLength false
+@classLabel true up down
+@data
+"""
+
+
+def labelled_series(n_per_class=12, seed=0, classes=("up", "down"), channels=2):
+    """Rising vs falling ramps (plus noise), lengths 6-14: easy to tell apart."""
+    rng = np.random.default_rng(seed)
+    series, labels = [], []
+    for label in classes:
+        for _ in range(n_per_class):
+            length = int(rng.integers(6, 15))
+            ramp = np.linspace(-1, 1, length) * (1 if label in ("up", "rise") else -1)
+            s = np.stack([ramp * (c + 1) for c in range(channels)], axis=1)
+            series.append(s + rng.normal(0, 0.1, s.shape))
+            labels.append(label)
+    return series, labels
+
+
+def write_ts(path, series, labels):
+    lines = [TS_HEADER.replace("up down", " ".join(sorted(set(labels)))).rstrip("\n")]
+    for s, label in zip(series, labels):
+        dims = ":".join(",".join(f"{v:.5f}" for v in s[:, c]) for c in range(s.shape[1]))
+        lines.append(f"{dims}:{label}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def write_long_csv(path, series, labels, shuffle_rows=False):
+    rows = ["series_id,time,label,a,b"]
+    body = []
+    for i, (s, label) in enumerate(zip(series, labels)):
+        for t, (a, b) in enumerate(s):
+            body.append(f"s{i},{t},{label},{a:.5f},{b:.5f}")
+    if shuffle_rows:
+        body = [body[i] for i in np.random.default_rng(0).permutation(len(body))]
+    path.write_text("\n".join(rows + body) + "\n")
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def tiny_classifier_dir(tmp_path_factory):
+    """A small, untrained 2-channel, 3-class classifier checkpoint."""
+    import keras
+
+    from model_zoo.data.labelled_series import PAD_VALUE
+    from model_zoo.models.series_classification import build_rnn_classifier
+    from model_zoo.registry import CheckpointMetadata
+    from model_zoo.tasks.series_classification import SeriesClassifier
+
+    keras.utils.set_random_seed(0)
+    model = build_rnn_classifier(channels=2, classes=3, units=8, depth=1, dropout=0.0)
+    task = SeriesClassifier(model, {"channels": 2, "classes": ["a", "b", "c"],
+                                    "scaler": {"mean": [0.0, 0.0], "std": [1.0, 2.0]},
+                                    "pad_value": PAD_VALUE, "dataset": "tiny"})
+    directory = tmp_path_factory.mktemp("ckpt") / "classify_bigru_tiny"
+    task.save(str(directory), CheckpointMetadata(
+        name="classify_bigru_tiny", version=1, task="series_classification",
+        architecture="bigru_series_classifier", description="tiny test model",
+        recipe="series_classification"))
+    return str(directory)
+
+
+# -- reading files -------------------------------------------------------------------------------
+
+
+def test_read_ts_file_gives_time_by_channel_series(tmp_path):
+    from model_zoo.data.labelled_series import read_ts_file
+
+    series, labels = labelled_series(n_per_class=2)
+    collection = read_ts_file(write_ts(tmp_path / "x.ts", series, labels))
+    assert len(collection) == 4 and collection.channels == 2
+    assert list(collection.labels) == labels
+    for got, want in zip(collection.series, series):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_read_bad_ts_file_is_a_clear_error(tmp_path):
+    from model_zoo.data.labelled_series import read_ts_file
+
+    path = tmp_path / "bad.ts"
+    path.write_text("@problemName X\n@data\n1,2,x:oops:up\n")
+    with pytest.raises(InputError, match="Received:"):
+        read_ts_file(str(path))
+    with pytest.raises(InputError, match="No such .ts file"):
+        read_ts_file(str(tmp_path / "missing.ts"))
+
+
+def test_read_long_csv_groups_and_sorts_by_time(tmp_path):
+    from model_zoo.data.labelled_series import read_long_csv
+
+    series, labels = labelled_series(n_per_class=2)
+    path = write_long_csv(tmp_path / "x.csv", series, labels, shuffle_rows=True)
+    collection = read_long_csv(path, time_column="time")
+    by_id = dict(zip(collection.ids, collection.series))
+    for i, s in enumerate(series):
+        np.testing.assert_allclose(by_id[f"s{i}"], s, atol=1e-5)
+    assert dict(zip(collection.ids, collection.labels)) == {f"s{i}": lab
+                                                            for i, lab in enumerate(labels)}
+
+
+def test_read_long_csv_errors_name_the_problem(tmp_path):
+    from model_zoo.data.labelled_series import read_collection, read_long_csv
+
+    path = tmp_path / "x.csv"
+    path.write_text("id,label,a\n1,u,0.5\n")
+    with pytest.raises(InputError, match="series-id column 'series_id'.*Received"):
+        read_long_csv(str(path))
+    path.write_text("series_id,label,a\n1,u,0.5\n1,u,abc\n")
+    with pytest.raises(InputError, match="line 3.*Received: 'abc'"):
+        read_long_csv(str(path))
+    path.write_text("series_id,label,a\n1,u,0.5\n1,v,0.7\n")
+    with pytest.raises(InputError, match="more than one label"):
+        read_long_csv(str(path))
+    path.write_text("series_id,label,a\n1,u,0.5\n1,u,\n")
+    with pytest.raises(InputError, match="missing values"):
+        read_long_csv(str(path))
+    with pytest.raises(InputError, match=r"\.ts file or a long-format \.csv"):
+        read_collection(str(tmp_path / "x.parquet"))
+
+
+def test_as_collection_checks_channels_values_and_labels():
+    from model_zoo.data.labelled_series import as_collection
+
+    with pytest.raises(InputError, match="channels-first.*Received: shape \\(2, 9\\)"):
+        as_collection([np.zeros((2, 9))], channels=2)
+    with pytest.raises(InputError, match="missing values"):
+        as_collection([[1.0, np.nan, 2.0]])
+    with pytest.raises(InputError, match="is empty"):
+        as_collection([np.zeros((0, 2))])
+    with pytest.raises(InputError, match="same number of channels"):
+        as_collection([np.zeros((3, 2)), np.zeros((3, 1))])
+    with pytest.raises(InputError, match="one label per series"):
+        as_collection([np.zeros((3, 2))], labels=["a", "b"])
+
+
+# -- the model -----------------------------------------------------------------------------------
+
+
+def test_padding_is_masked_so_batches_do_not_change_answers(tiny_classifier_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    rng = np.random.default_rng(1)
+    short, long = rng.normal(size=(5, 2)), rng.normal(size=(40, 2))
+    alone = task.predict_proba(short)
+    batched = task.predict_proba([short, long])
+    np.testing.assert_allclose(batched[0], alone, atol=1e-5)
+    assert not np.allclose(batched[1], alone, atol=1e-3)  # The long series is seen, not masked.
+
+
+def test_default_search_space_builds_the_published_model_and_cudnn_report():
+    import keras_tuner
+
+    from model_zoo.layers import cudnn_report
+    from model_zoo.training.recipe import get_recipe
+
+    recipe = get_recipe("series_classification")
+    hp = keras_tuner.HyperParameters()
+    model = recipe.build_model(hp, {"dataset": "japanese_vowels"})
+    assert model.input_shape == (None, None, 12) and model.output_shape == (None, 9)
+    assert hp.values["cell"] == "gru" and hp.values["units"] == 64 and hp.values["depth"] == 2
+    report = cudnn_report(model)
+    assert len(report) == 4  # 2 bidirectional layers x (forward, backward)
+    assert all(v.eligible("tensorflow") for v in report)
+    assert all(not v.eligible("jax") and v.notes for v in report)  # masked: generic loop
+
+
+# -- the task ---------------------------------------------------------------------------------------
+
+
+def test_classify_accepts_one_series_a_list_an_array_and_files(tiny_classifier_dir, tmp_path):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    series, labels = labelled_series(n_per_class=2)
+    assert task.classify(series[0]) in task.classes
+    assert task.classify([list(map(list, series[0]))] * 2)[0] in task.classes
+    assert len(task.classify(series)) == 4
+    assert len(task.classify(np.zeros((3, 6, 2)))) == 3
+    assert len(task.classify(write_ts(tmp_path / "x.ts", series, labels))) == 4
+    probs = task.predict_proba(series)
+    assert probs.shape == (4, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    output, shape = task.predict_example()
+    assert output.shape == tuple(shape)
+
+
+def test_classify_rejects_bad_input(tiny_classifier_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    with pytest.raises(InputError, match="2 channel"):
+        task.classify(np.zeros((10, 3)))
+    with pytest.raises(InputError, match="empty list"):
+        task.classify([])
+    with pytest.raises(InputError, match="Received: dict"):
+        task.classify({"a": 1})
+    with pytest.raises(InputError, match="not among this model's classes"):
+        task.evaluate([np.zeros((4, 2))], labels=["zzz"])
+
+
+def test_finetune_new_class_set_from_long_csv(tiny_classifier_dir, tmp_path):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    before = [w.copy() for w in task.model.get_weights()]
+    series, labels = labelled_series(n_per_class=12, classes=("rise", "fall"))
+    path = write_long_csv(tmp_path / "mine.csv", series, labels)
+    out = tmp_path / "mine_ckpt"
+    tuned = model_zoo.finetune(tiny_classifier_dir, path, out=str(out), name="classify_mine",
+                               epochs=8, time_column="time")
+    assert tuned.classes == ["fall", "rise"]
+    assert tuned.model.output_shape == (None, 2)
+    metrics = tuned.finetune_metrics
+    assert metrics["new_head"] and metrics["train_series"] + metrics["val_series"] == 24
+    assert metrics["val_accuracy"] >= 0.8
+    for old, new in zip(before, task.model.get_weights()):  # the published model is untouched
+        np.testing.assert_array_equal(old, new)
+    reloaded = model_zoo.load(str(out))
+    assert reloaded.classes == ["fall", "rise"] and reloaded.metadata.name == "classify_mine"
+    assert reloaded.evaluate(path, time_column="time")["accuracy"] >= 0.8
+
+
+def test_finetune_keeps_head_for_same_classes_and_needs_labels(tiny_classifier_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    series, _ = labelled_series(n_per_class=3)
+    labels = ["a", "b", "c"] * 2
+    tuned = task.finetune(series, labels=labels, epochs=1, val_fraction=0)
+    assert not tuned.finetune_metrics["new_head"] and tuned.classes == ["a", "b", "c"]
+    with pytest.raises(InputError, match="needs a label per series"):
+        task.finetune(series)
+    with pytest.raises(InputError, match="at least two classes"):
+        task.finetune(series, labels=["a"] * len(series))
+
+
+# -- command line --------------------------------------------------------------------------------------
+
+
+def test_cli_predict_and_finetune(tiny_classifier_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    series, labels = labelled_series(n_per_class=3, classes=("a", "b"))
+    ts = write_ts(tmp_path / "x.ts", series, labels)
+    assert main(["predict", tiny_classifier_dir, "--input", ts]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["series"] == 6 and "accuracy" in result["metrics"]
+    assert {row["label"] for row in result["predictions"]} <= {"a", "b", "c"}
+
+    out = tmp_path / "tuned"
+    assert main(["finetune", tiny_classifier_dir, "--input", ts, "--out", str(out),
+                 "--epochs", "1"]) == 0
+    assert os.path.isfile(out / "metadata.json")
+    capsys.readouterr()
+    assert main(["predict", tiny_classifier_dir, "--input", str(tmp_path / "none.csv")]) == 2
+    assert "Received:" in capsys.readouterr().err
+
+
+# -- the recipe ----------------------------------------------------------------------------------------
+
+
+def test_recipe_smoke_run_publishes_a_checkpoint_that_remeasures(tmp_path):
+    from model_zoo.training.recipe import get_recipe
+    from model_zoo.training.runner import evaluate_published, train
+
+    recipe = get_recipe("series_classification")
+    result = train("series_classification", dict(recipe.smoke), publish_to_registry=True,
+                   registry_dir=str(tmp_path / "registry"), verbose=0)
+    assert os.path.basename(result.published) == "classify_bigru_italypowerdemand"
+    assert 0.0 <= result.metrics["test"]["accuracy"] <= 1.0
+    assert result.metrics["test_sample"]["limit"] == recipe.sample_size
+    rows, ok = evaluate_published(result.published, limit=True)
+    assert ok, rows
