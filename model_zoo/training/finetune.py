@@ -42,6 +42,15 @@ def layer_groups(model, head_from=None):
     return groups
 
 
+def discriminative_multipliers(groups, lr_decay):
+    """`{layer name: lr_decay ** -depth}`, depth counted from the top group (0)."""
+    multipliers = {}
+    for depth, group in enumerate(reversed(groups)):
+        for layer in group:
+            multipliers[layer.name] = lr_decay ** (-depth)
+    return multipliers
+
+
 @dataclasses.dataclass
 class FullFineTune:
     """Every layer trainable, Adam with a small slanted-triangular learning rate."""
@@ -92,10 +101,7 @@ class GradualUnfreezing:
         stages = n_groups if self.max_stages is None else min(self.max_stages, n_groups)
         stage_epochs = [self.epochs_per_stage] * (stages - 1)
         stage_epochs.append(max(epochs - sum(stage_epochs), 1))
-        multipliers = {}
-        for depth, group in enumerate(reversed(groups)):
-            for layer in group:
-                multipliers[layer.name] = self.lr_decay ** (-depth)
+        multipliers = discriminative_multipliers(groups, self.lr_decay)
         report = []
         for stage, n_epochs in enumerate(stage_epochs, start=1):
             unfrozen = groups[n_groups - stage:]
@@ -120,7 +126,52 @@ class GradualUnfreezing:
         return {"stages": report}
 
 
-STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune}
+@dataclasses.dataclass
+class ULMFiT(GradualUnfreezing):
+    """Language-model-to-classifier transfer (Howard & Ruder, 2018), in two steps.
+
+    1. `adapt(language_model, ...)`: fine-tune a pretrained language model on the target
+       task's text, every layer at once, lower layers with smaller learning rates
+       (discriminative fine-tuning) and a slanted triangular schedule.
+    2. `fit(classifier, ...)`: the classifier, whose embedding and recurrent layers start from
+       the language model's, trains with gradual unfreezing (`GradualUnfreezing`).
+
+    `TextClassifier.finetune` and `LanguageModel.finetune` use it by name (`"ulmfit"`).
+
+    Args:
+        learning_rate, lr_decay, epochs_per_stage, clipnorm, patience, max_stages: of the
+            classifier step, as in `GradualUnfreezing`.
+        lm_learning_rate: peak learning rate of the language-model step.
+
+    Example:
+    >>> strategy = ULMFiT()
+    >>> strategy.adapt(lm_model, text_windows, None, loss=lm_loss, epochs=1)  # doctest: +SKIP
+    >>> strategy.fit(classifier, train, val, loss="sparse_categorical_crossentropy", epochs=5)
+    """
+
+    learning_rate: float = 2e-3
+    lm_learning_rate: float = 1e-3
+
+    def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
+        groups = layer_groups(model)
+        multipliers = discriminative_multipliers(groups, self.lr_decay)
+        for layer in model.layers:
+            layer.trainable = True
+        schedule = SlantedTriangular(self.lm_learning_rate, steps_in(train) * epochs)
+        model.compile(optimizer=DiscriminativeAdam(multipliers, learning_rate=schedule,
+                                                   clipnorm=self.clipnorm),
+                      loss=loss, metrics=metrics or [])
+        callbacks = []
+        if val is not None and self.patience:
+            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
+                                                           restore_best_weights=True))
+        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
+                            verbose=verbose)
+        return {"stages": [{"trainable_groups": "all", "multipliers": multipliers,
+                            "history": history.history}]}
+
+
+STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune, "ulmfit": ULMFiT}
 
 
 def get_strategy(strategy):
