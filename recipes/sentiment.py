@@ -64,8 +64,8 @@ DEFAULTS = {
     "encoder": "bigru",        # or the name/folder of a language-model checkpoint
     "init": "pretrained",      # with an LM encoder: "pretrained" (ULMFiT) or "scratch"
     "train_size": 0,           # 0: every training review; N: N of them, half per class
-    "epochs": 6,
-    "batch_size": 32,
+    "epochs": 5,
+    "batch_size": 64,
     "patience": 2,
     "vocabulary_size": 8000,
     "max_length": 0,           # 0: the corpus default (imdb 320, rotten_tomatoes 64)
@@ -96,12 +96,34 @@ def rank(item_id):
     return hashlib.sha256(f"0:{item_id}".encode()).hexdigest()
 
 
+def vocabulary_folder(dataset, vocabulary_size, split_hash):
+    return os.path.join(data_home(), "sentiment",
+                        f"{dataset}-wordpiece-{vocabulary_size}-{split_hash[:12]}")
+
+
+def learned_vocabulary_size(config):
+    """Size of the cached vocabulary `load_data` learned for `config` (None before that)."""
+    import json
+
+    try:
+        with open(split_path(config["dataset"]), encoding="utf-8") as f:
+            split_hash = json.load(f)["ids_sha256"]
+        path = os.path.join(vocabulary_folder(config["dataset"], config["vocabulary_size"],
+                                              split_hash), "vocab.txt")
+        with open(path, encoding="utf-8") as f:
+            return len(f.read().rstrip("\n").split("\n"))
+    except OSError:
+        return None
+
+
 def learn_tokenizer(texts, dataset, vocabulary_size, split_hash):
-    """The WordPiece vocabulary of the training texts, cached by split and size."""
+    """The WordPiece vocabulary of the training texts, cached by split and size.
+
+    (tensorflow_text's learner is pure Python: about 15 minutes for IMDB on a busy CPU.)
+    """
     from model_zoo.data.cache import building
 
-    folder = os.path.join(data_home(), "sentiment",
-                          f"{dataset}-wordpiece-{vocabulary_size}-{split_hash[:12]}")
+    folder = vocabulary_folder(dataset, vocabulary_size, split_hash)
     path = os.path.join(folder, "vocab.txt")
     if not os.path.isfile(path):
         tokenizer = WordPieceTokenizer.learn(texts, vocabulary_size, strip_html=True)
@@ -194,7 +216,8 @@ def build_model(hp, config=None):
         lm = language_model(config)
         return lm.classifier_model(num_classes=2, dropout=dropout)
     return build_text_classifier(
-        vocabulary_size=config["vocabulary_size"],  # the learned vocabulary has at most this
+        # The learned vocabulary (load_data runs first); at most `vocabulary_size` tokens.
+        vocabulary_size=learned_vocabulary_size(config) or config["vocabulary_size"],
         num_classes=2,
         embedding_dim=hp.Int("embedding_dim", 32, 256, step=32, default=96),
         cell=hp.Choice("cell", ["gru", "lstm"], default="gru"),

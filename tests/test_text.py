@@ -163,12 +163,22 @@ def test_gutenberg_header_is_stripped():
 # -- the classifier task ------------------------------------------------------------------------
 
 
+def _save(task, tmp_path_factory, name, architecture, recipe):
+    """Saves a tiny untrained task with the real checkpoint code; returns its folder."""
+    from model_zoo.registry import CheckpointMetadata
+
+    directory = str(tmp_path_factory.mktemp("ckpt") / name)
+    task.save(directory, CheckpointMetadata(name=name, version=1, task=task.task_name,
+                                            architecture=architecture, description="tiny",
+                                            recipe=recipe))
+    return directory
+
+
 @pytest.fixture(scope="module")
 def classifier_dir(tmp_path_factory, wordpiece):
     import keras
 
     from model_zoo.models.text import build_text_classifier
-    from model_zoo.registry import CheckpointMetadata
     from model_zoo.tasks.text_classification import TextClassifier
 
     keras.utils.set_random_seed(0)
@@ -176,12 +186,8 @@ def classifier_dir(tmp_path_factory, wordpiece):
     task = TextClassifier(model, {"tokenizer": wordpiece.get_config(),
                                   "labels": ["negative", "positive"], "max_length": 32,
                                   "truncation": "head_tail"}, tokenizer=wordpiece)
-    directory = str(tmp_path_factory.mktemp("ckpt") / "sentiment_bigru_tiny")
-    task.save(directory, CheckpointMetadata(name="sentiment_bigru_tiny", version=1,
-                                            task="text_classification",
-                                            architecture="bigru_classifier",
-                                            description="tiny", recipe="sentiment"))
-    return directory
+    return _save(task, tmp_path_factory, "sentiment_bigru_tiny", "bigru_classifier",
+                 "sentiment")
 
 
 def test_classifier_loads_and_takes_raw_strings(classifier_dir):
@@ -213,10 +219,11 @@ def test_finetune_new_labels_gets_new_head(classifier_dir):
 
     texts = [t for t in CORPUS]
     labels = ["good", "bad", "good", "bad", "meh", "bad"] * 4
-    tuned = model_zoo.finetune(classifier_dir, (texts, labels), epochs=2, batch_size=8)
+    tuned = model_zoo.finetune(classifier_dir, (texts, labels), epochs=1, batch_size=8,
+                               strategy="full")
     assert tuned.labels == ["bad", "good", "meh"]
     assert tuned.model.output_shape == (None, 3)
-    assert tuned.finetune_metrics["new_head"] and tuned.finetune_metrics["stages"] >= 2
+    assert tuned.finetune_metrics["new_head"] and tuned.finetune_metrics["stages"] == 1
     original = model_zoo.load(classifier_dir)
     assert original.labels == ["negative", "positive"]  # the published model is untouched
     assert len(tuned.predict(["fine"])[0]["probabilities"]) == 3
@@ -260,7 +267,6 @@ def lm_dir(tmp_path_factory, chars):
     import keras
 
     from model_zoo.models.text import build_lstm_language_model
-    from model_zoo.registry import CheckpointMetadata
     from model_zoo.tasks.language_model import LanguageModel
 
     keras.utils.set_random_seed(0)
@@ -271,12 +277,8 @@ def lm_dir(tmp_path_factory, chars):
     head.set_weights([w * 20 for w in head.get_weights()])
     task = LanguageModel(model, {"tokenizer": chars.get_config(), "seq_length": 16,
                                  "context": 4}, tokenizer=chars)
-    directory = str(tmp_path_factory.mktemp("ckpt") / "charlm_lstm_tiny")
-    task.save(directory, CheckpointMetadata(name="charlm_lstm_tiny", version=1,
-                                            task="language_modeling",
-                                            architecture="stacked_lstm_language_model",
-                                            description="tiny", recipe="language_model"))
-    return directory
+    return _save(task, tmp_path_factory, "charlm_lstm_tiny", "stacked_lstm_language_model",
+                 "language_model")
 
 
 def test_generation_is_seeded_batched_and_matches_the_naive_loop(lm_dir):
@@ -330,6 +332,7 @@ def test_filter_logits_matches_a_numpy_reference():
 def test_language_model_scores_adapts_and_transfers(lm_dir, tmp_path):
     import model_zoo
     from model_zoo.tasks.text_classification import TextClassifier
+    from model_zoo.training.finetune import ULMFiT
 
     lm = model_zoo.load(lm_dir)
     text = "To be, or not to be: that is the question. " * 20
@@ -347,9 +350,11 @@ def test_language_model_scores_adapts_and_transfers(lm_dir, tmp_path):
 
     texts = ["to be or not", "the question", "whither to", "not to be"] * 6
     labels = ["x", "y", "z", "x"] * 6
-    classifier = lm.finetune((texts, labels), epochs=3, lm_epochs=1, batch_size=8)
+    classifier = lm.finetune((texts, labels), epochs=2, lm_epochs=1, batch_size=8,
+                             strategy=ULMFiT(max_stages=2))
     assert isinstance(classifier, TextClassifier) and classifier.labels == ["x", "y", "z"]
     assert classifier.finetune_metrics["transfer"].startswith("ULMFiT")
+    assert classifier.finetune_metrics["stages"] == 2
     assert classifier.finetune_metrics["language_model_adaptation"]["epochs"] == 1
     assert len(classifier.predict(["to be"])[0]["probabilities"]) == 3
 

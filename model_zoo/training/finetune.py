@@ -60,18 +60,23 @@ class FullFineTune:
     patience: int = 5
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
-        for layer in model.layers:
-            layer.trainable = True
         schedule = SlantedTriangular(self.learning_rate, steps_in(train) * epochs)
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
-                      loss=loss, metrics=metrics or [])
-        callbacks = []
-        if val is not None and self.patience:
-            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
-                                                           restore_best_weights=True))
-        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=verbose)
+        history = _fit_all_layers(model, keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
+                                  train, val, loss, epochs, metrics, self.patience, verbose)
         return {"stages": [{"trainable_groups": "all", "history": history.history}]}
+
+
+def _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics, patience, verbose):
+    """Every layer trainable; early stopping on the validation loss (when there is one)."""
+    for layer in model.layers:
+        layer.trainable = True
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics or [])
+    callbacks = []
+    if val is not None and patience:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
+                                                       restore_best_weights=True))
+    return model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
+                     verbose=verbose)
 
 
 @dataclasses.dataclass
@@ -153,20 +158,12 @@ class ULMFiT(GradualUnfreezing):
     lm_learning_rate: float = 1e-3
 
     def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
-        groups = layer_groups(model)
-        multipliers = discriminative_multipliers(groups, self.lr_decay)
-        for layer in model.layers:
-            layer.trainable = True
+        multipliers = discriminative_multipliers(layer_groups(model), self.lr_decay)
         schedule = SlantedTriangular(self.lm_learning_rate, steps_in(train) * epochs)
-        model.compile(optimizer=DiscriminativeAdam(multipliers, learning_rate=schedule,
-                                                   clipnorm=self.clipnorm),
-                      loss=loss, metrics=metrics or [])
-        callbacks = []
-        if val is not None and self.patience:
-            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
-                                                           restore_best_weights=True))
-        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=verbose)
+        optimizer = DiscriminativeAdam(multipliers, learning_rate=schedule,
+                                       clipnorm=self.clipnorm)
+        history = _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics,
+                                  self.patience, verbose)
         return {"stages": [{"trainable_groups": "all", "multipliers": multipliers,
                             "history": history.history}]}
 
