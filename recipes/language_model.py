@@ -40,17 +40,23 @@ from model_zoo.training.recipe import Recipe, register_recipe
 
 # Per-data-set settings: the published network for each.
 PROFILES = {
-    "shakespeare": dict(seq_length=128, context=64, embedding_dim=48, units=256, depth=2,
-                        dropout=0.1, learning_rate=3e-3, batch_size=64),
-    "imdb": dict(seq_length=64, context=32, embedding_dim=128, units=256, depth=2,
-                 dropout=0.1, learning_rate=3e-3, batch_size=64),
+#
+# Sized for a shared 2-core CPU (see language_model.md): the Shakespeare model reads ~8.4M
+# characters in its 2 epochs, the IMDB model the first 1.5M tokens of its training stream.
+PROFILES = {
+    "shakespeare": dict(seq_length=128, context=64, embedding_dim=32, units=128, depth=2,
+                        dropout=0.0, learning_rate=4e-3, batch_size=64, epochs=2,
+                        max_train_tokens=0),
+    "imdb": dict(seq_length=64, context=32, embedding_dim=96, units=128, depth=2,
+                 dropout=0.1, learning_rate=3e-3, batch_size=64, epochs=1,
+                 max_train_tokens=1_500_000),
 }
 
 DEFAULTS = {
     "dataset": "shakespeare",
-    "epochs": 4,
+    "epochs": 0,               # 0: the data set's profile
     "patience": 2,
-    "max_train_tokens": 0,     # 0: all; else train on the first N ids of the training stream
+    "max_train_tokens": -1,    # -1: the profile's; 0: all; N: the first N training ids
     "baselines": True,
 }
 
@@ -111,8 +117,10 @@ class TextStreams:
             self.source = data.corpus.source
         probe = LanguageModel(None, self.preprocessing(), tokenizer=self.tokenizer)
         self.streams = {k: probe.encode_stream(v) for k, v in texts.items()}
-        if config["max_train_tokens"]:
-            self.streams["train"] = self.streams["train"][:config["max_train_tokens"]]
+        limit = config["max_train_tokens"]
+        limit = profile["max_train_tokens"] if limit < 0 else limit
+        if limit:
+            self.streams["train"] = self.streams["train"][:limit]
 
     def preprocessing(self):
         return {"tokenizer": self.tokenizer.get_config(), "seq_length": self.seq_length,
@@ -165,7 +173,8 @@ def shakespeare_alphabet_size():
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
     profile = PROFILES[config["dataset"]]
     train, val = data.datasets(profile["batch_size"])
-    return training.fit(model, train, val, loss=_lm_loss(), epochs=epochs or config["epochs"],
+    epochs = epochs or config["epochs"] or profile["epochs"]
+    return training.fit(model, train, val, loss=_lm_loss(), epochs=epochs,
                         learning_rate=hp.get("learning_rate"), patience=config["patience"],
                         callbacks=callbacks, verbose=verbose)
 

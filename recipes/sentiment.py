@@ -135,10 +135,31 @@ def learn_tokenizer(texts, dataset, vocabulary_size, split_hash):
     return WordPieceTokenizer(vocabulary, strip_html=True)
 
 
+# Several runs in one process (sentiment_label_sizes.py's table) share the corpus, the
+# language model and the token ids through this cache.
+_CACHE = {}
+
+
+def _cached(key, make):
+    if key not in _CACHE:
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
 def language_model(config):
     from model_zoo.api import load
 
-    return load(config["encoder"])
+    return _cached(("lm", config["encoder"]), lambda: load(config["encoder"]))
+
+
+def corpus_and_split(dataset):
+    def make():
+        corpus = sentiment_corpus(dataset)
+        if not os.path.isfile(split_path(dataset)):
+            make_split(dataset)
+        return corpus, load_split(split_path(dataset), corpus)
+
+    return _cached(("corpus", dataset), make)
 
 
 class SentimentData:
@@ -146,10 +167,7 @@ class SentimentData:
 
     def __init__(self, config):
         dataset = config["dataset"]
-        corpus = sentiment_corpus(dataset)
-        if not os.path.isfile(split_path(dataset)):
-            make_split(dataset)
-        self.split = load_split(split_path(dataset), corpus)
+        corpus, self.split = corpus_and_split(dataset)
         self.corpus = corpus
         ids = self.split["ids"]
         train_ids = list(ids["train"])
@@ -165,20 +183,27 @@ class SentimentData:
         self.test = corpus.subset(self.test_ids)
         self.label_names = list(corpus.label_names)
         self.max_length = config["max_length"] or MAX_LENGTH[dataset]
+        self.truncation = config["truncation"]
         if config["encoder"] == "bigru":
             full_train = corpus.subset(self.split["ids"]["train"])[0]
-            self.tokenizer = learn_tokenizer(full_train, dataset, config["vocabulary_size"],
-                                             self.split["ids_sha256"])
+            self.tokenizer = _cached(
+                ("tokenizer", dataset, config["vocabulary_size"]),
+                lambda: learn_tokenizer(full_train, dataset, config["vocabulary_size"],
+                                        self.split["ids_sha256"]))
         else:  # The language model's own tokenizer.
             self.tokenizer = language_model(config).tokenizer
-        self._encoded = {}
+        self._encoded = _cached(("ids", dataset, config["encoder"], config["vocabulary_size"],
+                                 self.max_length, self.truncation), dict)
 
     def sequences(self, part):
-        if part not in self._encoded:
-            texts = getattr(self, part)[0]
-            self._encoded[part] = encode(self.tokenizer, texts, self.max_length,
-                                         DEFAULTS["truncation"])
-        return self._encoded[part]
+        """Token ids of the texts of `part` (`train`, `validation`, `test`), in order."""
+        ids = {"train": self.train_ids, "validation": self.val_ids, "test": self.test_ids}[part]
+        missing = [i for i in ids if i not in self._encoded]
+        if missing:
+            texts = self.corpus.subset(missing)[0]
+            rows = encode(self.tokenizer, texts, self.max_length, self.truncation)
+            self._encoded.update(zip(missing, rows))
+        return [self._encoded[i] for i in ids]
 
     def datasets(self, batch_size, seed=0):
         train = token_batches(self.sequences("train"), self.train[1], batch_size, shuffle=True,
