@@ -39,7 +39,6 @@ from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
 
 # Per-data-set settings: the published network for each.
-PROFILES = {
 #
 # Sized for a shared 2-core CPU (see language_model.md): the Shakespeare model reads ~8.4M
 # characters in its 2 epochs, the IMDB model the first 1.5M tokens of its training stream.
