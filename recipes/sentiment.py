@@ -184,16 +184,21 @@ class SentimentData:
         self.label_names = list(corpus.label_names)
         self.max_length = config["max_length"] or MAX_LENGTH[dataset]
         self.truncation = config["truncation"]
-        if config["encoder"] == "bigru":
-            full_train = corpus.subset(self.split["ids"]["train"])[0]
-            self.tokenizer = _cached(
-                ("tokenizer", dataset, config["vocabulary_size"]),
-                lambda: learn_tokenizer(full_train, dataset, config["vocabulary_size"],
-                                        self.split["ids_sha256"]))
-        else:  # The language model's own tokenizer.
-            self.tokenizer = language_model(config).tokenizer
+        self.config = config
         self._encoded = _cached(("ids", dataset, config["encoder"], config["vocabulary_size"],
                                  self.max_length, self.truncation), dict)
+
+    @property
+    def tokenizer(self):
+        """Learned on first use only: evaluating a checkpoint uses the checkpoint's own."""
+        config = self.config
+        if config["encoder"] != "bigru":  # The language model's own tokenizer.
+            return language_model(config).tokenizer
+        full_train = self.corpus.subset(self.split["ids"]["train"])[0]
+        return _cached(("tokenizer", config["dataset"], config["vocabulary_size"]),
+                       lambda: learn_tokenizer(full_train, config["dataset"],
+                                               config["vocabulary_size"],
+                                               self.split["ids_sha256"]))
 
     def sequences(self, part):
         """Token ids of the texts of `part` (`train`, `validation`, `test`), in order."""
@@ -384,4 +389,4 @@ class SentimentRecipe(Recipe):
                                    "validation": len(data.val_ids),
                                    "test": len(data.test_ids)}},
                 "vocabulary": f"WordPiece, {data.tokenizer.vocabulary_size} tokens, learned "
-                              "from the training split with tensorflow_text"}
+                              "from the (full) training split with tensorflow_text"}
