@@ -88,6 +88,8 @@ def filter_logits(logits, temperature, top_k, top_p):
     `temperature`, `top_k` (0: off) and `top_p` (1.0: off) are scalar tensors, so one compiled
     function serves every setting.
     """
+    logits, temperature, top_k, top_p = (ops.convert_to_tensor(v) for v in (
+        logits, temperature, top_k, top_p))
     logits = logits / ops.maximum(temperature, 1e-6)
     vocab = ops.shape(logits)[-1]
     ordered = ops.flip(ops.sort(logits, axis=-1), axis=-1)  # descending
@@ -103,7 +105,7 @@ def filter_logits(logits, temperature, top_k, top_p):
 
 
 def compile_function(fn):
-    """Compiles `fn` for the current backend (tf.function, jax.jit; torch runs eagerly)."""
+    """Compiles `fn` for the current backend (tf.function, jax.jit; torch: eager, no_grad)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -113,7 +115,13 @@ def compile_function(fn):
         import jax
 
         return jax.jit(fn)
-    return fn
+    import torch  # torch runs eagerly; no gradients are needed to sample or score.
+
+    def run(*args):
+        with torch.no_grad():
+            return fn(*args)
+
+    return run
 
 
 class StatefulSampler:
@@ -150,12 +158,15 @@ class StatefulSampler:
         return states
 
     def _step_fn(self, tokens, states, noise, forced, use_forced, temperature, top_k, top_p):
+        tokens, noise, forced, use_forced = (ops.convert_to_tensor(v) for v in (
+            tokens, noise, forced, use_forced))
         x = self.embedding(tokens)
         new_states = []
         for cell, state in zip(self.cells, states):
             x, state = cell(x, state if len(state) > 1 else state[0], training=False)
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
-        logits = filter_logits(self.head(x) + self._bias, temperature, top_k, top_p)
+        logits = filter_logits(ops.add(self.head(x), ops.convert_to_tensor(self._bias)),
+                               temperature, top_k, top_p)
         sampled = ops.cast(ops.argmax(logits + noise, axis=-1), "int32")
         return ops.where(use_forced, forced, sampled), new_states
 
