@@ -42,6 +42,15 @@ def layer_groups(model, head_from=None):
     return groups
 
 
+def discriminative_multipliers(groups, lr_decay):
+    """`{layer name: lr_decay ** -depth}`, depth counted from the top group (0)."""
+    multipliers = {}
+    for depth, group in enumerate(reversed(groups)):
+        for layer in group:
+            multipliers[layer.name] = lr_decay ** (-depth)
+    return multipliers
+
+
 @dataclasses.dataclass
 class FullFineTune:
     """Every layer trainable, Adam with a small slanted-triangular learning rate."""
@@ -51,18 +60,23 @@ class FullFineTune:
     patience: int = 5
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
-        for layer in model.layers:
-            layer.trainable = True
         schedule = SlantedTriangular(self.learning_rate, steps_in(train) * epochs)
-        model.compile(optimizer=keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
-                      loss=loss, metrics=metrics or [])
-        callbacks = []
-        if val is not None and self.patience:
-            callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
-                                                           restore_best_weights=True))
-        history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                            verbose=verbose, shuffle=False)
+        history = _fit_all_layers(model, keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
+                                  train, val, loss, epochs, metrics, self.patience, verbose)
         return {"stages": [{"trainable_groups": "all", "history": history.history}]}
+
+
+def _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics, patience, verbose):
+    """Every layer trainable; early stopping on the validation loss (when there is one)."""
+    for layer in model.layers:
+        layer.trainable = True
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics or [])
+    callbacks = []
+    if val is not None and patience:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
+                                                       restore_best_weights=True))
+    return model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
+                     verbose=verbose)
 
 
 @dataclasses.dataclass
@@ -92,10 +106,7 @@ class GradualUnfreezing:
         stages = n_groups if self.max_stages is None else min(self.max_stages, n_groups)
         stage_epochs = [self.epochs_per_stage] * (stages - 1)
         stage_epochs.append(max(epochs - sum(stage_epochs), 1))
-        multipliers = {}
-        for depth, group in enumerate(reversed(groups)):
-            for layer in group:
-                multipliers[layer.name] = self.lr_decay ** (-depth)
+        multipliers = discriminative_multipliers(groups, self.lr_decay)
         report = []
         for stage, n_epochs in enumerate(stage_epochs, start=1):
             unfrozen = groups[n_groups - stage:]
@@ -120,7 +131,44 @@ class GradualUnfreezing:
         return {"stages": report}
 
 
-STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune}
+@dataclasses.dataclass
+class ULMFiT(GradualUnfreezing):
+    """Language-model-to-classifier transfer (Howard & Ruder, 2018), in two steps.
+
+    1. `adapt(language_model, ...)`: fine-tune a pretrained language model on the target
+       task's text, every layer at once, lower layers with smaller learning rates
+       (discriminative fine-tuning) and a slanted triangular schedule.
+    2. `fit(classifier, ...)`: the classifier, whose embedding and recurrent layers start from
+       the language model's, trains with gradual unfreezing (`GradualUnfreezing`).
+
+    `TextClassifier.finetune` and `LanguageModel.finetune` use it by name (`"ulmfit"`).
+
+    Args:
+        learning_rate, lr_decay, epochs_per_stage, clipnorm, patience, max_stages: of the
+            classifier step, as in `GradualUnfreezing`.
+        lm_learning_rate: peak learning rate of the language-model step.
+
+    Example:
+    >>> strategy = ULMFiT()
+    >>> strategy.adapt(lm_model, text_windows, None, loss=lm_loss, epochs=1)  # doctest: +SKIP
+    >>> strategy.fit(classifier, train, val, loss="sparse_categorical_crossentropy", epochs=5)
+    """
+
+    learning_rate: float = 2e-3
+    lm_learning_rate: float = 1e-3
+
+    def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
+        multipliers = discriminative_multipliers(layer_groups(model), self.lr_decay)
+        schedule = SlantedTriangular(self.lm_learning_rate, steps_in(train) * epochs)
+        optimizer = DiscriminativeAdam(multipliers, learning_rate=schedule,
+                                       clipnorm=self.clipnorm)
+        history = _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics,
+                                  self.patience, verbose)
+        return {"stages": [{"trainable_groups": "all", "multipliers": multipliers,
+                            "history": history.history}]}
+
+
+STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune, "ulmfit": ULMFiT}
 
 
 def get_strategy(strategy):

@@ -1,0 +1,124 @@
+"""What the text tokenizers share: standardisation, padding, saving inside a checkpoint.
+
+A tokenizer turns raw strings into right-padded id matrices (0 is padding), so that an
+`Embedding(mask_zero=True)` gives right-padded masks and the recurrent layers keep the cuDNN
+path. Its settings are JSON (`get_config()`, stored in the checkpoint's preprocessing.json) and
+its vocabulary an asset file, so `model_zoo.load(name)` rebuilds it and takes raw strings.
+
+The work is done with TensorFlow Text ops (an input pipeline, not model code), so it runs under
+every Keras backend.
+"""
+
+import numpy as np
+
+from model_zoo.errors import InputError
+
+TRUNCATIONS = ("head", "tail", "head_tail")
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
+class TextTokenizer:
+    """Base class of the text tokenizers.
+
+    Args:
+        vocabulary: list of tokens; index 0 is padding, index 1 the unknown token.
+        normalization: Unicode normalisation form applied first (`"NFKC"`, `"NFC"`, or None).
+        strip_html: replace HTML tags such as `<br />` by a space (IMDB reviews hold them).
+    """
+
+    kind = None
+    pad_id = 0
+    unknown_id = 1
+
+    def __init__(self, vocabulary, normalization="NFKC", strip_html=False):
+        vocabulary = list(vocabulary)
+        if len(vocabulary) < 3:
+            raise InputError(f"A vocabulary needs padding, unknown and at least one token. "
+                             f"Received: {len(vocabulary)} entries")
+        self.vocabulary = vocabulary
+        self.normalization = normalization
+        self.strip_html = bool(strip_html)
+
+    @property
+    def vocabulary_size(self):
+        return len(self.vocabulary)
+
+    # -- strings to ids --------------------------------------------------------------------
+
+    def standardize(self, strings):
+        """Unicode normalisation (and HTML tag removal) of a string tensor."""
+        import tensorflow_text as tf_text
+
+        tf = _tf()
+        strings = tf.convert_to_tensor(strings, dtype=tf.string)
+        if self.normalization:
+            strings = tf_text.normalize_utf8(strings, self.normalization)
+        if self.strip_html:
+            strings = tf.strings.regex_replace(strings, r"<[^>]{0,40}>", " ")
+        return strings
+
+    def tokenize(self, strings):
+        """A `tf.RaggedTensor` of int32 token ids, one row per string (no padding)."""
+        raise NotImplementedError
+
+    def __call__(self, texts, max_length=None, truncation="head", pad_to=None):
+        """Token ids of `texts` as a right-padded int32 NumPy matrix.
+
+        Args:
+            texts: a list of strings.
+            max_length: keep at most this many tokens per text.
+            truncation: which tokens a long text keeps: `"head"` (the first), `"tail"` (the
+                last) or `"head_tail"` (a quarter from the start, the rest from the end).
+            pad_to: pad to this width (default: the longest row).
+        """
+        ragged = truncate(self.tokenize(list(texts)), max_length, truncation)
+        width = pad_to or max(int(ragged.bounding_shape()[1]), 1)
+        return ragged.to_tensor(default_value=self.pad_id, shape=[None, width]).numpy()
+
+    # -- ids to strings --------------------------------------------------------------------
+
+    def id_to_token(self, ids):
+        return [self.vocabulary[i] for i in ids]
+
+    def detokenize(self, ids):
+        raise NotImplementedError
+
+    # -- saving --------------------------------------------------------------------------------
+
+    def get_config(self):
+        return {"type": self.kind, "normalization": self.normalization,
+                "strip_html": self.strip_html}
+
+    def assets(self):
+        return {}
+
+
+def truncate(ragged, max_length, truncation="head"):
+    """Keeps at most `max_length` ids of each row of a ragged tensor (see `TextTokenizer`)."""
+    if truncation not in TRUNCATIONS:
+        raise InputError(f"`truncation` must be one of {TRUNCATIONS}. Received: {truncation!r}")
+    if not max_length:
+        return ragged
+    tf = _tf()
+    if truncation == "head":
+        return ragged[:, :max_length]
+    head = 0 if truncation == "tail" else max_length // 4
+    tail = max_length - head
+    lengths = ragged.row_lengths()
+    positions = tf.ragged.range(lengths)
+    keep = (positions < head) | (positions >= tf.expand_dims(lengths - tail, 1))
+    return tf.ragged.boolean_mask(ragged, keep)
+
+
+def pad_rows(rows, pad_id=0):
+    """Right-pads a list of id lists into an int32 matrix."""
+    width = max((len(r) for r in rows), default=1) or 1
+    out = np.full((len(rows), width), pad_id, dtype="int32")
+    for k, row in enumerate(rows):
+        out[k, :len(row)] = row
+    return out

@@ -1,0 +1,393 @@
+"""The language-modelling task: `load(name).generate(prompt, ...)`, scoring, and LM transfer.
+
+A `LanguageModel` wraps an LSTM language model over characters or WordPiece tokens. It
+generates text with stateful, batched, compiled step-by-step decoding (`StatefulSampler`),
+scores text in nats per token, adapts to new text (`finetune` on plain text files) and turns
+into a classifier of the user's labels with ULMFiT (`finetune` on labelled data).
+"""
+
+import copy
+import functools
+import sys
+
+import keras
+import numpy as np
+
+from model_zoo.checkpoint import read_asset
+from model_zoo.data.text import check_texts, normalize_text, read_text_files, stream_windows
+from model_zoo.errors import InputError
+from model_zoo.metrics.text import cross_entropy_sum, language_model_metrics
+from model_zoo.models.text import StatefulSampler, build_text_classifier, tokenizer_from_config
+from model_zoo.models.text.lstm_language_model import (
+    check_sampling,
+    compile_function,
+    recurrent_layers,
+    transfer_encoder,
+)
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.tasks.text_classification import TextClassifier, labelled_data
+from model_zoo.training.finetune import get_strategy
+
+
+def _lm_loss():
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+@register_task("language_modeling")
+class LanguageModel(Task):
+    """A character or subword LSTM language model.
+
+    Its preprocessing state holds the `tokenizer` config, `seq_length` (training window) and
+    `context` (ids of left context each scored window carries when evaluating).
+
+    Args:
+        model, preprocessing, metadata, directory: see `Task`.
+        tokenizer: the tokenizer object, when not read from a checkpoint folder.
+
+    Example:
+    >>> lm = model_zoo.load("charlm_lstm_shakespeare")
+    >>> lm.generate("ROMEO.\\n", max_chars=200, temperature=0.8, top_k=20, seed=1)
+    """
+
+    def __init__(self, model, preprocessing, metadata=None, directory=None, tokenizer=None):
+        super().__init__(model, preprocessing, metadata, directory)
+        self._tokenizer = tokenizer
+        self._sampler = None
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = tokenizer_from_config(
+                self.preprocessing["tokenizer"], functools.partial(read_asset, self.directory))
+        return self._tokenizer
+
+    @property
+    def unit(self):
+        return "char" if self.tokenizer.kind == "character" else "token"
+
+    def assets(self):
+        return self.tokenizer.assets()
+
+    def encode_stream(self, texts):
+        """One id stream of `texts` (a subword model separates documents with `[END]`)."""
+        tokenizer = self.tokenizer
+        if tokenizer.kind == "character":
+            return np.concatenate([tokenizer.encode_text(normalize_text(t)) for t in texts])
+        from model_zoo.data.text import ragged_to_arrays
+
+        rows = ragged_to_arrays(tokenizer.tokenize(list(texts)))
+        end = np.array([tokenizer.end_id], dtype="int32")
+        return np.concatenate([piece for row in rows for piece in (row, end)])
+
+    # -- generation -------------------------------------------------------------------------------
+
+    def _start_ids(self, prompt):
+        tokenizer = self.tokenizer
+        if tokenizer.kind == "character":
+            ids = tokenizer.encode_text(normalize_text(prompt or "\n"))
+            return ids.tolist()
+        ids = tokenizer(([prompt] if prompt else [""]))[0]
+        return [tokenizer.end_id] + [int(i) for i in ids if i]
+
+    def generate(self, prompt="", max_chars=200, temperature=1.0, top_k=0, top_p=1.0,
+                 seed=None, num_samples=1):
+        """Continues `prompt` by sampling from the model, one compiled step per token.
+
+        Args:
+            prompt: a string, or a list of strings to continue as one batch. An empty prompt
+                starts a new line (characters) or document (subwords).
+            max_chars: characters to generate (tokens, for a subword model).
+            temperature: divides the logits; 0 is greedy decoding.
+            top_k: sample only among the k likeliest tokens (0: all).
+            top_p: sample only among the likeliest tokens whose probability adds up to top_p
+                (1.0: all).
+            seed: the same seed gives the same text.
+            num_samples: continuations per prompt.
+
+        Returns:
+            A string for one prompt and one sample, else a list (prompt-major).
+        """
+        single = isinstance(prompt, str)
+        prompts = [prompt] if single else check_texts(prompt, where="prompt")
+        check_sampling(temperature, top_k, top_p, max_chars)
+        if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
+            raise InputError(f"`num_samples` must be a positive integer. Received: "
+                             f"{num_samples!r}")
+        if self._sampler is None:
+            banned = [self.tokenizer.pad_id, self.tokenizer.unknown_id]
+            if self.tokenizer.kind != "character":
+                banned.append(self.tokenizer.start_id)
+            self._sampler = StatefulSampler(self.model, banned_ids=banned)
+        starts = [self._start_ids(p) for p in prompts for _ in range(num_samples)]
+        new = self._sampler.generate(starts, int(max_chars), temperature, top_k, top_p, seed)
+        texts = [self.tokenizer.detokenize(ids) for ids in new]
+        return texts[0] if single and num_samples == 1 else texts
+
+    predict = generate
+
+    def generate_naive(self, prompt, max_chars, temperature=1.0, seed=None):
+        """The slow reference decoder: runs the model on the whole prefix for every new token.
+
+        Only for the benchmark (`benchmarks/char_generation.py`), which compares it with
+        `generate`.
+        """
+        ids = self._start_ids(prompt)
+        rng = np.random.default_rng(seed)
+        call = compile_function(lambda x: self.model(x, training=False)[:, -1])
+        start = len(ids)
+        for _ in range(int(max_chars)):
+            logits = keras.ops.convert_to_numpy(call(np.array([ids], dtype="int32")))[0]
+            logits[[self.tokenizer.pad_id, self.tokenizer.unknown_id]] = -1e9
+            logits = logits / max(temperature, 1e-6)
+            ids.append(int(np.argmax(logits + rng.gumbel(size=logits.shape))))
+        return self.tokenizer.detokenize(ids[start:])
+
+    def predict_example(self):
+        out = self.generate(["The ", ""], max_chars=16, temperature=0.8, top_k=10, seed=0)
+        return out, (2,)
+
+    # -- scoring -------------------------------------------------------------------------------
+
+    def evaluate(self, texts, limit=None, batch_size=32):
+        """Cross-entropy of the model on `texts`: nats and bits per char (or token).
+
+        The id stream is cut into windows of `seq_length` scored ids, each read after the
+        `context` ids before it (which are not scored), so every scored id has context.
+
+        Args:
+            texts: a string or a list of strings (joined into one stream).
+            limit: score only the first `limit` windows (the registry's quick check).
+        """
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        return self.evaluate_ids(self.encode_stream(check_texts(texts)), limit, batch_size)
+
+    def evaluate_ids(self, stream, limit=None, batch_size=32):
+        """`evaluate` on an id stream (see there)."""
+        seq, context = int(self.preprocessing["seq_length"]), int(self.preprocessing["context"])
+        starts = list(range(1, stream.size, seq))
+        if limit:
+            starts = starts[:limit]
+        nats, count = 0.0, 0
+        call = compile_function(lambda x: self.model(x, training=False))
+        for k in range(0, len(starts), batch_size):
+            rows, targets, masks = [], [], []
+            for s in starts[k:k + batch_size]:
+                lo = max(0, s - 1 - context)
+                x = stream[lo:min(s - 1 + seq, stream.size - 1)]
+                y = stream[lo + 1:lo + 1 + x.size]
+                scored = np.arange(x.size) >= (s - 1 - lo)
+                rows.append(x), targets.append(y), masks.append(scored)
+            width = max(r.size for r in rows)
+            x = np.zeros((len(rows), width), "int32")
+            y = np.zeros_like(x)
+            m = np.zeros(x.shape, bool)
+            for j, (r, t, s) in enumerate(zip(rows, targets, masks)):
+                x[j, :r.size], y[j, :t.size], m[j, :s.size] = r, t, s
+            logits = keras.ops.convert_to_numpy(call(x))
+            nats += cross_entropy_sum(logits[m], y[m])
+            count += int(m.sum())
+        return language_model_metrics(nats, count, self.unit)
+
+    # -- adaptation and transfer ------------------------------------------------------------------
+
+    def adapt(self, texts, epochs=1, strategy=None, val_fraction=0.05, batch_size=32, seed=0,
+              verbose=0):
+        """Fine-tunes the language model on `texts` (ULMFiT's second step); returns a new one."""
+        texts = check_texts(texts)
+        strategy = get_strategy(strategy or "ulmfit")
+        if not hasattr(strategy, "adapt"):
+            raise InputError(f"Adapting a language model needs a strategy with `adapt` "
+                             f"(ulmfit). Received: {type(strategy).__name__}")
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise InputError(f"`epochs` must be a positive integer. Received: {epochs!r}")
+        keras.utils.set_random_seed(seed)
+        stream = self.encode_stream(texts)
+        seq = int(self.preprocessing["seq_length"])
+        if stream.size < 2 * (seq + 1):
+            seq = max(8, stream.size // 4)
+        split = int(stream.size * (1 - val_fraction)) if val_fraction else stream.size
+        if stream.size - split < seq + 1:
+            split = stream.size
+        train = stream_windows(stream[:split], seq, batch_size, shuffle=True, seed=seed,
+                               stride=seq)
+        val = (stream_windows(stream[split:], seq, batch_size) if split < stream.size else None)
+        model = keras.models.clone_model(self.model)
+        model.set_weights(self.model.get_weights())
+        tuned = LanguageModel(model, copy.deepcopy(self.preprocessing), self.metadata,
+                              self.directory, tokenizer=self.tokenizer)
+        before = self._stream_nats(stream[split:]) if split < stream.size else None
+        history = strategy.adapt(model, train, val, loss=_lm_loss(), epochs=int(epochs),
+                                 verbose=verbose)
+        tuned.finetune_metrics = {
+            "texts": len(texts), f"train_{self.unit}s": int(split),
+            f"val_{self.unit}s": int(stream.size - split), "epochs": int(epochs),
+            f"val_nats_per_{self.unit}_before": before,
+            f"val_nats_per_{self.unit}_after": (tuned._stream_nats(stream[split:])
+                                               if split < stream.size else None),
+            "stages": len(history["stages"])}
+        return tuned
+
+    def _stream_nats(self, stream):
+        return self.evaluate_ids(stream)[f"nats_per_{self.unit}"]
+
+    def classifier_model(self, num_classes, dropout=0.3, pooling=("last", "max", "mean")):
+        """A classifier with this model's embedding and encoder shapes (weights not copied)."""
+        layers = recurrent_layers(self.model)
+        cells = {type(layer).__name__.lower() for layer in layers}
+        if len(cells) != 1 or not cells <= {"lstm", "gru"}:
+            raise InputError(f"Only LSTM or GRU language models transfer to a classifier. "
+                             f"Received: {sorted(cells)}")
+        embedding = self.model.get_layer("embedding")
+        return build_text_classifier(
+            vocabulary_size=embedding.input_dim, num_classes=num_classes,
+            embedding_dim=embedding.output_dim, cell=cells.pop(),
+            units=[layer.cell.units for layer in layers], bidirectional=False, dropout=dropout,
+            embedding_dropout=0.1, pooling=pooling, name="ulmfit_classifier")
+
+    def to_classifier(self, labels, max_length=None, truncation="head_tail", dropout=0.3):
+        """A `TextClassifier` for `labels`: this model's encoder weights, a new random head."""
+        labels = sorted({str(label) for label in labels})
+        if len(labels) < 2:
+            raise InputError(f"A classifier needs at least two labels. Received: {labels}")
+        model = self.classifier_model(len(labels), dropout)
+        transfer_encoder(self.model, model)
+        preprocessing = {"tokenizer": self.tokenizer.get_config(), "labels": labels,
+                         "max_length": int(max_length or self.preprocessing.get(
+                             "classifier_max_length", 256)),
+                         "truncation": truncation}
+        return TextClassifier(model, preprocessing, self.metadata, self.directory,
+                              tokenizer=self.tokenizer)
+
+    def finetune(self, data, text_column="text", label_column="label", epochs=None,
+                 strategy=None, lm_epochs=1, validation=None, batch_size=32, seed=0,
+                 verbose=0):
+        """Adapts the language model to new text, or turns it into a classifier (ULMFiT).
+
+        Args:
+            data: plain text: a `.txt` path, a list of paths, or `{"texts": [...]}` gives a
+                new `LanguageModel` adapted to that text. Labelled data (a CSV path with
+                `text_column` and `label_column`, a DataFrame, `(texts, labels)` or
+                `{"texts", "labels"}`) gives a `TextClassifier` of those labels: the language
+                model is first adapted to the texts for `lm_epochs`, then its encoder gets a
+                new head and is fine-tuned with gradual unfreezing.
+            epochs: epochs of the classifier (default 6) or of the adaptation (default 1).
+            strategy: `"ulmfit"` (default) or an `ULMFiT` object.
+            lm_epochs: adaptation epochs before a classifier is built (0: none).
+            validation: labelled data for the classifier's early stopping (default: 10% of
+                each class held out).
+        """
+        strategy = get_strategy(strategy or "ulmfit")
+        plain = _plain_texts(data)
+        if plain is not None:
+            return self.adapt(plain, epochs=epochs or 1, strategy=strategy,
+                              batch_size=batch_size, seed=seed, verbose=verbose)
+        texts, labels = labelled_data(data, text_column, label_column)
+        lm = self
+        if lm_epochs:
+            lm = self.adapt(texts, epochs=lm_epochs, strategy=strategy, batch_size=batch_size,
+                            seed=seed, verbose=verbose)
+        classifier = lm.to_classifier(labels)
+        tuned = classifier.finetune((texts, labels), epochs=epochs or 6, strategy=strategy,
+                                    validation=validation, batch_size=batch_size, seed=seed,
+                                    verbose=verbose)
+        tuned.finetune_metrics["language_model_adaptation"] = getattr(lm, "finetune_metrics",
+                                                                      None)
+        tuned.finetune_metrics["transfer"] = f"ULMFiT from {self.name}"
+        return tuned
+
+    # -- command line ------------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        _generation_arguments(parser, positional=False)
+        parser.add_argument("--text-file", action="append", default=[],
+                            help="finetune: UTF-8 text file(s) to adapt the language model to")
+        parser.add_argument("--csv", default=None,
+                            help="finetune: CSV of labelled texts, to build a classifier")
+        parser.add_argument("--text-column", default="text")
+        parser.add_argument("--label-column", default="label")
+        parser.add_argument("--lm-epochs", type=int, default=1,
+                            help="finetune --csv: LM adaptation epochs before the classifier")
+
+    def predict_cli(self, args):
+        return _run_generation(self, args)
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        if args.csv and args.text_file:
+            raise InputError("Give either --csv (labelled texts: a classifier) or --text-file "
+                             "(plain text: an adapted language model), not both. Received: both")
+        if args.csv:
+            return {"data": args.csv, "text_column": args.text_column,
+                    "label_column": args.label_column, "lm_epochs": args.lm_epochs,
+                    "seed": args.seed if args.seed is not None else 0}
+        if args.text_file:
+            return {"data": list(args.text_file),
+                    "seed": args.seed if args.seed is not None else 0}
+        raise InputError("`model-zoo finetune` of a language model needs --text-file FILE "
+                         "(adapt it) or --csv FILE --text-column T --label-column L (a "
+                         "classifier). Received: neither")
+
+    @classmethod
+    def cli_commands(cls):
+        return {"generate": ("generate text with a language model",
+                             functools.partial(_generation_arguments, positional=True),
+                             _generate_command)}
+
+
+def _plain_texts(data):
+    """The texts of plain-text input (paths or `{"texts": [...]}`), or None for labelled data."""
+    import os
+
+    if isinstance(data, dict) and "labels" not in data and "texts" in data:
+        return check_texts(data["texts"])
+    paths = [data] if isinstance(data, (str, os.PathLike)) else data
+    if isinstance(paths, (list, tuple)) and paths and all(
+            isinstance(p, (str, os.PathLike)) for p in paths):
+        if all(not os.fspath(p).lower().endswith(".csv") for p in paths) and all(
+                os.path.splitext(os.fspath(p))[1] or os.path.exists(p) for p in paths):
+            return read_text_files(paths)
+    return None
+
+
+def _generation_arguments(parser, positional=True):
+    if positional:
+        parser.add_argument("name", help="language model name or checkpoint folder")
+    parser.add_argument("--prompt", action="append", default=None,
+                        help="text to continue (repeatable: one batch)")
+    parser.add_argument("--max-chars", type=int, default=300,
+                        help="characters (tokens, for a subword model) to generate")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--num-samples", type=int, default=1)
+    if positional:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _run_generation(lm, args):
+    prompts = args.prompt or [""]
+    texts = lm.generate(prompts, max_chars=args.max_chars, temperature=args.temperature,
+                        top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                        num_samples=args.num_samples)
+    return {"model": lm.name, "samples": [{"prompt": p, "text": t} for p, t in zip(
+        [p for p in prompts for _ in range(args.num_samples)], texts)]}
+
+
+def _generate_command(args):
+    import json
+
+    from model_zoo.api import load
+
+    lm = load(args.name)
+    if not isinstance(lm, LanguageModel):
+        raise InputError(f"`model-zoo generate` needs a language model; {args.name} is a "
+                         f"{lm.task_name} model. Received: {args.name}")
+    result = _run_generation(lm, args)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for sample in result["samples"]:
+            sys.stdout.write(sample["prompt"] + sample["text"] + "\n\n")
+    return 0

@@ -1,0 +1,293 @@
+"""The text classification task: `load(name).predict(["a review", ...])` -> labels, probabilities."""
+
+import copy
+import functools
+import os
+
+import keras
+import numpy as np
+
+from model_zoo.checkpoint import read_asset
+from model_zoo.data.text import check_labelled, check_texts, read_labelled_csv, token_batches
+from model_zoo.errors import InputError
+from model_zoo.metrics.text import classification_metrics
+from model_zoo.models.text import replace_head, tokenizer_from_config
+from model_zoo.models.text import text_classifier as _layers  # noqa: F401  (custom layers)
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.finetune import get_strategy
+
+
+def encode(tokenizer, texts, max_length, truncation="head"):
+    """Token ids of each text (at least one id: an empty text becomes `[UNK]`)."""
+    from model_zoo.data.text import ragged_to_arrays
+    from model_zoo.models.text.tokenizer import truncate
+
+    rows = ragged_to_arrays(truncate(tokenizer.tokenize(texts), max_length, truncation))
+    unknown = np.array([tokenizer.unknown_id], dtype="int32")
+    return [row if row.size else unknown for row in rows]
+
+
+def labelled_data(data, text_column="text", label_column="label"):
+    """`(texts, labels)` from a CSV path, a pandas DataFrame, a `(texts, labels)` pair or a dict."""
+    if isinstance(data, (str, os.PathLike)):
+        return read_labelled_csv(data, text_column, label_column)
+    if hasattr(data, "columns"):  # a pandas DataFrame
+        missing = [c for c in (text_column, label_column) if c not in data.columns]
+        if missing:
+            raise InputError(f"The DataFrame has no column {missing}. Its columns are "
+                             f"{list(data.columns)}. Received: text_column={text_column!r}, "
+                             f"label_column={label_column!r}")
+        return check_labelled(data[text_column].tolist(), data[label_column].tolist())
+    if isinstance(data, dict):
+        data = (data.get("texts"), data.get("labels"))
+    if isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], str):
+        texts, labels = data
+        if texts is None or labels is None:
+            raise InputError("Expected texts and labels. Received: a dict without 'texts' and "
+                             "'labels'")
+        return check_labelled(texts, labels)
+    raise InputError(f"Expected a CSV path, a DataFrame, (texts, labels) or "
+                     f"{{'texts': ..., 'labels': ...}}. Received: {type(data).__name__}")
+
+
+def stratified_holdout(labels, fraction, seed):
+    """Indices `(train, validation)`: `fraction` of each class (at least one) held out."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    train, val = [], []
+    for value in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == value))
+        n_val = max(1, int(round(fraction * members.size))) if members.size > 1 else 0
+        val.extend(members[:n_val])
+        train.extend(members[n_val:])
+    return np.sort(train), np.sort(val)
+
+
+@register_task("text_classification")
+class TextClassifier(Task):
+    """Classifies raw strings: sentiment, topics, anything with labels.
+
+    Its preprocessing state holds the `tokenizer` config (vocabulary in `assets/`), the
+    `labels`, `max_length` (tokens read per text) and `truncation`.
+
+    Args:
+        model, preprocessing, metadata, directory: see `Task`.
+        tokenizer: the tokenizer object, when not read from a checkpoint folder.
+
+    Example:
+    >>> classifier = model_zoo.load("sentiment_bigru_imdb")
+    >>> classifier.predict(["A wonderful, moving film.", "Dull and far too long."])
+    [{'label': 'positive', 'probabilities': {'negative': 0.03, 'positive': 0.97}}, ...]
+    """
+
+    def __init__(self, model, preprocessing, metadata=None, directory=None, tokenizer=None):
+        super().__init__(model, preprocessing, metadata, directory)
+        self._tokenizer = tokenizer
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = tokenizer_from_config(
+                self.preprocessing["tokenizer"],
+                functools.partial(read_asset, self.directory))
+        return self._tokenizer
+
+    @property
+    def labels(self):
+        return list(self.preprocessing["labels"])
+
+    @property
+    def max_length(self):
+        return int(self.preprocessing.get("max_length", 256))
+
+    def assets(self):
+        return self.tokenizer.assets()
+
+    def encode(self, texts):
+        return encode(self.tokenizer, texts, self.max_length,
+                      self.preprocessing.get("truncation", "head"))
+
+    # -- prediction --------------------------------------------------------------------------
+
+    def predict_proba(self, texts, batch_size=64):
+        """Class probabilities, `(len(texts), len(labels))`, columns in the order of `labels`."""
+        sequences = self.encode(check_texts(texts))
+        return self._probabilities(sequences, batch_size)
+
+    def _probabilities(self, sequences, batch_size=64):
+        batches = token_batches(sequences, batch_size=batch_size, pad_multiple=32)
+        from model_zoo.data.text import length_batches
+
+        order = np.concatenate(length_batches([len(s) for s in sequences], batch_size))
+        out = np.concatenate([keras.ops.convert_to_numpy(self.model.predict_on_batch(x))
+                              for x in batches.as_numpy_iterator()])
+        probabilities = np.empty_like(out)
+        probabilities[order] = out
+        return probabilities.astype("float64")
+
+    def predict(self, texts, batch_size=64):
+        """Labels and probabilities of raw strings.
+
+        Args:
+            texts: a list of strings (any length; the first `max_length` tokens are read).
+
+        Returns:
+            One `{"label": str, "probabilities": {label: float}}` per text.
+        """
+        probabilities = self.predict_proba(texts, batch_size)
+        labels = self.labels
+        return [{"label": labels[int(np.argmax(p))],
+                 "probabilities": {name: float(v) for name, v in zip(labels, p)}}
+                for p in probabilities]
+
+    classify = predict
+
+    def predict_example(self):
+        texts = ["A wonderful film, moving and funny.", "Dull, and far too long.", ""]
+        out = self.predict(texts)
+        return np.array([[p["probabilities"][name] for name in self.labels] for p in out]), (
+            len(texts), len(self.labels))
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, texts, labels, batch_size=64):
+        """Accuracy and F1 on labelled texts (labels as names, or as class indices)."""
+        y = self._label_indices(labels)
+        probabilities = self.predict_proba(texts, batch_size)
+        return classification_metrics(y, probabilities.argmax(axis=1), len(self.labels))
+
+    def _label_indices(self, labels):
+        names = self.labels
+        index = {name: k for k, name in enumerate(names)}
+        out = []
+        for label in labels:
+            if isinstance(label, (int, np.integer)) and 0 <= label < len(names):
+                out.append(int(label))
+            elif str(label) in index:
+                out.append(index[str(label)])
+            else:
+                raise InputError(f"Unknown label; this model's labels are {names}. "
+                                 f"Received: {label!r}")
+        return np.array(out, dtype="int32")
+
+    # -- fine-tuning ------------------------------------------------------------------------------
+
+    def finetune(self, data, text_column="text", label_column="label", epochs=4,
+                 strategy=None, validation=None, val_fraction=0.1, batch_size=32, seed=0,
+                 verbose=0):
+        """Adapts the classifier to labelled texts; returns a new `TextClassifier`.
+
+        Labels can be any strings, any number of classes. If they are not exactly this model's
+        labels, the head is replaced by a new one for the new labels (sorted); the embedding
+        and recurrent layers start from the published weights. By default the head trains
+        first and the layers below are unfrozen one by one, with smaller learning rates lower
+        down (`GradualUnfreezing`).
+
+        Args:
+            data: a CSV path (with `text_column` and `label_column`), a pandas DataFrame,
+                `(texts, labels)` or `{"texts": ..., "labels": ...}`.
+            text_column, label_column: the columns of a CSV file or DataFrame.
+            epochs: epochs over all stages.
+            strategy: `"gradual_unfreezing"` (default), `"ulmfit"`, `"full"` or an object.
+            validation: labelled data (same forms as `data`) for early stopping; by default
+                `val_fraction` of each class is held out of `data`.
+            batch_size: texts per batch.
+            seed: random seed of the hold-out, shuffling and dropout.
+        """
+        texts, labels = labelled_data(data, text_column, label_column)
+        if validation is not None:
+            val_texts, val_labels = labelled_data(validation, text_column, label_column)
+        else:
+            val_texts = val_labels = None
+        return self._finetune(texts, labels, val_texts, val_labels, epochs, strategy,
+                              val_fraction, batch_size, seed, verbose)
+
+    def _finetune(self, texts, labels, val_texts, val_labels, epochs, strategy, val_fraction,
+                  batch_size, seed, verbose):
+        if not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise InputError(f"`epochs` must be a positive integer. Received: {epochs!r}")
+        keras.utils.set_random_seed(seed)
+        names = sorted(set(labels) | set(val_labels or []))
+        model = keras.models.clone_model(self.model)
+        model.set_weights(self.model.get_weights())
+        new_head = names != self.labels
+        if new_head:
+            model = replace_head(model, len(names))
+        preprocessing = copy.deepcopy(self.preprocessing)
+        preprocessing["labels"] = names
+        tuned = TextClassifier(model, preprocessing, self.metadata, self.directory,
+                               tokenizer=self.tokenizer)
+        y = tuned._label_indices(labels)
+        sequences = tuned.encode(texts)
+        if val_texts is None:
+            train_idx, val_idx = stratified_holdout(y, val_fraction, seed) if val_fraction else (
+                np.arange(len(y)), np.array([], dtype=int))
+            val_sequences, val_y = [sequences[i] for i in val_idx], y[val_idx]
+            sequences, y = [sequences[i] for i in train_idx], y[train_idx]
+        else:
+            val_sequences, val_y = tuned.encode(val_texts), tuned._label_indices(val_labels)
+        train = token_batches(sequences, y, batch_size, shuffle=True, seed=seed)
+        val = token_batches(val_sequences, val_y, batch_size) if len(val_y) else None
+        before = (classification_metrics(val_y, self._probabilities(val_sequences).argmax(1),
+                                          len(names))["accuracy"]
+                  if len(val_y) and not new_head else None)
+        history = get_strategy(strategy).fit(model, train, val,
+                                             loss="sparse_categorical_crossentropy",
+                                             epochs=int(epochs), metrics=["accuracy"],
+                                             verbose=verbose)
+        tuned.finetune_metrics = {
+            "labels": names, "new_head": new_head, "train_texts": len(y),
+            "val_texts": int(len(val_y)), "stages": len(history["stages"]),
+            "val_accuracy_before": before,
+            "val_accuracy_after": (classification_metrics(
+                val_y, tuned._probabilities(val_sequences).argmax(1), len(names))["accuracy"]
+                if len(val_y) else None)}
+        return tuned
+
+    # -- command line ------------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        parser.add_argument("--text", action="append", default=[],
+                            help="a text to classify (repeatable)")
+        parser.add_argument("--input", default=None,
+                            help="a UTF-8 file with one text per line to classify")
+        parser.add_argument("--csv", default=None, help="CSV file of labelled texts (finetune)")
+        parser.add_argument("--text-column", default="text", help="column of the texts")
+        parser.add_argument("--label-column", default="label", help="column of the labels")
+        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--seed", type=int, default=0)
+
+    def predict_cli(self, args):
+        texts = list(args.text)
+        if args.input:
+            from model_zoo.data.text import read_text_files
+
+            texts += [line for line in read_text_files(args.input)[0].splitlines()
+                      if line.strip()]
+        if args.csv:
+            from model_zoo.data.text import _read_utf8
+            import csv
+            import io
+
+            reader = csv.DictReader(io.StringIO(_read_utf8(args.csv, "CSV file"), newline=""))
+            if args.text_column not in (reader.fieldnames or []):
+                raise InputError(f"The CSV file {args.csv} has no column {args.text_column!r}. "
+                                 f"Its columns are {reader.fieldnames}. Received: "
+                                 f"--text-column {args.text_column}")
+            texts += [row[args.text_column] for row in reader]
+        if not texts:
+            raise InputError("Give texts to classify with --text, --input FILE or --csv FILE. "
+                             "Received: no texts")
+        predictions = self.predict(texts)
+        return {"model": self.name, "labels": self.labels,
+                "predictions": [{"text": t[:80], **p} for t, p in zip(texts, predictions)]}
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        if not args.csv:
+            raise InputError("`model-zoo finetune` of a classifier needs --csv FILE with "
+                             "--text-column and --label-column. Received: no --csv")
+        return {"data": args.csv, "text_column": args.text_column,
+                "label_column": args.label_column, "batch_size": args.batch_size,
+                "seed": args.seed}

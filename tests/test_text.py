@@ -1,0 +1,467 @@
+"""Text: tokenizers, splits, user files, the classifier and language-model tasks, ULMFiT, CLI."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from model_zoo.errors import InputError
+
+CORPUS = [
+    "A wonderful film, moving and funny.<br />Loved it.",
+    "Dull, slow and far too long.",
+    "The acting was superb and the story touching.",
+    "Terrible script; the worst film of the year.",
+    "Café scenes were ﬁne, the music delightful.",
+    "Boring, predictable, a waste of time.",
+] * 4
+
+
+@pytest.fixture(scope="module")
+def wordpiece():
+    from model_zoo.models.text import WordPieceTokenizer
+
+    return WordPieceTokenizer.learn(CORPUS, vocabulary_size=120, strip_html=True)
+
+
+@pytest.fixture(scope="module")
+def chars():
+    from model_zoo.models.text import CharacterTokenizer
+
+    return CharacterTokenizer.learn(["To be, or not to be: that is the question.\nWhither?"])
+
+
+# -- tokenizers -------------------------------------------------------------------------------
+
+
+def test_wordpiece_learned_normalised_and_right_padded(wordpiece):
+    vocab = wordpiece.vocabulary
+    assert vocab[:4] == ["[PAD]", "[UNK]", "[START]", "[END]"]
+    assert any(t.startswith("##") for t in vocab)
+    # NFKC folds the "ﬁ" ligature, lower-casing and accent stripping fold "Café".
+    a, b = wordpiece(["FINE cafe", "ﬁne Café"])
+    assert a.tolist() == b.tolist()
+    ids = wordpiece(["film", "a wonderful film, moving"])
+    n = int((ids[0] != 0).sum())
+    assert 0 < n < ids.shape[1] and (ids[0, n:] == 0).all()  # padding on the right
+    assert (ids[1] != 0).all()
+    # HTML tags are removed before splitting, unknown words map to [UNK].
+    assert wordpiece.detokenize(wordpiece(["loved<br />it"])[0]) == "loved it"
+    assert wordpiece.unknown_id in wordpiece(["zzqx"])[0]
+
+
+def test_truncation_modes(wordpiece):
+    text = ["a b c d e f g h"]
+    full = wordpiece(text)[0]
+    assert wordpiece(text, max_length=4)[0].tolist() == full[:4].tolist()
+    assert wordpiece(text, max_length=4, truncation="tail")[0].tolist() == full[-4:].tolist()
+    head_tail = wordpiece(text, max_length=4, truncation="head_tail")[0].tolist()
+    assert head_tail == [full[0]] + full[-3:].tolist()
+    with pytest.raises(InputError, match="truncation"):
+        wordpiece(text, max_length=4, truncation="middle")
+
+
+def test_tokenizers_round_trip_through_config(wordpiece, chars):
+    from model_zoo.models.text import tokenizer_from_config
+
+    assets = wordpiece.assets()
+    again = tokenizer_from_config(json.loads(json.dumps(wordpiece.get_config())),
+                                  lambda rel: assets[rel])
+    assert again.vocabulary == wordpiece.vocabulary
+    assert (again(CORPUS[:3]) == wordpiece(CORPUS[:3])).all()
+    again = tokenizer_from_config(json.loads(json.dumps(chars.get_config())))
+    ids = again(["to be\nX"])[0]
+    assert chars.detokenize(ids) == "to be\n"  # "X" was never seen: unknown, dropped on output
+    assert ids[-1] == chars.unknown_id
+
+
+# -- data -------------------------------------------------------------------------------------------
+
+
+def test_stratified_split_is_fixed_stratified_and_checked(tmp_path):
+    from model_zoo.data.text import Corpus, load_split, stratified_split, write_split
+
+    ids = list(range(100))
+    labels = [i % 2 for i in ids]
+    parts = stratified_split(ids, labels, {"train": 0.7, "validation": 0.1, "test": 0.2})
+    assert parts == stratified_split(ids, labels, {"train": 0.7, "validation": 0.1, "test": 0.2})
+    assert sorted(sum(parts.values(), [])) == ids
+    assert [sum(labels[i] for i in parts[p]) for p in ("train", "validation", "test")] == [
+        35, 5, 10]
+    corpus = Corpus("toy", ids, ["x"] * 100, labels, source_sha256="abc")
+    path = str(tmp_path / "split.json")
+    record = write_split(path, corpus, parts, "test rule")
+    assert load_split(path, corpus)["ids_sha256"] == record["ids_sha256"]
+    record["ids"]["test"][0], record["ids"]["train"][0] = (record["ids"]["train"][0],
+                                                           record["ids"]["test"][0])
+    with open(path, "w") as f:
+        json.dump(record, f)
+    with pytest.raises(InputError, match="does not match its recorded sha256"):
+        load_split(path, corpus)
+
+
+def _write(path, content, encoding="utf-8"):
+    with open(path, "wb") as f:
+        f.write(content.encode(encoding) if isinstance(content, str) else content)
+    return str(path)
+
+
+def test_labelled_csv_errors(tmp_path):
+    from model_zoo.data.text import read_labelled_csv
+
+    good = _write(tmp_path / "good.csv", "review,stars\n\"Great, really\",5\nBad,1\nOk,3\n")
+    texts, labels = read_labelled_csv(good, "review", "stars")
+    assert texts == ["Great, really", "Bad", "Ok"] and labels == ["5", "1", "3"]
+    cases = {
+        "not UTF-8": _write(tmp_path / "latin.csv", "review,stars\nCafé olé,5\nBad,1\n",
+                            "latin-1"),
+        "no column 'stars'": _write(tmp_path / "cols.csv", "review,score\nGood,5\nBad,1\n"),
+        "empty text or label": _write(tmp_path / "empty.csv", "review,stars\nGood,5\n,1\nOk,\n"),
+        "at least two classes": _write(tmp_path / "one.csv", "review,stars\nGood,5\nFine,5\n"),
+    }
+    for message, path in cases.items():
+        with pytest.raises(InputError, match=message) as e:
+            read_labelled_csv(path, "review", "stars")
+        assert "Received:" in str(e.value)
+    with pytest.raises(InputError, match="does not exist"):
+        read_labelled_csv(str(tmp_path / "missing.csv"), "review", "stars")
+
+
+def recipe_module(name):
+    """The module of a recipe of this checkout (`model_zoo_recipes` points at its recipes/)."""
+    import importlib
+
+    from model_zoo.training.recipe import get_recipe
+
+    get_recipe(name)
+    return importlib.import_module(f"model_zoo_recipes.{name}")
+
+
+def test_shakespeare_is_split_by_play():
+    shakespeare_split = recipe_module("language_model").shakespeare_split
+
+    works = {f"play_{k}": "x" * 100 for k in range(40)}
+    works["sonnets"] = "y" * 100
+    parts = shakespeare_split(works)
+    assert "sonnets" in parts["train"]
+    assert not set(parts["test"]) & set(parts["train"])
+    assert not set(parts["validation"]) & (set(parts["train"]) | set(parts["test"]))
+    assert sorted(sum(parts.values(), [])) == sorted(works)
+    assert 3 <= len(parts["test"]) <= 5 and 1 <= len(parts["validation"]) <= 3
+
+
+def test_gutenberg_header_is_stripped():
+    from model_zoo.data.text import strip_gutenberg
+
+    text = ("The Project Gutenberg EBook of Hamlet\nblah\n*** START OF THIS PROJECT GUTENBERG "
+            "EBOOK HAMLET ***\nACT I.\nWho's there?\n*** END OF THIS PROJECT GUTENBERG EBOOK "
+            "HAMLET ***\nlicense")
+    assert strip_gutenberg(text) == "ACT I.\nWho's there?\n"
+
+
+# -- the classifier task ------------------------------------------------------------------------
+
+
+def _save(task, tmp_path_factory, name, architecture, recipe):
+    """Saves a tiny untrained task with the real checkpoint code; returns its folder."""
+    from model_zoo.registry import CheckpointMetadata
+
+    directory = str(tmp_path_factory.mktemp("ckpt") / name)
+    task.save(directory, CheckpointMetadata(name=name, version=1, task=task.task_name,
+                                            architecture=architecture, description="tiny",
+                                            recipe=recipe))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def classifier_dir(tmp_path_factory, wordpiece):
+    import keras
+
+    from model_zoo.models.text import build_text_classifier
+    from model_zoo.tasks.text_classification import TextClassifier
+
+    keras.utils.set_random_seed(0)
+    model = build_text_classifier(wordpiece.vocabulary_size, 2, embedding_dim=8, units=8)
+    task = TextClassifier(model, {"tokenizer": wordpiece.get_config(),
+                                  "labels": ["negative", "positive"], "max_length": 32,
+                                  "truncation": "head_tail"}, tokenizer=wordpiece)
+    return _save(task, tmp_path_factory, "sentiment_bigru_tiny", "bigru_classifier",
+                 "sentiment")
+
+
+def test_classifier_loads_and_takes_raw_strings(classifier_dir):
+    import model_zoo
+    from model_zoo.layers import cudnn_report
+
+    classifier = model_zoo.load(classifier_dir)
+    assert os.path.isfile(os.path.join(classifier_dir, "assets", "vocab.txt"))
+    out = classifier.predict(["A wonderful film!", "", "Dull " * 200])
+    assert [set(p["probabilities"]) for p in out] == [{"negative", "positive"}] * 3
+    for p in out:
+        assert abs(sum(p["probabilities"].values()) - 1) < 1e-5
+        assert p["label"] == max(p["probabilities"], key=p["probabilities"].get)
+    probabilities, shape = classifier.predict_example()
+    assert probabilities.shape == shape
+    # Batching by length must not change the answer.
+    single = classifier.predict_proba(["Dull " * 200])
+    assert np.allclose(single, classifier.predict_proba(["x", "Dull " * 200, "y"])[1], atol=1e-5)
+    report = cudnn_report(classifier.model)
+    assert report and all(v.eligible("tensorflow") for v in report)
+    with pytest.raises(InputError, match="list of strings"):
+        classifier.predict("one string")
+    with pytest.raises(InputError, match="not UTF-8"):
+        classifier.predict([b"\xff\xfe bad"])
+
+
+def test_finetune_new_labels_gets_new_head(classifier_dir):
+    import model_zoo
+
+    texts = [t for t in CORPUS]
+    labels = ["good", "bad", "good", "bad", "meh", "bad"] * 4
+    tuned = model_zoo.finetune(classifier_dir, (texts, labels), epochs=1, batch_size=8,
+                               strategy="full")
+    assert tuned.labels == ["bad", "good", "meh"]
+    assert tuned.model.output_shape == (None, 3)
+    assert tuned.finetune_metrics["new_head"] and tuned.finetune_metrics["stages"] == 1
+    original = model_zoo.load(classifier_dir)
+    assert original.labels == ["negative", "positive"]  # the published model is untouched
+    assert len(tuned.predict(["fine"])[0]["probabilities"]) == 3
+
+
+def test_cli_predict_and_finetune(classifier_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    assert main(["predict", classifier_dir, "--text", "Loved it", "--text", "Hated it"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["predictions"]) == 2 and result["labels"] == ["negative", "positive"]
+
+    rows = "\n".join(f'"{t}",{y}' for t, y in zip(CORPUS, ["pos", "neg"] * 12))
+    csv_path = _write(tmp_path / "mine.csv", "body,verdict\n" + rows + "\n")
+    out = str(tmp_path / "mine")
+    assert main(["finetune", classifier_dir, "--csv", csv_path, "--text-column", "body",
+                 "--label-column", "verdict", "--out", out, "--epochs", "2"]) == 0
+    import model_zoo
+
+    mine = model_zoo.load(out)
+    assert mine.labels == ["neg", "pos"] and mine.metadata.name == "sentiment_bigru_tiny_finetuned"
+    capsys.readouterr()
+
+    bad = _write(tmp_path / "bad.csv", "body,verdict\nCafé,pos\nNo,neg\n", "latin-1")
+    for args, message in ((["--csv", bad, "--text-column", "body", "--label-column", "verdict"],
+                           "not UTF-8"),
+                          (["--csv", csv_path, "--text-column", "text", "--label-column",
+                            "verdict"], "no column 'text'")):
+        target = str(tmp_path / "never")
+        assert main(["finetune", classifier_dir, *args, "--out", target]) == 2
+        assert message in capsys.readouterr().err
+        assert not os.path.exists(target)
+        assert not [p for p in os.listdir(tmp_path) if p.startswith(".never")]
+
+
+# -- the language model task ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lm_dir(tmp_path_factory, chars):
+    import keras
+
+    from model_zoo.models.text import build_lstm_language_model
+    from model_zoo.tasks.language_model import LanguageModel
+
+    keras.utils.set_random_seed(0)
+    model = build_lstm_language_model(chars.vocabulary_size, embedding_dim=8, units=16,
+                                      depth=2)
+    # Larger output weights: a peaked distribution makes sampling settings matter.
+    head = model.get_layer("lm_head")
+    head.set_weights([w * 20 for w in head.get_weights()])
+    task = LanguageModel(model, {"tokenizer": chars.get_config(), "seq_length": 16,
+                                 "context": 4}, tokenizer=chars)
+    return _save(task, tmp_path_factory, "charlm_lstm_tiny", "stacked_lstm_language_model",
+                 "language_model")
+
+
+def test_generation_is_seeded_batched_and_matches_the_naive_loop(lm_dir):
+    import model_zoo
+
+    lm = model_zoo.load(lm_dir)
+    a = lm.generate("To be", max_chars=30, temperature=1.0, seed=3)
+    assert isinstance(a, str) and len(a) == 30
+    assert a == lm.generate("To be", max_chars=30, temperature=1.0, seed=3)
+    assert a != lm.generate("To be", max_chars=30, temperature=1.0, seed=4)
+    # Greedy decoding equals re-running the whole prefix and taking the argmax each time.
+    greedy = lm.generate("To be", max_chars=20, temperature=0)
+    assert greedy == lm.generate_naive("To be", 20, temperature=1e-9)
+    assert lm.generate("To be", max_chars=20, temperature=1.5, top_k=1, seed=9) == greedy
+    # A batch of prompts of different lengths gives each prompt's own greedy continuation.
+    batch = lm.generate(["To be", "Whither", "t"], max_chars=20, temperature=0)
+    assert batch == [greedy, lm.generate("Whither", max_chars=20, temperature=0),
+                     lm.generate("t", max_chars=20, temperature=0)]
+    samples = lm.generate(["To be"], max_chars=10, seed=1, num_samples=3, top_p=0.9)
+    assert len(samples) == 3
+    output, shape = lm.predict_example()
+    assert np.shape(output) == shape
+    for kwargs, message in (({"max_chars": 0}, "positive integer"),
+                            ({"temperature": -1}, "temperature"),
+                            ({"top_p": 0.0}, "top_p"), ({"top_k": -2}, "top_k")):
+        with pytest.raises(InputError, match=message):
+            lm.generate("To", **{"max_chars": 5, **kwargs})
+
+
+def test_filter_logits_matches_a_numpy_reference():
+    from model_zoo.models.text.lstm_language_model import filter_logits
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 12)).astype("float32")
+    for temperature, top_k, top_p in ((1.0, 0, 1.0), (0.7, 3, 1.0), (1.3, 0, 0.6),
+                                      (1.0, 5, 0.5)):
+        got = np.asarray(filter_logits(logits, np.float32(temperature), np.int32(top_k),
+                                       np.float32(top_p)))
+        for row, out in zip(logits, got):
+            scaled = row / temperature
+            order = np.argsort(-scaled)
+            keep = order[:top_k] if top_k else order
+            p = np.exp(scaled[keep] - scaled[keep].max())
+            p /= p.sum()
+            before = np.cumsum(p) - p
+            keep = keep[before < top_p]
+            assert set(np.flatnonzero(out > -1e8)) == set(keep.tolist())
+            assert np.allclose(out[keep], scaled[keep], atol=1e-5)
+
+
+def test_language_model_scores_adapts_and_transfers(lm_dir, tmp_path):
+    import model_zoo
+    from model_zoo.tasks.text_classification import TextClassifier
+    from model_zoo.training.finetune import ULMFiT
+
+    lm = model_zoo.load(lm_dir)
+    text = "To be, or not to be: that is the question. " * 20
+    metrics = lm.evaluate(text)
+    assert metrics["chars"] == len(text) - 1
+    assert abs(metrics["bits_per_char"] - metrics["nats_per_char"] / np.log(2)) < 1e-9
+    assert metrics["nats_per_char"] < np.log(lm.tokenizer.vocabulary_size) * 3
+
+    path = _write(tmp_path / "more.txt", text)
+    adapted = model_zoo.finetune(lm_dir, path, epochs=2, out=str(tmp_path / "adapted"))
+    m = adapted.finetune_metrics
+    assert m["val_nats_per_char_after"] < m["val_nats_per_char_before"]
+    assert model_zoo.load(str(tmp_path / "adapted")).evaluate(text)["nats_per_char"] < \
+        metrics["nats_per_char"]
+
+    texts = ["to be or not", "the question", "whither to", "not to be"] * 6
+    labels = ["x", "y", "z", "x"] * 6
+    classifier = lm.finetune((texts, labels), epochs=2, lm_epochs=1, batch_size=8,
+                             strategy=ULMFiT(max_stages=2))
+    assert isinstance(classifier, TextClassifier) and classifier.labels == ["x", "y", "z"]
+    assert classifier.finetune_metrics["transfer"].startswith("ULMFiT")
+    assert classifier.finetune_metrics["stages"] == 2
+    assert classifier.finetune_metrics["language_model_adaptation"]["epochs"] == 1
+    assert len(classifier.predict(["to be"])[0]["probabilities"]) == 3
+
+    bad = _write(tmp_path / "bad.txt", "Caf\xe9".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        lm.finetune(bad)
+    with pytest.raises(InputError, match="empty"):
+        lm.finetune(_write(tmp_path / "empty.txt", "  \n"))
+
+
+def test_ulmfit_transfers_encoder_and_uses_discriminative_rates(lm_dir):
+    import model_zoo
+    from model_zoo.models.text import transfer_encoder
+    from model_zoo.training.finetune import ULMFiT, get_strategy, layer_groups
+
+    lm = model_zoo.load(lm_dir)
+    model = lm.classifier_model(num_classes=2)
+    copied = transfer_encoder(lm.model, model)
+    assert copied == ["embedding", "encoder_lstm_0", "encoder_lstm_1"]
+    for name in copied:
+        for a, b in zip(lm.model.get_layer(name).get_weights(),
+                        model.get_layer(name).get_weights()):
+            assert np.array_equal(a, b)
+    assert [[layer.name for layer in g] for g in layer_groups(model)] == [
+        ["embedding"], ["encoder_lstm_0"], ["encoder_lstm_1"], ["head"]]
+    strategy = get_strategy("ulmfit")
+    assert isinstance(strategy, ULMFiT)
+    from model_zoo.training.finetune import discriminative_multipliers
+
+    rates = discriminative_multipliers(layer_groups(model), strategy.lr_decay)
+    assert rates["head"] == 1.0 and rates["embedding"] == pytest.approx(2.6 ** -3)
+
+
+def test_cli_generate(lm_dir, capsys):
+    from model_zoo.cli import main
+
+    assert main(["generate", lm_dir, "--prompt", "To be", "--max-chars", "12", "--seed", "1",
+                 "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["generate", lm_dir, "--prompt", "To be", "--max-chars", "12", "--seed", "1",
+                 "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == first
+    assert len(first["samples"][0]["text"]) == 12
+    assert main(["generate", lm_dir, "--max-chars", "0"]) == 2
+    assert "positive integer" in capsys.readouterr().err
+
+
+# -- recipes -------------------------------------------------------------------------------------
+
+
+def test_recipes_search_spaces_default_to_the_published_models():
+    import keras_tuner
+
+    from model_zoo.training.recipe import get_recipe
+
+    sentiment = get_recipe("sentiment")
+    config, _ = sentiment.resolve({})
+    model = sentiment.build_model(keras_tuner.HyperParameters(), config)
+    assert model.get_layer("embedding").output_dim == 96
+    assert sentiment.checkpoint_name(config) == "sentiment_bigru_imdb"
+    assert sentiment.checkpoint_name({**config, "encoder": "lm_lstm_imdb",
+                                      "train_size": 1000}) == "sentiment_ulmfit_imdb_n1000"
+    space = sentiment.search_space(config)
+    assert {"units", "cell", "depth", "dropout", "learning_rate"} <= {p.name for p in
+                                                                      space.space}
+    lm = get_recipe("language_model")
+    assert lm.checkpoint_name(lm.resolve({})[0]) == "charlm_lstm_shakespeare"
+    assert {"units", "depth", "embedding_dim"} <= {p.name for p in
+                                                   lm.search_space(lm.resolve({})[0]).space}
+
+
+def test_sentiment_recipe_smoke_run(tmp_path):
+    from model_zoo.training.recipe import get_recipe
+    from model_zoo.training.runner import train
+
+    recipe = get_recipe("sentiment")
+    result = train("sentiment", dict(recipe.smoke), run_dir=str(tmp_path / "run"))
+    test = result.metrics["test"]
+    assert 0.0 <= test["accuracy"] <= 1.0 and "f1" in test
+    assert result.metrics["test_sample"]["limit"] == recipe.sample_size
+    import model_zoo
+
+    task = model_zoo.load(result.checkpoint_dir)
+    assert task.metadata.dataset["split"]["used"]["train"] == 64
+    assert len(task.predict(["what a film"])) == 1
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("backend", ["jax", "torch"])
+def test_other_backends_load_predict_and_generate_the_same(backend, lm_dir, classifier_dir):
+    """The checkpoints load under JAX and torch; one seed gives the same text as on TF."""
+    import subprocess
+    import sys
+
+    import model_zoo
+
+    script = (
+        "import json, model_zoo\n"
+        f"lm = model_zoo.load({lm_dir!r}); clf = model_zoo.load({classifier_dir!r})\n"
+        "print(json.dumps([lm.generate('To be', max_chars=20, seed=5, top_k=8, top_p=0.9),\n"
+        "                  clf.predict_proba(['a wonderful film']).tolist()]))\n")
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text, probabilities = json.loads(out.stdout.strip().splitlines()[-1])
+    lm = model_zoo.load(lm_dir)
+    assert text == lm.generate("To be", max_chars=20, seed=5, top_k=8, top_p=0.9)
+    expected = model_zoo.load(classifier_dir).predict_proba(["a wonderful film"])
+    assert np.allclose(probabilities, expected, atol=1e-5)
