@@ -1,12 +1,67 @@
-"""Prints the forecasting results table (LSTM vs baselines, per series) from the registry.
+"""Prints results tables from the registry (README.md and the recipe READMEs show its output).
 
-    python scripts/results_table.py
+    python scripts/results_table.py              # forecasting: LSTM vs baselines, per series
+    python scripts/results_table.py registry     # every published checkpoint, headline metrics
+    python scripts/results_table.py data         # the data sets behind the checkpoints
 
-The README's and recipes/forecasting.md's tables are this script's output, so they show the
-numbers the registry (and `model-zoo evaluate`) report.
+The tables are generated so that they show the numbers the registry (and `model-zoo evaluate`)
+report, never numbers typed by hand.
 """
 
+import os
+import sys
+
 from model_zoo.registry import default_registry
+
+# The test metrics shown per task (the rest stay in each checkpoint's metadata.json).
+HEADLINE = {
+    "forecasting": ("mase", "smape"),
+    "text_classification": ("accuracy", "f1"),
+    "language_modeling": ("nats_per_char", "bits_per_char"),
+    "tagging": ("accuracy", "unseen_accuracy"),
+    "series_classification": ("accuracy", "macro_f1"),
+    "anomaly_detection": ("f1", "roc_auc"),
+    "translation": ("bleu", "chrf"),
+    "speech_recognition": ("cer", "wer"),
+}
+
+
+def _latest(entries):
+    """The newest version of each name."""
+    newest = {}
+    for entry in entries:
+        m = entry.metadata
+        if m.name not in newest or m.version > newest[m.name].metadata.version:
+            newest[m.name] = entry
+    return [newest[k] for k in sorted(newest)]
+
+
+def registry_table():
+    lines = ["| checkpoint | task | data | test metrics | parameters | size | recipe |",
+             "|---|---|---|---|---|---|---|"]
+    for entry in _latest(default_registry().list()):
+        m = entry.metadata
+        test = m.metrics.get("test", {})
+        shown = ", ".join(f"{k} {test[k]:.4g}" for k in HEADLINE.get(m.task, ())
+                          if isinstance(test.get(k), (int, float)))
+        size = sum(f.get("bytes", 0) for f in m.files.values()) if isinstance(m.files, dict) \
+            else 0
+        lines.append(f"| `{m.full_name}` | {m.task} | {m.dataset.get('name', '')} | {shown} | "
+                     f"{m.params:,} | {size / 2**20:.1f} MB | "
+                     f"[{m.recipe}](recipes/{m.recipe}.md) |")
+    return "\n".join(lines)
+
+
+def data_table():
+    by_data = {}
+    for entry in _latest(default_registry().list()):
+        d = entry.metadata.dataset
+        key = (d.get("name", ""), str(d.get("source", "")), str(d.get("license", "")))
+        by_data.setdefault(key, []).append(entry.metadata.name)
+    lines = ["| data | source | license | checkpoints |", "|---|---|---|---|"]
+    for (name, source, license_), names in sorted(by_data.items()):
+        lines.append(f"| {name} | {source} | {license_} | {', '.join(names)} |")
+    return "\n".join(lines)
 
 
 def forecasting_table():
@@ -41,4 +96,9 @@ def forecasting_table():
 
 
 if __name__ == "__main__":
-    print(forecasting_table())
+    which = sys.argv[1] if len(sys.argv) > 1 else "forecasting"
+    tables = {"forecasting": forecasting_table, "registry": registry_table, "data": data_table}
+    if which not in tables:
+        sys.exit(f"Unknown table; choose one of {sorted(tables)}. Received: {which}")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    print(tables[which]())
