@@ -40,6 +40,7 @@ from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, uc
 from model_zoo.models.anomaly import build_lstm_autoencoder
 from model_zoo.tasks.anomaly_detection import AnomalyDetector
 from model_zoo.training import fit as training
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
 
 SETS = {
@@ -207,14 +208,11 @@ def baselines(data, config):
         **{k: metrics[k] for k in ("precision", "recall", "f1", "roc_auc", "ucr_hit",
                                    "flagged")},
         "threshold": threshold,
-        "model": f"sklearn IsolationForest(200 trees, seed 0) on the network's windows"}}
+        "model": "sklearn IsolationForest(200 trees, seed 0) on the network's windows"}}
 
 
 def plot_scores(task, data, config, metrics, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     scores = data.scores_of(task)
     forest = (forest_scores(isolation_forest(data), data)
@@ -235,11 +233,7 @@ def plot_scores(task, data, config, metrics, out_dir):
         axes[2].axhline(metrics["baselines"]["isolation_forest"]["threshold"], color="red",
                         lw=0.8)
         axes[2].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"scores_{config['dataset']}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, os.path.join(out_dir, f"scores_{config['dataset']}.png"))]
 
 
 # ## 5. Registration

@@ -29,6 +29,7 @@ from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.training import fit as training
 from model_zoo.training.finetune import GradualUnfreezing
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
 
 # Per-series settings: the split, the seasonal base the network corrects, and the published
@@ -247,10 +248,7 @@ def baselines(data, config):
 
 
 def plot_forecasts(task, data, config, metrics, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     result = task.evaluate(data.values, data.test_size)
     start = max(0, data.test_start - 2 * data.test_size)
@@ -267,11 +265,7 @@ def plot_forecasts(task, data, config, metrics, out_dir):
     ax.axvline(data.test_start, color="grey", ls="--", lw=0.8)
     ax.set_title(f"{config['dataset']}: test-period forecasts, {data.horizon} steps per origin")
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"forecast_{config['dataset']}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, os.path.join(out_dir, f"forecast_{config['dataset']}.png"))]
 
 
 # ## 5. Registration

@@ -29,8 +29,6 @@ import functools
 import hashlib
 import math
 
-import numpy as np
-
 from model_zoo.data.text import shakespeare_works, stream_windows, SHAKESPEARE_POEMS
 from model_zoo.metrics.text import language_model_metrics
 from model_zoo.models.text import CharacterTokenizer, build_lstm_language_model

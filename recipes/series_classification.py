@@ -42,6 +42,7 @@ from model_zoo.tasks.series_classification import (
     classification_metrics,
 )
 from model_zoo.training import fit as training
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
 
 # Per-set settings: the published network for each set.
@@ -201,10 +202,7 @@ def baselines(data, config):
 
 
 def plot_confusion(task, data, config, metrics, out_dir):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from sklearn.metrics import ConfusionMatrixDisplay
 
     predicted = task.classify(data.test)
@@ -212,11 +210,7 @@ def plot_confusion(task, data, config, metrics, out_dir):
     ConfusionMatrixDisplay.from_predictions(data.test.labels, predicted, ax=ax, colorbar=False,
                                             labels=task.classes)
     ax.set_title(f"{data.info['name']} test: accuracy {metrics['test']['accuracy']:.4f}")
-    fig.tight_layout()
-    path = os.path.join(out_dir, f"confusion_{config['dataset']}.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, os.path.join(out_dir, f"confusion_{config['dataset']}.png"))]
 
 
 # ## 5. Registration

@@ -45,6 +45,7 @@ from model_zoo.metrics.tagging import tagging_metrics
 from model_zoo.models.tagging import TokenMeanLoss, build_bilstm_tagger, training_model
 from model_zoo.tasks.tagging import SequenceTagger
 from model_zoo.training import fit as training
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
 
 DEFAULTS = {
@@ -270,10 +271,7 @@ def plot_confusion(task, data, config, metrics, out_dir):
     tags = task.tags
     if len(tags) > 40:
         return []
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     tokens = [t for t, _ in data.test]
     predicted = task.predict_tags(tokens)
@@ -290,11 +288,7 @@ def plot_confusion(task, data, config, metrics, out_dir):
     ax.set_xlabel("predicted")
     ax.set_ylabel("gold")
     ax.set_title(f"test confusion (log10 rate), accuracy {metrics['test']['accuracy']:.4f}")
-    fig.tight_layout()
-    path = os.path.join(out_dir, "confusion.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, os.path.join(out_dir, "confusion.png"))]
 
 
 # ## 5. Registration

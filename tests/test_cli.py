@@ -39,8 +39,11 @@ def run(capsys, *argv):
 
 
 def test_recipes(capsys):
+    from model_zoo.training.recipe import discover_recipes
+
     code, out, _ = run(capsys, "recipes")
-    assert code == 0 and out.startswith("forecasting")
+    listed = [line.split()[0] for line in out.splitlines() if line.strip()]
+    assert code == 0 and listed == sorted(discover_recipes()) and "forecasting" in listed
 
 
 def test_list_and_info(capsys, registry):

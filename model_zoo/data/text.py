@@ -342,8 +342,6 @@ def check_labelled(texts, labels, where="row"):
 
 def ragged_to_arrays(ragged):
     """A `tf.RaggedTensor` of ids -> a list of int32 NumPy arrays (fast: one split)."""
-    import numpy as np
-
     values = ragged.flat_values.numpy().astype("int32")
     splits = ragged.row_splits.numpy()
     return [values[splits[k]:splits[k + 1]] for k in range(len(splits) - 1)]

@@ -23,6 +23,7 @@ import time
 from model_zoo.errors import InputError
 from model_zoo.registry import CheckpointMetadata, builtin_root
 from model_zoo.registry.metadata import METADATA_FILE
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import get_recipe
 
 
@@ -67,10 +68,7 @@ def _write_json(path, obj):
 
 
 def _plot_history(history, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
     for key, values in history.items():
@@ -80,10 +78,7 @@ def _plot_history(history, path):
     ax.set_ylabel("loss")
     ax.legend()
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def publish(task, metadata, registry_dir=None, replace=False):
