@@ -41,6 +41,7 @@ DEFAULTS = {
     "target_vocabulary": 4000,
     "max_length": 48,  # Training pairs longer than this (subwords, either side) are left out.
     "train_limit": 0,  # Use only the first N training pairs (0: all); for smoke runs.
+    "test_limit": 0,  # Score only the first N test verses (0: all); for smoke runs.
     "epochs": 4,
     "batch_size": 64,
     "patience": 2,
@@ -160,6 +161,7 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
 
 
 def evaluate(task, data, config, limit=None):
+    limit = limit or config.get("test_limit") or None
     pairs = data.split["test"][:limit] if limit else data.split["test"]
     sources, references = [p.english for p in pairs], [p.spanish for p in pairs]
     beam = task.evaluate(sources, references, beam_size=config["beam_size"],
@@ -210,7 +212,7 @@ class TranslationRecipe(Recipe):
     description = "English->Spanish Bible verses: BiLSTM encoder, attentional LSTM decoder, beam search."
     license = "Apache-2.0"
     defaults = DEFAULTS
-    smoke = {"train_limit": 300, "source_vocabulary": 200, "target_vocabulary": 200,
+    smoke = {"train_limit": 300, "test_limit": 24, "source_vocabulary": 200, "target_vocabulary": 200,
              "epochs": 1, "batch_size": 32, "max_length": 40, "beam_size": 2,
              "baselines": False, "embedding_dim": 16, "encoder_units": 16, "encoder_layers": 1,
              "decoder_units": 32}

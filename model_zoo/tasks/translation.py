@@ -285,14 +285,7 @@ class Translator(Task):
                             help="beam width (1 = greedy; default: the checkpoint's)")
 
     def predict_cli(self, args):
-        texts = list(args.text)
-        if args.file:
-            if not os.path.isfile(args.file):
-                raise InputError(f"No such file of sentences. Received: {args.file}")
-            with open(args.file, encoding="utf-8") as f:
-                texts += [line.strip() for line in f if line.strip()]
-        if not texts:
-            raise InputError("Give sentences with --text or --file. Received: none")
+        texts = _texts_from_cli(args.text, args.file)
         return {"model": self.name,
                 "translations": self.translate(texts, beam_size=args.beam_size)}
 
@@ -307,6 +300,20 @@ class Translator(Task):
     def cli_commands(cls):
         return {"translate": ("translate sentences; --plot draws the attention weights",
                               _add_translate_arguments, _run_translate)}
+
+
+def _texts_from_cli(texts, path):
+    """The sentences given on the command line, then those of `path` (one per line)."""
+    texts = list(texts)
+    if path:
+        if not os.path.isfile(path):
+            raise InputError(f"No such file of sentences. Received: {path}")
+        with open(path, encoding="utf-8") as f:
+            texts += [line.strip() for line in f if line.strip()]
+    if not texts:
+        raise InputError("Give sentences to translate (as arguments, --text or --file). "
+                         "Received: none")
+    return texts
 
 
 def _add_translate_arguments(parser):
@@ -324,14 +331,7 @@ def _add_translate_arguments(parser):
 def _run_translate(args):
     from model_zoo.api import load
 
-    texts = list(args.text)
-    if args.file:
-        if not os.path.isfile(args.file):
-            raise InputError(f"No such file of sentences. Received: {args.file}")
-        with open(args.file, encoding="utf-8") as f:
-            texts += [line.strip() for line in f if line.strip()]
-    if not texts:
-        raise InputError("Give sentences to translate (arguments or --file). Received: none")
+    texts = _texts_from_cli(args.text, args.file)
     translator = load(args.model)
     if not isinstance(translator, Translator):
         raise InputError(f"{args.model} is not a translation model. "
