@@ -279,6 +279,10 @@ def test_finetune_keeps_vocabulary_and_learns(tiny_translator_dir, tmp_path, cap
     before = [w.copy() for w in parent.model.get_weights()]
     after = reloaded.model.get_weights()
     assert any(not np.allclose(a, b) for a, b in zip(before, after))
+    # Saved without Adam's state: about the parent's size, not three times it.
+    sizes = [os.path.getsize(os.path.join(d, "model.keras"))
+             for d in (tiny_translator_dir, str(tmp_path / "tuned"))]
+    assert sizes[1] < 1.3 * sizes[0]
     bad = tmp_path / "bad.tsv"
     bad.write_text("Hello.\tHola.\nBroken line\n", encoding="utf-8")
     code = main(["finetune", tiny_translator_dir, "--tsv", str(bad), "--out",

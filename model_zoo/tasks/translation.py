@@ -16,6 +16,7 @@ from model_zoo.models.seq2seq import (
     LabelSmoothedCrossEntropy,
     SentencePieceTokenizer,
     Seq2SeqDecoder,
+    inference_copy,
 )
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
@@ -251,8 +252,7 @@ class Translator(Task):
         val_tgt = self.target_tokenizer.tokenize([t for _, t in val])
         val_ds = seq2seq_dataset(val_src, val_tgt, batch_size)
 
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
+        model = inference_copy(self.model)
         tuned = Translator(model, json.loads(json.dumps(self.preprocessing)), self.metadata,
                            tokenizers=self.tokenizers)
         sources, references = [s for s, _ in val], [t for _, t in val]
@@ -263,6 +263,7 @@ class Translator(Task):
         history = strategy.fit(model, train_ds, val_ds,
                                loss=LabelSmoothedCrossEntropy(label_smoothing), epochs=epochs,
                                verbose=verbose)
+        tuned.model = inference_copy(model)  # Saved without the optimizer's state.
         after = tuned.evaluate(sources, references, beam_size=1)
         tuned.finetune_metrics = {
             "val_bleu_greedy_before": before["bleu"], "val_bleu_greedy_after": after["bleu"],
