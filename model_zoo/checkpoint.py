@@ -125,7 +125,7 @@ def write_checkpoint(directory, model, preprocessing, metadata, assets=None, ove
             f"overwrite=True. Received: {directory}"
         )
     with atomic_folder(directory, if_exists="replace" if overwrite else "error") as staging:
-        model.save(os.path.join(staging, MODEL_FILE))
+        _save_without_optimizer(model, os.path.join(staging, MODEL_FILE))
         with open(os.path.join(staging, PREPROCESSING_FILE), "w", encoding="utf-8") as f:
             json.dump(preprocessing, f, indent=2, sort_keys=True)
             f.write("\n")
@@ -143,6 +143,23 @@ def write_checkpoint(directory, model, preprocessing, metadata, assets=None, ove
         metadata.files = describe_files(staging)
         metadata.save(staging)
     return directory
+
+
+def _save_without_optimizer(model, path):
+    """`model.save(path)` without the optimizer's state a `compile`/`fit` attached.
+
+    A `.keras` file holds the optimizer's variables whenever the model has one (Adam: twice the
+    weights again); a checkpoint is for inference and fine-tuning, which starts a new optimizer.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        model.save(path)
+        return
+    model.optimizer = None
+    try:
+        model.save(path)
+    finally:
+        model.optimizer = optimizer
 
 
 def read_checkpoint(directory):

@@ -78,3 +78,22 @@ def test_refresh_card_keeps_hashes_consistent(tmp_path):
     meta = CheckpointMetadata.load(target)
     verify_files(target, meta.files)
     assert (target / "README.md").read_text() == model_card(meta)
+
+
+def test_trained_model_is_saved_without_optimizer_state(tmp_path):
+    import io
+    import zipfile
+
+    import h5py
+
+    model = _model()
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.ones((8, 4, 2), "float32"), np.zeros((8, 3), "float32"), epochs=1, verbose=0)
+    write_checkpoint(tmp_path / "ckpt", model, {}, _meta())
+    with zipfile.ZipFile(tmp_path / "ckpt" / "model.keras") as archive:
+        weights = h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+        assert "optimizer" not in weights and "layers" in weights
+    assert model.optimizer is not None  # The caller's model keeps its optimizer.
+    restored, _, _ = read_checkpoint(tmp_path / "ckpt")
+    x = np.ones((2, 4, 2), "float32")
+    np.testing.assert_allclose(restored(x), model(x), atol=1e-6)

@@ -1,0 +1,238 @@
+"""Greedy and beam-search decoding for `build_lstm_seq2seq` models, batched and incremental.
+
+The source is encoded once per batch. Each step then runs one compiled function on the last
+token of every live hypothesis: it reorders the carried LSTM states to their parent
+hypotheses, advances every decoder layer's *cell* by one token (the same weights the trained
+`LSTM` layers hold), attends over the encoder outputs and returns log-probabilities, the new
+states and the attention weights. Nothing is recomputed for the prefix.
+
+Beam search keeps `beam_size` hypotheses per sentence and ranks finished ones by
+`log p / lp(length)` with GNMT's length penalty `lp(n) = ((5 + n) / 6) ** alpha` (Wu et al.,
+2016); `alpha = 0` is the raw log-probability. A sentence stops when `beam_size` hypotheses have
+finished and no live one can still beat them at the current length (the usual heuristic), or at
+its length guard: `max_length = min(max_target_length, ratio * source_length + extra)`.
+
+The bookkeeping (top-k over `beam * vocabulary`, finished lists) is NumPy: a few hundred small
+operations per step, against a step function that does the real work.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from model_zoo.models.seq2seq.lstm_seq2seq import SOURCE, decoder_layers_of
+from model_zoo.models.seq2seq.sentencepiece_tokenizer import BOS_ID, EOS_ID, PAD_ID
+
+
+def compiled(fn):
+    """`fn` compiled for the active backend (tf.function, jax.jit), or as is (torch)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def length_penalty(length, alpha):
+    return ((5.0 + np.asarray(length, dtype="float64")) / 6.0) ** alpha
+
+
+class Seq2SeqDecoder:
+    """Incremental decoding with a trained `build_lstm_seq2seq` model.
+
+    Args:
+        model: the training model (its layers are reused, weights shared).
+
+    Example:
+    >>> decoder = Seq2SeqDecoder(model)  # doctest: +SKIP
+    >>> tokens, attention = decoder.decode(source_ids, max_lengths, beam_size=4)  # doctest: +SKIP
+    """
+
+    def __init__(self, model):
+        self.model = model
+        self.lstms = decoder_layers_of(model)
+        encoder_outputs = sorted(
+            (layer for layer in model.layers if layer.name.startswith("encoder_bilstm_")),
+            key=lambda layer: int(layer.name.rsplit("_", 1)[1]))[-1].output
+        bridges = []
+        for i in range(len(self.lstms)):
+            bridges += [model.get_layer(f"bridge_h_{i}").output,
+                        model.get_layer(f"bridge_c_{i}").output]
+        self.encoder = keras.Model(model.get_layer(SOURCE).output, [encoder_outputs] + bridges)
+        self.embedding = model.get_layer("target_embedding")
+        self.attention = model.get_layer("attention")
+        self.concat = model.get_layer("attention_concat")
+        self.attentional = model.get_layer("attentional")
+        self.output_layer = model.get_layer("logits")
+        self._encode = compiled(self._encode_fn)
+        self._step = compiled(self._step_fn)
+
+    # -- the compiled pieces ---------------------------------------------------------------------
+
+    def _encode_fn(self, source):
+        outputs = self.encoder(source, training=False)
+        return outputs[0], tuple(outputs[1:])
+
+    def _step_fn(self, tokens, parents, states, encoded, value_mask):
+        states = [ops.take(s, parents, axis=0) for s in states]
+        x = self.embedding(tokens)
+        new_states = []
+        for i, lstm in enumerate(self.lstms):
+            x, (h, c) = lstm.cell(x, [states[2 * i], states[2 * i + 1]], training=False)
+            new_states += [h, c]
+        query = ops.expand_dims(x, 1)
+        context, weights = self.attention([query, encoded], value_mask=value_mask)
+        z = self.attentional(self.concat([query, context]))
+        log_probs = ops.log_softmax(ops.cast(self.output_layer(z)[:, 0], "float32"), axis=-1)
+        return log_probs, tuple(new_states), weights[:, 0]
+
+    def step_logits(self, source, target_in):
+        """Log-probabilities of every position under teacher forcing, computed step by step.
+
+        Equals the training model's log-softmax on the same input; the tests check it.
+        """
+        source = np.asarray(source, dtype="int32")
+        target_in = np.asarray(target_in, dtype="int32")
+        encoded, states = self._encode(source)
+        parents = np.arange(source.shape[0], dtype="int32")
+        out = []
+        for t in range(target_in.shape[1]):
+            log_probs, states, _ = self._step(target_in[:, t], parents, states, encoded,
+                                              source != PAD_ID)
+            out.append(ops.convert_to_numpy(log_probs))
+        return np.stack(out, axis=1)
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def decode(self, source, max_lengths, beam_size=1, alpha=0.6, return_attention=False):
+        """Decodes a padded batch of source ids.
+
+        Args:
+            source: `(batch, S)` int array, right-padded with 0.
+            max_lengths: per sentence, the most target tokens to produce (the length guard).
+            beam_size: 1 for greedy search.
+            alpha: strength of the length normalisation of beam search.
+            return_attention: also return each output's `(T, S)` attention weights.
+
+        Returns:
+            `(tokens, attention)`: a list of id lists (without start/end ids) and a list of
+            arrays, or None.
+        """
+        source = np.asarray(source, dtype="int32")
+        max_lengths = np.maximum(np.asarray(max_lengths, dtype="int64"), 1)
+        if beam_size <= 1:
+            return self._greedy(source, max_lengths, return_attention)
+        return self._beam(source, max_lengths, int(beam_size), alpha, return_attention)
+
+    def _greedy(self, source, max_lengths, return_attention):
+        batch = source.shape[0]
+        encoded, states = self._encode(source)
+        mask = source != PAD_ID
+        parents = np.arange(batch, dtype="int32")
+        tokens = np.full(batch, BOS_ID, dtype="int32")
+        done = np.zeros(batch, dtype=bool)
+        outputs, attention = [], []
+        for t in range(int(max_lengths.max())):
+            log_probs, states, weights = self._step(tokens, parents, states, encoded, mask)
+            tokens = np.argmax(ops.convert_to_numpy(log_probs), axis=-1).astype("int32")
+            tokens = np.where(done, PAD_ID, tokens)
+            outputs.append(tokens)
+            if return_attention:
+                attention.append(ops.convert_to_numpy(weights))
+            done |= (tokens == EOS_ID) | (t + 1 >= max_lengths)
+            if done.all():
+                break
+        outputs = np.stack(outputs, axis=1)
+        attention = np.stack(attention, axis=1) if return_attention else None
+        results, maps = [], []
+        for b in range(batch):
+            row = outputs[b].tolist()
+            row = row[:row.index(EOS_ID)] if EOS_ID in row else row
+            row = [i for i in row if i != PAD_ID]
+            results.append(row)
+            if return_attention:
+                maps.append(attention[b, :len(row), :int(mask[b].sum())])
+        return results, (maps if return_attention else None)
+
+    def _beam(self, source, max_lengths, beam, alpha, return_attention):
+        batch, src_len = source.shape
+        encoded, states = self._encode(source)
+        # Every sentence gets `beam` rows; row b * beam + k is hypothesis k of sentence b.
+        repeat = np.repeat(np.arange(batch, dtype="int32"), beam)
+        encoded = ops.take(encoded, repeat, axis=0)
+        states = tuple(ops.take(s, repeat, axis=0) for s in states)
+        mask = np.repeat(source != PAD_ID, beam, axis=0)
+        scores = np.full((batch, beam), -np.inf)
+        scores[:, 0] = 0.0  # One live hypothesis to start with.
+        sequences = np.zeros((batch, beam, 0), dtype="int32")
+        history = np.zeros((batch, beam, 0, src_len), dtype="float32")
+        finished = [[] for _ in range(batch)]  # (normalised score, tokens, attention)
+        done = np.zeros(batch, dtype=bool)
+        tokens = np.full(batch * beam, BOS_ID, dtype="int32")
+        parents = np.arange(batch * beam, dtype="int32")
+        for t in range(int(max_lengths.max())):
+            log_probs, states, weights = self._step(tokens, parents, states, encoded, mask)
+            log_probs = ops.convert_to_numpy(log_probs).astype("float64")
+            vocabulary = log_probs.shape[-1]
+            total = (scores[:, :, None] + log_probs.reshape(batch, beam, vocabulary))
+            total = total.reshape(batch, beam * vocabulary)
+            top = np.argpartition(-total, 2 * beam, axis=1)[:, :2 * beam]
+            order = np.take_along_axis(total, top, 1).argsort(axis=1)[:, ::-1]
+            top = np.take_along_axis(top, order, 1)
+            if return_attention:
+                weights = ops.convert_to_numpy(weights).reshape(batch, beam, src_len)
+            new_scores = np.full((batch, beam), -np.inf)
+            new_parents = np.tile(np.arange(beam), (batch, 1))
+            new_tokens = np.full((batch, beam), PAD_ID, dtype="int32")
+            length = t + 1
+            for b in range(batch):
+                if done[b]:
+                    continue
+                live = 0
+                for flat in top[b]:
+                    score = total[b, flat]
+                    if not np.isfinite(score):
+                        break
+                    k, token = divmod(int(flat), vocabulary)
+                    if token == EOS_ID or length >= max_lengths[b]:
+                        seq = sequences[b, k].tolist() + ([] if token == EOS_ID else [token])
+                        att = None
+                        if return_attention:
+                            att = np.concatenate([history[b, k], weights[b, k][None]], 0)
+                            att = att[:len(seq), :int(mask[b * beam].sum())]
+                        finished[b].append((score / length_penalty(length, alpha), seq, att))
+                        continue
+                    new_scores[b, live], new_parents[b, live] = score, k
+                    new_tokens[b, live] = token
+                    live += 1
+                    if live == beam:
+                        break
+                finished[b].sort(key=lambda f: -f[0])
+                del finished[b][beam:]
+                best_live = new_scores[b].max() / length_penalty(length, alpha)
+                if (length >= max_lengths[b] or live == 0
+                        or (len(finished[b]) >= beam and finished[b][-1][0] >= best_live)):
+                    done[b] = True
+            if done.all():
+                break
+            sequences = np.concatenate(
+                [np.take_along_axis(sequences, new_parents[:, :, None], 1),
+                 new_tokens[:, :, None]], axis=2)
+            if return_attention:
+                history = np.concatenate(
+                    [np.take_along_axis(history, new_parents[:, :, None, None], 1),
+                     np.take_along_axis(weights, new_parents[:, :, None], 1)[:, :, None]], 2)
+            scores = new_scores
+            tokens = new_tokens.reshape(-1)
+            parents = (np.arange(batch)[:, None] * beam + new_parents).reshape(-1).astype("int32")
+        results, maps = [], []
+        for b in range(batch):
+            best = max(finished[b], key=lambda f: f[0]) if finished[b] else (0.0, [], None)
+            results.append(best[1])
+            maps.append(best[2])
+        return results, (maps if return_attention else None)

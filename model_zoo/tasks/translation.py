@@ -1,0 +1,351 @@
+"""The translation task: `load(name).translate(["...", ...], beam_size=4)` on raw strings.
+
+The checkpoint carries both SentencePiece models (assets `source.spm`, `target.spm`) and the
+decoding settings, so a user passes plain sentences and gets plain sentences back.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from model_zoo.data.parallel_text import as_pairs, as_texts, read_parallel_tsv, seq2seq_dataset
+from model_zoo.errors import InputError
+from model_zoo.metrics.translation import translation_metrics
+from model_zoo.models.seq2seq import (
+    LabelSmoothedCrossEntropy,
+    SentencePieceTokenizer,
+    Seq2SeqDecoder,
+    inference_copy,
+)
+from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.finetune import get_strategy
+
+DEFAULT_MODEL = "translation_bilstm_bible_en_es"
+SOURCE_ASSET, TARGET_ASSET = "source.spm", "target.spm"
+
+
+@register_task("translation")
+class Translator(Task):
+    """A subword LSTM encoder-decoder with attention, translating raw sentences.
+
+    Its preprocessing state holds the languages, the subword lengths it was trained on and the
+    decoding settings (`beam_size`, `alpha`, the length guard `length_ratio`/`length_extra`/
+    `max_decode_length`, `batch_size`). The tokenizers are assets of the checkpoint.
+
+    Args:
+        model: the Keras training model (`build_lstm_seq2seq`).
+        preprocessing: the state described above.
+        metadata, directory: as for every task.
+        tokenizers: `(source, target)` `SentencePieceTokenizer`s; read from the checkpoint's
+            assets when not given.
+
+    Example:
+    >>> translator = model_zoo.load("translation_bilstm_bible_en_es")
+    >>> translator.translate(["God is love."], beam_size=4)
+    ['Dios es amor.']
+    """
+
+    def __init__(self, model, preprocessing, metadata=None, directory=None, tokenizers=None):
+        super().__init__(model, preprocessing, metadata, directory)
+        self._tokenizers = tokenizers
+        self._decoder = None
+
+    # -- preprocessing -----------------------------------------------------------------------
+
+    @property
+    def tokenizers(self):
+        if self._tokenizers is None:
+            if self.directory is None:
+                raise InputError("This translator has no tokenizers: pass tokenizers=(source, "
+                                 "target) or load it from a checkpoint. Received: None")
+            protos = []
+            for name in (SOURCE_ASSET, TARGET_ASSET):
+                with open(os.path.join(self.directory, "assets", name), "rb") as f:
+                    protos.append(f.read())
+            self._tokenizers = tuple(SentencePieceTokenizer(p) for p in protos)
+        return self._tokenizers
+
+    @property
+    def source_tokenizer(self):
+        return self.tokenizers[0]
+
+    @property
+    def target_tokenizer(self):
+        return self.tokenizers[1]
+
+    def assets(self):
+        return {SOURCE_ASSET: self.source_tokenizer.proto, TARGET_ASSET: self.target_tokenizer.proto}
+
+    @property
+    def decoder(self):
+        if self._decoder is None:
+            self._decoder = Seq2SeqDecoder(self.model)
+        return self._decoder
+
+    def _setting(self, key, value):
+        return self.preprocessing[key] if value is None else value
+
+    def length_guard(self, source_lengths):
+        """Most target subwords to produce for sources of these lengths."""
+        p = self.preprocessing
+        guard = np.ceil(p["length_ratio"] * np.asarray(source_lengths) + p["length_extra"])
+        return np.minimum(guard, p["max_decode_length"]).astype("int64")
+
+    # -- translation ---------------------------------------------------------------------------
+
+    def _translate_ids(self, texts, beam_size, alpha, batch_size, return_attention):
+        ids = self.source_tokenizer.tokenize(texts)
+        limit = self.preprocessing["max_decode_length"]
+        ids = [row[:limit] for row in ids]  # The guard also bounds what is read.
+        order = np.argsort([len(r) for r in ids], kind="stable")  # Batches of similar length.
+        outputs, maps = [None] * len(ids), [None] * len(ids)
+        for start in range(0, len(ids), batch_size):
+            index = order[start:start + batch_size]
+            rows = [ids[i] for i in index]
+            source = np.zeros((len(rows), max(1, max(len(r) for r in rows))), dtype="int32")
+            for i, r in enumerate(rows):
+                source[i, :len(r)] = r
+            tokens, attention = self.decoder.decode(
+                source, self.length_guard([len(r) for r in rows]), beam_size=beam_size,
+                alpha=alpha, return_attention=return_attention)
+            for j, i in enumerate(index):
+                outputs[i] = tokens[j]
+                if return_attention:
+                    maps[i] = attention[j]
+        return ids, outputs, maps
+
+    def translate(self, texts, beam_size=None, alpha=None, batch_size=None):
+        """Translates raw sentences.
+
+        Args:
+            texts: a string or a list of strings.
+            beam_size: hypotheses kept per sentence; 1 is greedy search (default: the
+                checkpoint's setting).
+            alpha: length-normalisation strength of beam search (default: the checkpoint's).
+            batch_size: sentences decoded together.
+
+        Returns:
+            A string for a string, a list of strings for a list.
+        """
+        texts, single = as_texts(texts)
+        beam_size = int(self._setting("beam_size", beam_size))
+        if beam_size < 1:
+            raise InputError(f"`beam_size` must be a positive integer. Received: {beam_size!r}")
+        if not texts:
+            return []
+        _, outputs, _ = self._translate_ids(texts, beam_size, self._setting("alpha", alpha),
+                                            int(self._setting("batch_size", batch_size)), False)
+        result = self.target_tokenizer.detokenize(outputs)
+        return result[0] if single else result
+
+    predict = translate
+
+    def attention(self, text, beam_size=1):
+        """The translation of one sentence with its attention weights.
+
+        Returns:
+            `{"translation", "source_pieces", "target_pieces", "weights"}`; `weights` is a
+            `(target pieces, source pieces)` array whose rows sum to 1.
+        """
+        texts, _ = as_texts(text)
+        if len(texts) != 1:
+            raise InputError(f"Attention is drawn for one sentence. Received: {len(texts)}")
+        ids, outputs, maps = self._translate_ids(texts, beam_size, self.preprocessing["alpha"],
+                                                 1, True)
+        return {"translation": self.target_tokenizer.detokenize(outputs)[0],
+                "source_pieces": self.source_tokenizer.pieces(ids[0]),
+                "target_pieces": self.target_tokenizer.pieces(outputs[0]),
+                "weights": maps[0]}
+
+    def plot_attention(self, text, path, beam_size=1):
+        """Draws the attention weights of one translation into the image file `path`."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        result = self.attention(text, beam_size=beam_size)
+        weights = result["weights"]
+        if weights is None or not np.size(weights):
+            raise InputError(f"The translation of this sentence is empty: nothing to draw. "
+                             f"Received: {text!r}")
+        rows, cols = weights.shape
+        fig, ax = plt.subplots(figsize=(max(4, 0.35 * cols + 2), max(3, 0.3 * rows + 2)))
+        ax.imshow(weights, cmap="viridis", aspect="auto", vmin=0, vmax=1)
+        ax.set_xticks(range(cols), result["source_pieces"], rotation=90, fontsize=8)
+        ax.set_yticks(range(rows), result["target_pieces"], fontsize=8)
+        ax.set_xlabel("source subwords")
+        ax.set_ylabel("output subwords")
+        ax.set_title(result["translation"][:90], fontsize=9)
+        fig.tight_layout()
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return result
+
+    def predict_example(self):
+        texts = ["In the beginning God created the heavens and the earth.", "God is love."]
+        out = self.translate(texts, beam_size=2)
+        assert all(isinstance(t, str) for t in out)
+        return out, (len(texts),)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, sources, references, beam_size=None, alpha=None):
+        """sacreBLEU BLEU and chrF (with signatures) of the translations of `sources`."""
+        sources, _ = as_texts(sources)
+        references, _ = as_texts(references)
+        hypotheses = self.translate(sources, beam_size=beam_size, alpha=alpha)
+        return {**translation_metrics(hypotheses, references), "hypotheses": hypotheses}
+
+    # -- fine-tuning -----------------------------------------------------------------------------
+
+    def finetune(self, data, epochs=5, val_fraction=0.1, batch_size=32, strategy="full",
+                 learning_rate=None, label_smoothing=0.1, max_length=None, seed=0, verbose=0):
+        """Adapts the translator to a user's sentence pairs, keeping its vocabulary.
+
+        The subword vocabularies stay those of the checkpoint (words unseen before are spelled
+        with known pieces), so the network keeps its shape and starts from the published
+        weights. BLEU (greedy) on the held-out pairs is measured before and after.
+
+        Args:
+            data: a TSV path (`source<TAB>target` per line) or a list of `(source, target)`.
+            epochs: training epochs.
+            val_fraction: share of the pairs (at least one) held out for early stopping and
+                the before/after BLEU.
+            batch_size: pairs per batch.
+            strategy: `"full"` (default: every layer, small learning rate),
+                `"gradual_unfreezing"`, or a strategy object (`model_zoo.training.finetune`).
+            learning_rate: peak learning rate (default: the strategy's).
+            label_smoothing: as in training.
+            max_length: drop training pairs longer than this many subwords (default: the
+                checkpoint's training limit).
+            seed: random seed of the split, shuffling and dropout.
+
+        Returns:
+            A new `Translator`, with `.finetune_metrics`.
+        """
+        import keras
+
+        pairs = as_pairs(data)
+        if len(pairs) < 2:
+            raise InputError(f"Fine-tuning needs at least 2 sentence pairs (one to validate). "
+                             f"Received: {len(pairs)}")
+        keras.utils.set_random_seed(seed)
+        order = np.random.default_rng(seed).permutation(len(pairs))
+        n_val = min(max(1, int(round(val_fraction * len(pairs)))), len(pairs) - 1)
+        val = [pairs[i] for i in order[:n_val]]
+        train = [pairs[i] for i in order[n_val:]]
+        limit = max_length or self.preprocessing["max_source_length"]
+        src = self.source_tokenizer.tokenize([s for s, _ in train])
+        tgt = self.target_tokenizer.tokenize([t for _, t in train])
+        kept = [i for i in range(len(train)) if 0 < len(src[i]) <= limit
+                and 0 < len(tgt[i]) <= limit]
+        if not kept:
+            raise InputError(f"Every training pair is longer than {limit} subwords. Pass a "
+                             f"larger max_length. Received: {len(train)} pairs")
+        train_ds = seq2seq_dataset([src[i] for i in kept], [tgt[i] for i in kept], batch_size,
+                                   shuffle=True, seed=seed)
+        val_src = self.source_tokenizer.tokenize([s for s, _ in val])
+        val_tgt = self.target_tokenizer.tokenize([t for _, t in val])
+        val_ds = seq2seq_dataset(val_src, val_tgt, batch_size)
+
+        model = inference_copy(self.model)
+        tuned = Translator(model, json.loads(json.dumps(self.preprocessing)), self.metadata,
+                           tokenizers=self.tokenizers)
+        sources, references = [s for s, _ in val], [t for _, t in val]
+        before = self.evaluate(sources, references, beam_size=1)
+        strategy = get_strategy(strategy)
+        if learning_rate is not None and hasattr(strategy, "learning_rate"):
+            strategy.learning_rate = learning_rate
+        history = strategy.fit(model, train_ds, val_ds,
+                               loss=LabelSmoothedCrossEntropy(label_smoothing), epochs=epochs,
+                               verbose=verbose)
+        tuned.model = inference_copy(model)  # Saved without the optimizer's state.
+        after = tuned.evaluate(sources, references, beam_size=1)
+        tuned.finetune_metrics = {
+            "val_bleu_greedy_before": before["bleu"], "val_bleu_greedy_after": after["bleu"],
+            "val_chrf_greedy_before": before["chrf"], "val_chrf_greedy_after": after["chrf"],
+            "bleu_signature": after["bleu_signature"], "train_pairs": len(kept),
+            "dropped_long_pairs": len(train) - len(kept), "val_pairs": len(val),
+            "stages": len(history["stages"])}
+        return tuned
+
+    # -- command line ------------------------------------------------------------------------------
+
+    @classmethod
+    def add_cli_arguments(cls, parser):
+        parser.add_argument("--text", action="append", default=[],
+                            help="a sentence to translate (repeatable)")
+        parser.add_argument("--file", default=None, help="a text file, one sentence per line")
+        parser.add_argument("--tsv", default=None,
+                            help="fine-tuning: sentence pairs, source<TAB>target per line")
+        parser.add_argument("--beam-size", type=int, default=None,
+                            help="beam width (1 = greedy; default: the checkpoint's)")
+
+    def predict_cli(self, args):
+        texts = _texts_from_cli(args.text, args.file)
+        return {"model": self.name,
+                "translations": self.translate(texts, beam_size=args.beam_size)}
+
+    @classmethod
+    def finetune_data_from_cli(cls, args):
+        if not args.tsv:
+            raise InputError("Fine-tuning a translator needs --tsv PAIRS.tsv. Received: none")
+        read_parallel_tsv(args.tsv)  # Fail on a malformed line before any model is loaded.
+        return {"data": args.tsv}
+
+    @classmethod
+    def cli_commands(cls):
+        return {"translate": ("translate sentences; --plot draws the attention weights",
+                              _add_translate_arguments, _run_translate)}
+
+
+def _texts_from_cli(texts, path):
+    """The sentences given on the command line, then those of `path` (one per line)."""
+    texts = list(texts)
+    if path:
+        if not os.path.isfile(path):
+            raise InputError(f"No such file of sentences. Received: {path}")
+        with open(path, encoding="utf-8") as f:
+            texts += [line.strip() for line in f if line.strip()]
+    if not texts:
+        raise InputError("Give sentences to translate (as arguments, --text or --file). "
+                         "Received: none")
+    return texts
+
+
+def _add_translate_arguments(parser):
+    parser.add_argument("text", nargs="*", help="sentences to translate")
+    parser.add_argument("--model", default=DEFAULT_MODEL,
+                        help=f"checkpoint name or folder (default: {DEFAULT_MODEL})")
+    parser.add_argument("--file", default=None, help="a text file, one sentence per line")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="beam width (1 = greedy; default: the checkpoint's)")
+    parser.add_argument("--plot", default=None, metavar="OUT.png",
+                        help="draw the attention weights of the (first) sentence")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _run_translate(args):
+    from model_zoo.api import load
+
+    texts = _texts_from_cli(args.text, args.file)
+    translator = load(args.model)
+    if not isinstance(translator, Translator):
+        raise InputError(f"{args.model} is not a translation model. "
+                         f"Received: task={translator.task_name}")
+    translations = translator.translate(texts, beam_size=args.beam_size)
+    if args.plot:
+        translator.plot_attention(texts[0], args.plot, beam_size=args.beam_size or 1)
+    if args.json:
+        print(json.dumps({"model": translator.name, "translations": translations,
+                          "plot": args.plot}, indent=2, ensure_ascii=False))
+    else:
+        for line in translations:
+            print(line)
+        if args.plot:
+            print(f"attention plot: {args.plot}")
+    return 0
