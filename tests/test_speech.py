@@ -4,7 +4,6 @@ The few clips these tests need are written here: tones and noise with NumPy/soun
 handful of words spoken by espeak-ng (skipped where espeak-ng is not installed).
 """
 
-import os
 import shutil
 
 import keras

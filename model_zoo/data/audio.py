@@ -20,6 +20,7 @@ Example:
 """
 
 import dataclasses
+import math
 import os
 
 import numpy as np
@@ -97,32 +98,60 @@ def to_mono(samples):
     return samples.mean(axis=1)
 
 
+def _smooth_count(k):
+    """The smallest integer >= k whose only prime factors are 2, 3 and 5 (fast FFT sizes)."""
+    k = max(1, int(k))
+    while True:
+        r = k
+        for p in (2, 3, 5):
+            while r % p == 0:
+                r //= p
+        if r == 1:
+            return k
+        k += 1
+
+
 def resample(waveform, rate_in, rate_out):
     """Band-limited resampling of a 1-D waveform (a TF tensor or array) from `rate_in` to `rate_out`.
 
     Done in the frequency domain with `tf.signal`: the real FFT is truncated (down-sampling,
     which is the ideal low-pass) or zero-padded (up-sampling) to the new length, and inverted.
     Core TensorFlow has no resampling op; this one is exact for band-limited periodic signals
-    and needs no filter design. Works eagerly and inside tf.data.
+    and needs no filter design. The clip is first padded with silence to a length whose FFT
+    is fast (and whose new length is a whole number of samples), and the result is cut back.
+    Works eagerly (NumPy in, tensor out) and inside tf.data.
     """
     tf = _tf()
-    if int(rate_in) == int(rate_out):
+    rate_in, rate_out = int(rate_in), int(rate_out)
+    if rate_in == rate_out:
         return tf.convert_to_tensor(waveform, tf.float32)
     x = tf.convert_to_tensor(waveform, tf.float32)
+    g = math.gcd(rate_in, rate_out)
+    block_in, block_out = rate_in // g, rate_out // g
     n = tf.shape(x)[0]
-    m = tf.cast(tf.math.round(tf.cast(n, tf.float64) * rate_out / rate_in), tf.int32)
-    m = tf.maximum(m, 1)
-    # Even lengths keep the FFT bins simple; one sample of padding changes nothing audible.
-    n_even = n + tf.math.floormod(n, 2)
-    x = tf.pad(x, [[0, n_even - n]])
+    m = tf.maximum(tf.cast(tf.math.round(tf.cast(n, tf.float64) * rate_out / rate_in),
+                           tf.int32), 1)
+    if isinstance(waveform, np.ndarray) or not tf.is_symbolic_tensor(x):
+        blocks = _smooth_count(-(-int(n) // block_in))
+        if (blocks * block_in) % 2 or (blocks * block_out) % 2:
+            blocks = _smooth_count(blocks + 1) if blocks % 2 else blocks
+    else:  # Inside a graph: whole blocks, rounded up to an even count.
+        blocks = -(-n // block_in)
+        blocks = blocks + tf.math.floormod(blocks, 2)
+    n_pad = blocks * block_in
+    m_pad = blocks * block_out
+    y = _spectral_resize(tf.pad(x, [[0, n_pad - n]]), m_pad) * (block_out / block_in)
+    return y[:m]
+
+
+def _spectral_resize(x, m):
+    """`x` (length n) stretched to `m` samples by truncating or zero-padding its spectrum."""
+    tf = _tf()
     spectrum = tf.signal.rfft(x)
     bins_out = m // 2 + 1
-    bins_in = n_even // 2 + 1
-    keep = tf.minimum(bins_in, bins_out)
-    spectrum = tf.concat([spectrum[:keep],
-                          tf.zeros([bins_out - keep], spectrum.dtype)], axis=0)
-    y = tf.signal.irfft(spectrum, fft_length=[m])
-    return y * tf.cast(m, tf.float32) / tf.cast(n_even, tf.float32)
+    keep = tf.minimum(tf.shape(spectrum)[0], bins_out)
+    spectrum = tf.concat([spectrum[:keep], tf.zeros([bins_out - keep], spectrum.dtype)], axis=0)
+    return tf.signal.irfft(spectrum, fft_length=[m])
 
 
 @dataclasses.dataclass
@@ -273,6 +302,11 @@ def load_waveform(source, sample_rate=None, target_rate=8000, what=None):
     return np.asarray(resample(mono, rate, target_rate), dtype="float32"), what
 
 
+def to_int16(wave):
+    """16-bit PCM samples of a float waveform in [-1, 1] (clipped): half the memory."""
+    return np.clip(np.round(np.asarray(wave) * 32767.0), -32768, 32767).astype("int16")
+
+
 # ## Augmentation (training only), as tf.data stages
 
 
@@ -282,12 +316,7 @@ def speed_perturb(waveform, factor):
     n = tf.shape(waveform)[0]
     m = tf.maximum(tf.cast(tf.cast(n, tf.float32) / factor, tf.int32), 1)
     # Resampling from n to m samples and playing at the old rate scales time by m / n.
-    spectrum = tf.signal.rfft(waveform)
-    bins_out = m // 2 + 1
-    keep = tf.minimum(tf.shape(spectrum)[0], bins_out)
-    spectrum = tf.concat([spectrum[:keep], tf.zeros([bins_out - keep], spectrum.dtype)], 0)
-    return tf.signal.irfft(spectrum, fft_length=[m]) * tf.cast(m, tf.float32) / tf.cast(
-        n, tf.float32)
+    return _spectral_resize(waveform, m) * tf.cast(m, tf.float32) / tf.cast(n, tf.float32)
 
 
 def add_noise(waveform, snr_db, colour, seed):

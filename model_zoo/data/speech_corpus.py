@@ -32,7 +32,7 @@ import tempfile
 
 import numpy as np
 
-from model_zoo.data.audio import AudioError, load_waveform
+from model_zoo.data.audio import AudioError, load_waveform, to_int16
 from model_zoo.data.cache import building, data_home, require_path
 from model_zoo.data.speech_text import normalize_transcript
 from model_zoo.errors import InputError
@@ -210,12 +210,8 @@ def load_waveforms(items, sample_rate, progress=None):
     out = []
     for item in _progress(items, progress, "reading audio"):
         wave, _ = load_waveform(item.path, target_rate=sample_rate)
-        out.append(_to_int16(wave))
+        out.append(to_int16(wave))
     return out
-
-
-def _to_int16(wave):
-    return np.clip(np.round(np.asarray(wave) * 32767.0), -32768, 32767).astype("int16")
 
 
 def _progress(iterable, enabled, desc, total=None):
@@ -604,7 +600,7 @@ def _synthesize_all(texts, voices, tmp, sample_rate, workers, progress):
     for path in paths:
         try:
             wave, _ = load_waveform(path, target_rate=sample_rate)
-            waveforms.append(_to_int16(wave) if wave.size >= sample_rate // 10 else None)
+            waveforms.append(to_int16(wave) if wave.size >= sample_rate // 10 else None)
         except AudioError:
             waveforms.append(None)
     shutil.rmtree(wav_dir, ignore_errors=True)

@@ -12,8 +12,14 @@ import os
 import keras
 import numpy as np
 
-from model_zoo.data.audio import Augmentation, AudioError, AudioFeatures, load_waveform, \
-    speech_dataset
+from model_zoo.data.audio import (
+    Augmentation,
+    AudioError,
+    AudioFeatures,
+    load_waveform,
+    speech_dataset,
+    to_int16,
+)
 from model_zoo.data.speech_corpus import Utterance, folder_corpus
 from model_zoo.data.speech_text import CharAlphabet, normalize_transcript
 from model_zoo.errors import InputError
@@ -225,9 +231,9 @@ class SpeechRecognizer(Task):
         model = extend_output_layer(self.model, self.alphabet.size, alphabet.size, seed)
         tuned = SpeechRecognizer(model, preprocessing, self.metadata)
         features = tuned.features
-        waves = [_to_int16(tuned.waveform(u.path)) for u in train_items]
+        waves = [to_int16(tuned.waveform(u.path)) for u in train_items]
         labels = [alphabet.encode(u.text) for u in train_items]
-        val_waves = [_to_int16(tuned.waveform(u.path)) for u in val_items]
+        val_waves = [to_int16(tuned.waveform(u.path)) for u in val_items]
         val_labels = [alphabet.encode(u.text) for u in val_items]
         before = tuned.evaluate(val_items)["cer"]
         keras.utils.set_random_seed(seed)
@@ -310,10 +316,6 @@ class SpeechRecognizer(Task):
             return 2 if failed else 0
 
         return {"transcribe": ("transcribe audio files with a speech model", add_arguments, run)}
-
-
-def _to_int16(wave):
-    return np.clip(np.round(np.asarray(wave) * 32767.0), -32768, 32767).astype("int16")
 
 
 def recognizer_groups(model):
