@@ -31,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 
-from model_zoo.data.audio import Augmentation, AudioFeatures, speech_dataset, to_int16  # noqa: E402,E501
+from model_zoo.data.audio import Augmentation, AudioFeatures, speech_dataset  # noqa: E402
 from model_zoo.data.speech_corpus import fillets_corpus  # noqa: E402
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet  # noqa: E402
 from model_zoo.models.speech import build_ctc_recognizer  # noqa: E402
@@ -90,8 +90,8 @@ def train_from_scratch(train_items, test_items, epochs, seed):
                      "language": "nl", "decoder": "greedy", "beam_width": 16}
     task = SpeechRecognizer(model, preprocessing)
     fit_items, val_items = validation_split(train_items, seed=seed)
-    waves = [to_int16(task.waveform(u.path)) for u in fit_items]
-    val_waves = [to_int16(task.waveform(u.path)) for u in val_items]
+    waves, fit_items, _ = task.readable(fit_items)
+    val_waves, val_items, _ = task.readable(val_items)
     train = speech_dataset(waves, [alphabet.encode(u.text) for u in fit_items], features, 16,
                            Augmentation(), shuffle=True, seed=seed)
     val = speech_dataset(val_waves, [alphabet.encode(u.text) for u in val_items], features, 16)
@@ -116,7 +116,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     items = [u for u in fillets_corpus("nl")
-             if soundfile.info(u.path).duration <= args.max_seconds]
+             if 0.2 <= soundfile.info(u.path).duration <= args.max_seconds]
     train_items, test_items, test_levels = split_by_level(items)
     hours = lambda xs: sum(soundfile.info(u.path).duration for u in xs) / 3600  # noqa: E731
     print(f"Dutch clips: {len(train_items)} for fine-tuning ({hours(train_items):.2f} h), "

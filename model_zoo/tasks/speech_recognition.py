@@ -231,9 +231,10 @@ class SpeechRecognizer(Task):
         model = extend_output_layer(self.model, self.alphabet.size, alphabet.size, seed)
         tuned = SpeechRecognizer(model, preprocessing, self.metadata)
         features = tuned.features
-        waves = [to_int16(tuned.waveform(u.path)) for u in train_items]
+        waves, train_items, skipped = tuned.readable(train_items)
+        val_waves, val_items, skipped_val = tuned.readable(val_items)
+        skipped += skipped_val
         labels = [alphabet.encode(u.text) for u in train_items]
-        val_waves = [to_int16(tuned.waveform(u.path)) for u in val_items]
         val_labels = [alphabet.encode(u.text) for u in val_items]
         before = tuned.evaluate(val_items)["cer"]
         keras.utils.set_random_seed(seed)
@@ -252,8 +253,33 @@ class SpeechRecognizer(Task):
                                   "val_utterances": len(val_items),
                                   "new_characters": "".join(sorted(
                                       set(alphabet.characters) - set(self.alphabet.characters))),
+                                  "skipped_clips": skipped,
                                   "stages": len(history["stages"])}
         return tuned
+
+    def readable(self, items):
+        """`(int16 waveforms, items, skipped)`: the clips that can be heard, and the others.
+
+        A data set of many clips may hold a few broken, empty or silent ones; they are left
+        out (and listed as `{"id", "error"}`) rather than failing the whole run. If none is
+        usable, that is an error.
+        """
+        waves, kept, skipped = [], [], []
+        for u in items:
+            try:
+                waves.append(to_int16(self.waveform(u.path)))
+                kept.append(u)
+            except AudioError as e:
+                skipped.append({"id": u.id, "error": str(e)})
+        if not kept:
+            raise AudioError(f"None of the {len(items)} clips is usable audio. Received: "
+                             f"{skipped[:3]}")
+        if skipped:
+            import warnings
+
+            warnings.warn(f"Left out {len(skipped)} unusable clips, e.g. {skipped[0]['error']}",
+                          stacklevel=2)
+        return waves, kept, skipped
 
     # -- command line ------------------------------------------------------------------------------
 
