@@ -398,15 +398,21 @@ def test_finetune_on_a_folder_adds_new_characters(tmp_path):
         subprocess.run(["espeak-ng", "-v", "nl", "-w", str(tmp_path / f"{i}.wav"), text],
                        check=True)
         (tmp_path / f"{i}.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "broken.wav").write_bytes(b"")  # one unusable clip: left out, and listed
+    (tmp_path / "broken.txt").write_text("kapot", encoding="utf-8")
     asr = tiny_recognizer()
     before = asr.model.get_layer("ctc_logits").get_weights()[0].copy()
-    tuned = asr.finetune(str(tmp_path), language="nl", epochs=1, batch_size=2,
-                         val_fraction=0.34, strategy="full")
+    with pytest.warns(UserWarning, match="Left out 1 unusable clips"):
+        tuned = asr.finetune(str(tmp_path), language="nl", epochs=1, batch_size=2,
+                             val_fraction=0.3, strategy="full")
     assert tuned.alphabet.characters == ENGLISH_ALPHABET + "é"
     assert tuned.language == "nl"
     assert tuned.model.output_shape[-1] == len(ENGLISH_ALPHABET) + 2
     assert asr.model.get_layer("ctc_logits").get_weights()[0].shape == before.shape
     metrics = tuned.finetune_metrics
-    assert metrics["new_characters"] == "é" and metrics["train_utterances"] == 4
+    assert metrics["new_characters"] == "é"
+    assert metrics["train_utterances"] + metrics["val_utterances"] == 6
+    assert [c["id"] for c in metrics["skipped_clips"]] == ["broken.wav"]
+    assert "empty" in metrics["skipped_clips"][0]["error"]
     assert 0 <= metrics["val_cer_after"] and metrics["stages"] == 1
     assert isinstance(tuned.transcribe(str(tmp_path / "0.wav")), str)
