@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from model_zoo.registry import builtin_root, default_registry
+from model_zoo.training.recipe import discover_recipes
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -35,6 +36,13 @@ def wheel(tmp_path_factory):
 def test_wheel_contains_recipes_and_checkpoints(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "model_zoo/cli.py" in names and "model_zoo_recipes/forecasting.py" in names
+    # Every recipe file (its README and the published splits too) travels with the wheel.
+    recipes = os.path.join(ROOT, "recipes")
+    for root, _, files in os.walk(recipes):
+        for name in files:
+            if name.endswith((".py", ".md", ".json")):
+                rel = os.path.relpath(os.path.join(root, name), recipes).replace(os.sep, "/")
+                assert f"model_zoo_recipes/{rel}" in names, rel
     for entry in default_registry().list():
         folder = os.path.relpath(entry.directory, builtin_root())
         for rel in list(entry.metadata.files) + ["metadata.json"]:
@@ -59,4 +67,4 @@ def test_installed_wheel_finds_models_by_name(wheel, tmp_path):
     assert found["file"].startswith(str(target))
     assert found["root"].startswith(str(target))
     assert found["models"] == sorted(e.name for e in default_registry().list())
-    assert "forecasting" in found["recipes"]
+    assert found["recipes"] == sorted(discover_recipes())

@@ -18,9 +18,9 @@ from model_zoo.data.text import check_texts, normalize_text, read_text_files, st
 from model_zoo.errors import InputError
 from model_zoo.metrics.text import cross_entropy_sum, language_model_metrics
 from model_zoo.models.text import StatefulSampler, build_text_classifier, tokenizer_from_config
+from model_zoo.models.step_functions import compile_function
 from model_zoo.models.text.lstm_language_model import (
     check_sampling,
-    compile_function,
     recurrent_layers,
     transfer_encoder,
 )

@@ -22,20 +22,7 @@ from keras import ops
 
 from model_zoo.models.seq2seq.lstm_seq2seq import SOURCE, decoder_layers_of
 from model_zoo.models.seq2seq.sentencepiece_tokenizer import BOS_ID, EOS_ID, PAD_ID
-
-
-def compiled(fn):
-    """`fn` compiled for the active backend (tf.function, jax.jit), or as is (torch)."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
+from model_zoo.models.step_functions import compile_function
 
 
 def length_penalty(length, alpha):
@@ -69,8 +56,8 @@ class Seq2SeqDecoder:
         self.concat = model.get_layer("attention_concat")
         self.attentional = model.get_layer("attentional")
         self.output_layer = model.get_layer("logits")
-        self._encode = compiled(self._encode_fn)
-        self._step = compiled(self._step_fn)
+        self._encode = compile_function(self._encode_fn)
+        self._step = compile_function(self._step_fn)
 
     # -- the compiled pieces ---------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from keras import ops
 
 from model_zoo.errors import InputError
 from model_zoo.layers import rnn_stack
+from model_zoo.models.step_functions import compile_function
 
 
 def build_lstm_language_model(vocabulary_size, embedding_dim=64, cell="lstm", units=256,
@@ -102,26 +103,6 @@ def filter_logits(logits, temperature, top_k, top_p):
     pth = ops.take_along_axis(ordered, ops.maximum(kept - 1, 0)[:, None], axis=-1)
     threshold = ops.maximum(kth, pth)
     return ops.where(logits >= threshold, logits, -1e9)
-
-
-def compile_function(fn):
-    """Compiles `fn` for the current backend (tf.function, jax.jit; torch: eager, no_grad)."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    import torch  # torch runs eagerly; no gradients are needed to sample or score.
-
-    def run(*args):
-        with torch.no_grad():
-            return fn(*args)
-
-    return run
 
 
 class StatefulSampler:
