@@ -340,6 +340,17 @@ def check_labelled(texts, labels, where="row"):
 # -- tf.data pipelines of token ids ----------------------------------------------------------------
 
 
+def pad_rows(rows, pad_id=0):
+    """Right-pads a list of id lists into an int32 matrix."""
+    import numpy as np
+
+    width = max((len(r) for r in rows), default=1) or 1
+    out = np.full((len(rows), width), pad_id, dtype="int32")
+    for k, row in enumerate(rows):
+        out[k, :len(row)] = row
+    return out
+
+
 def ragged_to_arrays(ragged):
     """A `tf.RaggedTensor` of ids -> a list of int32 NumPy arrays (fast: one split)."""
     values = ragged.flat_values.numpy().astype("int32")
@@ -382,7 +393,6 @@ def token_batches(sequences, labels=None, batch_size=32, shuffle=False, seed=0, 
     import numpy as np
     import tensorflow as tf
 
-    from model_zoo.models.text.tokenizer import pad_rows
 
     lengths = np.array([len(s) for s in sequences])
     labels = None if labels is None else np.asarray(labels, dtype="int32")

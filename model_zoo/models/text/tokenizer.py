@@ -9,8 +9,6 @@ The work is done with TensorFlow Text ops (an input pipeline, not model code), s
 every Keras backend.
 """
 
-import numpy as np
-
 from model_zoo.errors import InputError
 
 TRUNCATIONS = ("head", "tail", "head_tail")
@@ -113,12 +111,3 @@ def truncate(ragged, max_length, truncation="head"):
     positions = tf.ragged.range(lengths)
     keep = (positions < head) | (positions >= tf.expand_dims(lengths - tail, 1))
     return tf.ragged.boolean_mask(ragged, keep)
-
-
-def pad_rows(rows, pad_id=0):
-    """Right-pads a list of id lists into an int32 matrix."""
-    width = max((len(r) for r in rows), default=1) or 1
-    out = np.full((len(rows), width), pad_id, dtype="int32")
-    for k, row in enumerate(rows):
-        out[k, :len(row)] = row
-    return out
