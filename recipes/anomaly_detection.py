@@ -88,6 +88,7 @@ class AnomalyData:
         self.scaler = StandardScaler.fit(self.values[:self.fit_end])
         self.scaled = self.scaler.scale(self.values)
         self._scored = (None, None)
+        self.forest_scores = None  # The isolation forest's point scores, once `baselines` ran.
 
     def scores_of(self, task):
         """`task`'s point scores of the whole series, computed once per task (the evaluation
@@ -200,7 +201,7 @@ def baselines(data, config):
     training_scores = forest_scores(forest, data, data.test_start)
     threshold = threshold_from_scores(training_scores[data.fit_end:],
                                       config["threshold_quantile"])
-    scores = forest_scores(forest, data)
+    scores = data.forest_scores = forest_scores(forest, data)
     test_labels, test_scores = data.labels[data.test_start:], scores[data.test_start:]
     metrics = anomaly_metrics(test_labels, test_scores, threshold)
     metrics["ucr_hit"] = ucr_hit(test_labels, test_scores)
@@ -215,8 +216,7 @@ def plot_scores(task, data, config, metrics, out_dir):
     plt = pyplot()
 
     scores = data.scores_of(task)
-    forest = (forest_scores(isolation_forest(data), data)
-              if metrics.get("baselines") else None)
+    forest = data.forest_scores if metrics.get("baselines") else None
     x = np.arange(data.values.size)
     fig, axes = plt.subplots(3 if forest is not None else 2, 1, figsize=(11, 6), sharex=True)
     axes[0].plot(x, data.values, color="black", lw=0.6)

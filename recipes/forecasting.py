@@ -28,9 +28,15 @@ from model_zoo.models.forecasting import baselines as classical
 from model_zoo.models.forecasting import build_lstm_forecaster
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.training import fit as training
-from model_zoo.training.finetune import GradualUnfreezing
+from model_zoo.training.finetune import GradualUnfreezing, merged_history
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
+
+# What every series shares unless its profile says otherwise.
+COMMON = dict(
+    transform="none", residual=True, window_norm=True, conv_stride=1, epochs=80, patience=15,
+    extra_naive_seasons=[], pretrain="", pretrain_epochs=0, pretrain_max_windows=0,
+    cell="lstm", depth=2, dropout=0.1, learning_rate=1e-3)
 
 # Per-series settings: the split, the seasonal base the network corrects, and the published
 # network. `base_season`/`drift`: the network forecasts a correction to the seasonal-naive
@@ -39,34 +45,19 @@ from model_zoo.training.recipe import Recipe, register_recipe
 # 61 training windows, so its network first learns monthly patterns from 148 US employment
 # series (fpp3) and is then fine-tuned with gradual unfreezing.
 SERIES = {
-    "taylor": dict(
-        season=48, lookback=1008, horizon=48, val_size=336, test_size=672, transform="none",
-        base_season=336, drift=False, residual=True, window_norm=True, conv_stride=8,
-        epochs=40, patience=8,
-        extra_naive_seasons=[336], pretrain="", pretrain_epochs=0,
-        pretrain_max_windows=0,
-        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
-    "co2": dict(
-        season=52, lookback=156, horizon=52, val_size=104, test_size=208, transform="none",
-        epochs=80, patience=15,
-        base_season=52, drift=True, residual=True, window_norm=True, conv_stride=1,
-        extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
-        pretrain_max_windows=0,
-        cell="lstm", units=64, depth=2, dropout=0.1, learning_rate=1e-3),
-    "sunspots": dict(
-        season=11, lookback=44, horizon=11, val_size=22, test_size=33, transform="none",
-        epochs=80, patience=15,
-        base_season=11, drift=False, residual=True, window_norm=True, conv_stride=1,
-        extra_naive_seasons=[], pretrain="", pretrain_epochs=0,
-        pretrain_max_windows=0,
-        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
-    "airline": dict(
-        season=12, lookback=36, horizon=12, val_size=12, test_size=24, transform="log",
-        epochs=80, patience=15,
-        base_season=12, drift=True, residual=True, window_norm=True, conv_stride=1,
-        extra_naive_seasons=[], pretrain="us_employment", pretrain_epochs=8,
-        pretrain_max_windows=0,
-        cell="lstm", units=32, depth=2, dropout=0.1, learning_rate=1e-3),
+    "taylor": {**COMMON, **dict(
+        season=48, lookback=1008, horizon=48, val_size=336, test_size=672, base_season=336,
+        drift=False, conv_stride=8, epochs=40, patience=8, extra_naive_seasons=[336],
+        units=64)},
+    "co2": {**COMMON, **dict(
+        season=52, lookback=156, horizon=52, val_size=104, test_size=208, base_season=52,
+        drift=True, units=64)},
+    "sunspots": {**COMMON, **dict(
+        season=11, lookback=44, horizon=11, val_size=22, test_size=33, base_season=11,
+        drift=False, units=32)},
+    "airline": {**COMMON, **dict(
+        season=12, lookback=36, horizon=12, val_size=12, test_size=24, base_season=12,
+        drift=True, transform="log", pretrain="us_employment", pretrain_epochs=8, units=32)},
 }
 
 DEFAULTS = {
@@ -197,11 +188,7 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
                                      patience=config["patience"])
         report = strategy.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
                               verbose=verbose)
-        history = {}
-        for stage in report["stages"]:
-            for key, values in stage["history"].items():
-                history.setdefault(key, []).extend(values)
-        return history
+        return merged_history(report)
     return training.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
                         learning_rate=hp.get("learning_rate"), patience=config["patience"],
                         callbacks=callbacks, verbose=verbose)

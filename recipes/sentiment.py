@@ -49,7 +49,7 @@ from model_zoo.metrics.text import classification_metrics
 from model_zoo.models.text import WordPieceTokenizer, build_text_classifier, transfer_encoder
 from model_zoo.tasks.text_classification import TextClassifier, encode
 from model_zoo.training import fit as training
-from model_zoo.training.finetune import ULMFiT
+from model_zoo.training.finetune import ULMFiT, merged_history
 from model_zoo.training.recipe import Recipe, register_recipe
 
 SPLITS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits")
@@ -288,15 +288,6 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
                         patience=config["patience"], metrics=["accuracy"],
                         monitor="val_accuracy", callbacks=callbacks, verbose=verbose,
                         warmup_epochs=0)
-
-
-def merged_history(report):
-    """One Keras-style history `{metric: [per epoch]}` over a strategy's stages."""
-    merged = {}
-    for stage in report["stages"]:
-        for key, values in stage["history"].items():
-            merged.setdefault(key, []).extend(float(v) for v in values)
-    return merged
 
 
 # ## 4. Evaluation and baselines

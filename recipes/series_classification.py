@@ -36,11 +36,7 @@ from model_zoo.data.labelled_series import (
     stratified_split,
 )
 from model_zoo.models.series_classification import build_rnn_classifier
-from model_zoo.tasks.series_classification import (
-    LOSS,
-    SeriesClassifier,
-    classification_metrics,
-)
+from model_zoo.tasks.series_classification import LOSS, classification_metrics
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
@@ -242,11 +238,10 @@ class SeriesClassificationRecipe(Recipe):
     plots = staticmethod(plot_confusion)
 
     @staticmethod
-    def make_task(model, data, config):
-        preprocessing = {"channels": data.train.channels, "classes": data.classes,
-                         "scaler": data.scaler.to_dict(), "pad_value": PAD_VALUE,
-                         "dataset": data.info["name"]}
-        return SeriesClassifier(model, preprocessing)
+    def preprocessing(data, config):
+        return {"channels": data.train.channels, "classes": data.classes,
+                "scaler": data.scaler.to_dict(), "pad_value": PAD_VALUE,
+                "dataset": data.info["name"]}
 
     @staticmethod
     def dataset_info(data, config):

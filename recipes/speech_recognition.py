@@ -32,8 +32,9 @@ from model_zoo.data.speech_corpus import asterisk_corpus, synthesize_corpus, HEL
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
 from model_zoo.metrics.speech import error_rates
 from model_zoo.models.speech import build_ctc_recognizer
-from model_zoo.tasks.speech_recognition import DEFAULT_MODEL, SpeechRecognizer
+from model_zoo.tasks.speech_recognition import DEFAULT_MODEL
 from model_zoo.training import fit as training
+from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
 
 DEFAULTS = {
@@ -142,11 +143,10 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
                         verbose=verbose)
 
 
-def make_task(model, data, config):
-    preprocessing = {"features": data.features.to_dict(), "alphabet": data.alphabet.characters,
-                     "language": "en", "decoder": config["decoder"],
-                     "beam_width": config["beam_width"]}
-    return SpeechRecognizer(model, preprocessing)
+def preprocessing(data, config):
+    """What the checkpoint stores beside the network: features, alphabet, decoder settings."""
+    return {"features": data.features.to_dict(), "alphabet": data.alphabet.characters,
+            "language": "en", "decoder": config["decoder"], "beam_width": config["beam_width"]}
 
 
 # ## 4. Evaluation
@@ -161,8 +161,12 @@ def evaluate(task, data, config, limit=None):
         result = task.evaluate(data.real, limit=limit)
         return {"cer": result["cer"], "wer": result["wer"]}
     clips = data.real[:config["real_limit"]] if config.get("real_limit") else data.real
-    real = task.evaluate(clips, decoder="greedy", return_transcripts=True)
-    beam = task.evaluate(clips, decoder="beam_search")
+    # The network runs once; both decoders read its logits.
+    logits = task.logits([task.waveform(u.path) for u in clips])
+    references = [u.text for u in clips]
+    greedy = task.decode(logits, "greedy")
+    real = error_rates(references, greedy)
+    beam = error_rates(references, task.decode(logits, "beam_search"))
     metrics = {"cer": real["cer"], "wer": real["wer"], "cer_beam": beam["cer"],
                "wer_beam": beam["wer"], "real_utterances": real["utterances"]}
     if config.get("synthetic_test", True):
@@ -171,7 +175,7 @@ def evaluate(task, data, config, limit=None):
         synthetic = error_rates(texts, hyps)
         metrics.update(synthetic_cer=synthetic["cer"], synthetic_wer=synthetic["wer"],
                        synthetic_utterances=synthetic["utterances"])
-    evaluate.last_transcripts = real["transcripts"]
+    evaluate.last_transcripts = list(zip(references, greedy))
     return metrics
 
 
@@ -182,11 +186,9 @@ def baselines(data, config):
 
 def plot_errors(task, data, config, metrics, out_dir):
     """Per-clip CER on the real recordings against clip length."""
-    import matplotlib
-
-    matplotlib.use("Agg")
     import jiwer
-    import matplotlib.pyplot as plt
+
+    plt = pyplot()
 
     pairs = getattr(evaluate, "last_transcripts", None)
     if not pairs:
@@ -199,11 +201,7 @@ def plot_errors(task, data, config, metrics, out_dir):
     ax.set_ylabel("CER (clipped at 1.5)")
     ax.set_title(f"Asterisk real speech: CER {metrics['test']['cer']:.3f}")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = os.path.join(out_dir, "asterisk_cer.png")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [save_figure(fig, os.path.join(out_dir, "asterisk_cer.png"))]
 
 
 # ## 5. Registration
@@ -234,7 +232,7 @@ class SpeechRecognitionRecipe(Recipe):
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
     fit = staticmethod(fit)
-    make_task = staticmethod(make_task)
+    preprocessing = staticmethod(preprocessing)
     evaluate = staticmethod(evaluate)
     baselines = staticmethod(baselines)
     plots = staticmethod(plot_errors)

@@ -31,7 +31,6 @@ from model_zoo.models.seq2seq import (
     LabelSmoothedCrossEntropy,
     SentencePieceTokenizer,
     build_lstm_seq2seq,
-    inference_copy,
 )
 from model_zoo.tasks.translation import Translator
 from model_zoo.training import fit as training
@@ -241,8 +240,7 @@ class TranslationRecipe(Recipe):
                          "beam_size": config["beam_size"], "alpha": config["alpha"],
                          "length_ratio": 2.0, "length_extra": 10, "max_decode_length": 200,
                          "batch_size": 64}
-        # The checkpoint holds the weights, not Adam's state (which would triple its size).
-        return Translator(inference_copy(model), preprocessing, tokenizers=data.tokenizers)
+        return Translator(model, preprocessing, tokenizers=data.tokenizers)
 
     @staticmethod
     def dataset_info(data, config):

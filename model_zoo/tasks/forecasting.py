@@ -16,6 +16,7 @@ from model_zoo.data.timeseries import (
 from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
+from model_zoo.models.copying import copy_model
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
@@ -155,8 +156,7 @@ class Forecaster(Task):
         train = windows_dataset(scaled, self.lookback, self.horizon, batch_size,
                                 stop=split - self.horizon + 1, shuffle=True, seed=seed)
         val = windows_dataset(scaled, self.lookback, self.horizon, batch_size, start=split)
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
+        model = copy_model(self.model)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["scaler"] = scaler.to_dict()
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)

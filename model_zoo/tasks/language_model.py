@@ -17,6 +17,7 @@ from model_zoo.checkpoint import read_asset
 from model_zoo.data.text import check_texts, normalize_text, read_text_files, stream_windows
 from model_zoo.errors import InputError
 from model_zoo.metrics.text import cross_entropy_sum, language_model_metrics
+from model_zoo.models.copying import copy_model
 from model_zoo.models.text import StatefulSampler, build_text_classifier, tokenizer_from_config
 from model_zoo.models.step_functions import compile_function
 from model_zoo.models.text.lstm_language_model import (
@@ -53,6 +54,7 @@ class LanguageModel(Task):
         super().__init__(model, preprocessing, metadata, directory)
         self._tokenizer = tokenizer
         self._sampler = None
+        self._score = None  # The compiled forward pass `evaluate` uses, built once.
 
     @property
     def tokenizer(self):
@@ -168,7 +170,9 @@ class LanguageModel(Task):
         if limit:
             starts = starts[:limit]
         nats, count = 0.0, 0
-        call = compile_function(lambda x: self.model(x, training=False))
+        if self._score is None:
+            self._score = compile_function(lambda x: self.model(x, training=False))
+        call = self._score
         for k in range(0, len(starts), batch_size):
             rows, targets, masks = [], [], []
             for s in starts[k:k + batch_size]:
@@ -211,8 +215,7 @@ class LanguageModel(Task):
         train = stream_windows(stream[:split], seq, batch_size, shuffle=True, seed=seed,
                                stride=seq)
         val = (stream_windows(stream[split:], seq, batch_size) if split < stream.size else None)
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
+        model = copy_model(self.model)
         tuned = LanguageModel(model, copy.deepcopy(self.preprocessing), self.metadata,
                               self.directory, tokenizer=self.tokenizer)
         before = self._stream_nats(stream[split:]) if split < stream.size else None

@@ -17,6 +17,7 @@ from model_zoo.data.labelled_series import (
     stratified_split,
 )
 from model_zoo.errors import InputError
+from model_zoo.models.copying import copy_model
 from model_zoo.models.series_classification import replace_head
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
@@ -209,8 +210,7 @@ class SeriesClassifier(Task):
         if new_head:
             model = replace_head(self.model, len(classes), seed=seed)
         else:
-            model = keras.models.clone_model(self.model)
-            model.set_weights(self.model.get_weights())
+            model = copy_model(self.model)
         history = get_strategy(strategy).fit(model, train, val, loss=LOSS, epochs=epochs,
                                metrics=["accuracy"], verbose=verbose)
         tuned = SeriesClassifier(model, preprocessing, self.metadata)

@@ -24,6 +24,7 @@ from model_zoo.data.speech_corpus import Utterance, folder_corpus
 from model_zoo.data.speech_text import CharAlphabet, normalize_transcript
 from model_zoo.errors import InputError
 from model_zoo.metrics.speech import error_rates
+from model_zoo.models.copying import copy_model
 from model_zoo.models.speech import ctc_beam_search_decode, ctc_greedy_decode
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import GradualUnfreezing, get_strategy
@@ -361,8 +362,7 @@ def extend_output_layer(model, old_size, new_size, seed=0):
     characters start with small random weights and a low bias, so the copy first behaves like
     the original.
     """
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
+    clone = copy_model(model)
     if new_size == old_size:
         return clone
     head = clone.get_layer("ctc_logits")

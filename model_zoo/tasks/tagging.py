@@ -21,6 +21,7 @@ from model_zoo.data.tagging import (
 from model_zoo.errors import InputError
 from model_zoo.layers import crf as _crf  # noqa: F401  (registers the CRF layer)
 from model_zoo.metrics.tagging import tagging_metrics
+from model_zoo.models.copying import copy_model
 from model_zoo.models.tagging import TokenMeanLoss, has_crf, replace_head, training_model
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import GradualUnfreezing, get_strategy
@@ -206,8 +207,7 @@ class SequenceTagger(Task):
             model = replace_head(self.model, len(data_tags), crf)
         else:
             vocabulary = self.vocabulary
-            model = keras.models.clone_model(self.model)
-            model.set_weights(self.model.get_weights())
+            model = copy_model(self.model)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["vocabulary"] = vocabulary.to_dict()
         preprocessing["scheme"] = scheme

@@ -11,6 +11,7 @@ from model_zoo.checkpoint import read_asset
 from model_zoo.data.text import check_labelled, check_texts, read_labelled_csv, token_batches
 from model_zoo.errors import InputError
 from model_zoo.metrics.text import classification_metrics
+from model_zoo.models.copying import copy_model
 from model_zoo.models.text import replace_head, tokenizer_from_config
 from model_zoo.models.text import text_classifier as _layers  # noqa: F401  (custom layers)
 from model_zoo.tasks.base import Task, register_task
@@ -208,8 +209,7 @@ class TextClassifier(Task):
             raise InputError(f"`epochs` must be a positive integer. Received: {epochs!r}")
         keras.utils.set_random_seed(seed)
         names = sorted(set(labels) | set(val_labels or []))
-        model = keras.models.clone_model(self.model)
-        model.set_weights(self.model.get_weights())
+        model = copy_model(self.model)
         new_head = names != self.labels
         if new_head:
             model = replace_head(model, len(names))

@@ -4,19 +4,21 @@ The checkpoint carries both SentencePiece models (assets `source.spm`, `target.s
 decoding settings, so a user passes plain sentences and gets plain sentences back.
 """
 
+import dataclasses
 import json
 import os
 
 import numpy as np
 
 from model_zoo.data.parallel_text import as_pairs, as_texts, read_parallel_tsv, seq2seq_dataset
+from model_zoo.data.text import pad_rows
 from model_zoo.errors import InputError
 from model_zoo.metrics.translation import translation_metrics
+from model_zoo.models.copying import copy_model
 from model_zoo.models.seq2seq import (
     LabelSmoothedCrossEntropy,
     SentencePieceTokenizer,
     Seq2SeqDecoder,
-    inference_copy,
 )
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
@@ -103,9 +105,7 @@ class Translator(Task):
         for start in range(0, len(ids), batch_size):
             index = order[start:start + batch_size]
             rows = [ids[i] for i in index]
-            source = np.zeros((len(rows), max(1, max(len(r) for r in rows))), dtype="int32")
-            for i, r in enumerate(rows):
-                source[i, :len(r)] = r
+            source = pad_rows(rows)
             tokens, attention = self.decoder.decode(
                 source, self.length_guard([len(r) for r in rows]), beam_size=beam_size,
                 alpha=alpha, return_attention=return_attention)
@@ -252,18 +252,17 @@ class Translator(Task):
         val_tgt = self.target_tokenizer.tokenize([t for _, t in val])
         val_ds = seq2seq_dataset(val_src, val_tgt, batch_size)
 
-        model = inference_copy(self.model)
+        model = copy_model(self.model)
         tuned = Translator(model, json.loads(json.dumps(self.preprocessing)), self.metadata,
                            tokenizers=self.tokenizers)
         sources, references = [s for s, _ in val], [t for _, t in val]
         before = self.evaluate(sources, references, beam_size=1)
         strategy = get_strategy(strategy)
         if learning_rate is not None and hasattr(strategy, "learning_rate"):
-            strategy.learning_rate = learning_rate
+            strategy = dataclasses.replace(strategy, learning_rate=learning_rate)
         history = strategy.fit(model, train_ds, val_ds,
                                loss=LabelSmoothedCrossEntropy(label_smoothing), epochs=epochs,
                                verbose=verbose)
-        tuned.model = inference_copy(model)  # Saved without the optimizer's state.
         after = tuned.evaluate(sources, references, beam_size=1)
         tuned.finetune_metrics = {
             "val_bleu_greedy_before": before["bleu"], "val_bleu_greedy_after": after["bleu"],

@@ -168,6 +168,15 @@ class ULMFiT(GradualUnfreezing):
                             "history": history.history}]}
 
 
+def merged_history(report):
+    """One Keras-style history `{metric: [per epoch]}` over the stages of a strategy's report."""
+    merged = {}
+    for stage in report["stages"]:
+        for key, values in stage["history"].items():
+            merged.setdefault(key, []).extend(float(v) for v in values)
+    return merged
+
+
 STRATEGIES = {"gradual_unfreezing": GradualUnfreezing, "full": FullFineTune, "ulmfit": ULMFiT}
 
 

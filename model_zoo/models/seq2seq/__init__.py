@@ -5,9 +5,8 @@ from model_zoo.models.seq2seq.lstm_seq2seq import (
     LabelSmoothedCrossEntropy,
     MaskedMean,
     build_lstm_seq2seq,
-    inference_copy,
 )
 from model_zoo.models.seq2seq.sentencepiece_tokenizer import SentencePieceTokenizer
 
 __all__ = ["LabelSmoothedCrossEntropy", "MaskedMean", "SentencePieceTokenizer", "Seq2SeqDecoder",
-           "build_lstm_seq2seq", "inference_copy"]
+           "build_lstm_seq2seq"]

@@ -137,17 +137,6 @@ def build_lstm_seq2seq(source_vocabulary, target_vocabulary, embedding_dim=256,
     return keras.Model({SOURCE: source, TARGET: target}, logits, name=name)
 
 
-def inference_copy(model):
-    """The same network and weights without the optimizer a `compile` attached.
-
-    A `.keras` file always holds the optimizer's state when the model has one (Adam: twice the
-    weights again); a checkpoint only needs the weights.
-    """
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
-
-
 def decoder_layers_of(model):
     """The decoder LSTM layers of a model `build_lstm_seq2seq` made, bottom first."""
     layers = [layer for layer in model.layers if layer.name.startswith("decoder_lstm_")]

@@ -14,6 +14,7 @@ Only stock Keras layers, so the saved model loads with safe_mode under TF, JAX a
 import keras
 
 from model_zoo.layers import rnn_stack
+from model_zoo.models.copying import copy_model
 
 
 def build_rnn_classifier(channels, classes, cell="gru", units=64, depth=2, dropout=0.2,
@@ -52,8 +53,7 @@ def replace_head(model, classes, seed=0):
 
     The new head is freshly initialised; every other layer keeps its trained weights.
     """
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
+    clone = copy_model(model)
     features = clone.get_layer("head").input
     outputs = keras.layers.Dense(
         classes, activation="softmax", name="head",

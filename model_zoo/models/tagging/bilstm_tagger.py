@@ -20,6 +20,7 @@ from keras import ops
 
 from model_zoo.layers import rnn_stack
 from model_zoo.layers.crf import CRF
+from model_zoo.models.copying import copy_model
 
 
 @keras.saving.register_keras_serializable(package="model_zoo")
@@ -149,7 +150,6 @@ def replace_head(model, num_tags, crf=None):
     itself is not changed). `crf=None` keeps the kind of head `model` has.
     """
     crf = has_crf(model) if crf is None else crf
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
+    clone = copy_model(model)
     features = clone.get_layer("emissions").input
     return keras.Model(clone.input, _head(features, num_tags, crf), name=model.name)
