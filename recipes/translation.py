@@ -42,9 +42,9 @@ DEFAULTS = {
     "max_length": 48,  # Training pairs longer than this (subwords, either side) are left out.
     "train_limit": 0,  # Use only the first N training pairs (0: all); for smoke runs.
     "test_limit": 0,  # Score only the first N test verses (0: all); for smoke runs.
-    "epochs": 4,
+    "epochs": 10,
     "batch_size": 64,
-    "patience": 2,
+    "patience": 3,
     "beam_size": 5,
     "alpha": 0.6,
     "baselines": True,
@@ -136,6 +136,8 @@ def build_model(hp, config=None):
         decoder_layers=hp.Int("decoder_layers", 1, 2, default=1),
         attention=hp.Choice("attention", ["luong", "bahdanau"], default="luong"),
         dropout=hp.Float("dropout", 0.0, 0.4, step=0.1, default=0.2),
+        attentional_activation=hp.Choice("attentional_activation", ["linear", "tanh"],
+                                         default="linear"),
         name="lstm_seq2seq_en_es",
     )
 

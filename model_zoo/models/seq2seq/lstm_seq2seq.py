@@ -7,7 +7,7 @@
     target ids shifted right (batch, T), starting with <s> (teacher forcing)
       -> Embedding -> stacked LSTM            decoder outputs h_t (causal: no mask needed)
       -> attention(h_t, a_s)                  Luong (bilinear) or Bahdanau (additive)
-      -> Dense(tanh) on [h_t; c_t]            the "attentional hidden state"
+      -> Dense on [h_t; c_t]                  the "attentional hidden state" (linear by default)
       -> Dense(vocabulary)                    logits
 
 The decoder's recurrent layers are plain `keras.layers.LSTM`s, so every recurrent layer takes
@@ -81,7 +81,8 @@ class LabelSmoothedCrossEntropy(keras.losses.Loss):
 
 def build_lstm_seq2seq(source_vocabulary, target_vocabulary, embedding_dim=256,
                        encoder_units=256, encoder_layers=2, decoder_units=512, decoder_layers=1,
-                       attention="luong", dropout=0.2, name="lstm_seq2seq"):
+                       attention="luong", dropout=0.2, attentional_activation=None,
+                       name="lstm_seq2seq"):
     """Builds the training model `{"source", "target_in"} -> logits (batch, T, vocabulary)`.
 
     Args:
@@ -93,6 +94,11 @@ def build_lstm_seq2seq(source_vocabulary, target_vocabulary, embedding_dim=256,
         decoder_layers: number of decoder LSTM layers.
         attention: `"luong"` or `"bahdanau"`.
         dropout: dropout on embeddings, between layers and before the output layer.
+        attentional_activation: activation of the layer that mixes the decoder state and the
+            attention context. Luong et al. use `"tanh"`; measured on the Bible data (6,000
+            pairs, Adam 3e-3, 250 steps) a tanh layer there left the model predicting the
+            most frequent piece (loss 6.02, the unigram plateau, which a 4-epoch full run
+            never left), while the linear layer (`None`, default) reached 3.94.
 
     Example:
     >>> model = build_lstm_seq2seq(100, 120, 16, 16, 1, 32, 1)
@@ -131,7 +137,8 @@ def build_lstm_seq2seq(source_vocabulary, target_vocabulary, embedding_dim=256,
         decoder_units // 2, name="attention")
     context, _ = attention_layer([y, encoded])
     z = keras.layers.Concatenate(name="attention_concat")([y, context])
-    z = keras.layers.Dense(decoder_units, activation="tanh", name="attentional")(z)
+    z = keras.layers.Dense(decoder_units, activation=attentional_activation,
+                           name="attentional")(z)
     z = keras.layers.Dropout(dropout, name="output_dropout")(z)
     logits = keras.layers.Dense(target_vocabulary, name="logits")(z)
     return keras.Model({SOURCE: source, TARGET: target}, logits, name=name)
