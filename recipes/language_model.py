@@ -32,7 +32,7 @@ import math
 from model_zoo.data.text import shakespeare_works, stream_windows, SHAKESPEARE_POEMS
 from model_zoo.metrics.text import language_model_metrics
 from model_zoo.models.text import CharacterTokenizer, build_lstm_language_model
-from model_zoo.tasks.language_model import LanguageModel, _lm_loss
+from model_zoo.tasks.language_model import LanguageModel, _lm_loss, encode_stream
 from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
 
@@ -130,8 +130,7 @@ class TextStreams:
     def stream(self, part):
         """The ids of one part, reviews or plays joined (training: the first `limit`)."""
         if part not in self._streams:
-            probe = LanguageModel(None, self.preprocessing(), tokenizer=self.tokenizer)
-            ids = probe.encode_stream(self.texts[part])
+            ids = encode_stream(self.tokenizer, self.texts[part])
             self._streams[part] = ids[:self.limit] if part == "train" and self.limit else ids
         return self._streams[part]
 

@@ -36,7 +36,8 @@ from model_zoo.data.labelled_series import (
     stratified_split,
 )
 from model_zoo.models.series_classification import build_rnn_classifier
-from model_zoo.tasks.series_classification import LOSS, classification_metrics
+from model_zoo.metrics.series_classification import classification_metrics
+from model_zoo.tasks.series_classification import LOSS
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe

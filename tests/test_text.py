@@ -247,6 +247,12 @@ def test_cli_predict_and_finetune(classifier_dir, tmp_path, capsys):
     assert mine.labels == ["neg", "pos"] and mine.metadata.name == "sentiment_bigru_tiny_finetuned"
     capsys.readouterr()
 
+    assert main(["predict", out, "--csv", csv_path, "--text-column", "body"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["predictions"]) == len(CORPUS)
+    assert main(["predict", out, "--csv", csv_path, "--text-column", "review"]) == 2
+    err = capsys.readouterr().err
+    assert "no column 'review'" in err and "--text-column='review'" in err
+
     bad = _write(tmp_path / "bad.csv", "body,verdict\nCafé,pos\nNo,neg\n", "latin-1")
     for args, message in ((["--csv", bad, "--text-column", "body", "--label-column", "verdict"],
                            "not UTF-8"),

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from model_zoo.data.arrays import array_dataset
 from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import make_windows
 from model_zoo.errors import InputError
@@ -127,12 +128,7 @@ def series_windows(values, window):
 
 def window_dataset(windows, batch_size, shuffle=False, seed=0):
     """A tf.data pipeline of `(window, window)` pairs: the autoencoder's input is its target."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((windows, windows))
-    if shuffle:
-        ds = ds.shuffle(len(windows), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return array_dataset(windows, windows, batch_size, shuffle=shuffle, seed=seed)
 
 
 def point_scores(window_scores, n_points):

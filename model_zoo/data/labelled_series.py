@@ -24,6 +24,7 @@ import os
 
 import numpy as np
 
+from model_zoo.data.arrays import array_dataset
 from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import check_series, read_csv_frame
 from model_zoo.errors import InputError
@@ -308,12 +309,7 @@ def encode_labels(labels, classes):
 
 def classification_dataset(x, y, batch_size, shuffle=False, seed=0):
     """A tf.data pipeline of padded `(x, y)` batches."""
-    import tensorflow as tf
-
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return array_dataset(x, y, batch_size, shuffle=shuffle, seed=seed)
 
 
 def stratified_split(labels, fraction, seed=0):

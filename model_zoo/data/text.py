@@ -259,29 +259,48 @@ def read_text_files(paths):
     return texts
 
 
+def read_csv_columns(path, columns, argument_names=None):
+    """Reads the named columns of a UTF-8 CSV file with a header row, as lists of strings.
+
+    Args:
+        path: the CSV file.
+        columns: the column names to read.
+        argument_names: how the caller names each column in its API (for the error message),
+            e.g. `["text_column"]` or `["--text-column"]`; defaults to the column names.
+
+    Returns:
+        A dict `{column: [value, ...]}` in row order.
+    """
+    content = _read_utf8(os.fspath(path), "CSV file")
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    found = reader.fieldnames or []
+    missing = [c for c in columns if c not in found]
+    if missing:
+        names = argument_names or list(columns)
+        given = ", ".join(f"{n}={c!r}" for n, c in zip(names, columns))
+        raise InputError(
+            f"The CSV file {path} has no column {', '.join(repr(c) for c in missing)}. Its "
+            f"columns are {found}. Received: {given}")
+    values = {c: [] for c in columns}
+    try:
+        for row in reader:
+            for c in columns:
+                values[c].append(row[c])
+    except csv.Error as e:
+        raise InputError(f"The CSV file {path} is malformed at line {reader.line_num}: {e}. "
+                         f"Received: a malformed CSV file") from None
+    return values
+
+
 def read_labelled_csv(path, text_column, label_column):
     """Reads `(texts, labels)` from a UTF-8 CSV file with a header row.
 
     Every row must have a non-empty text and label. Labels are kept as strings.
     """
-    content = _read_utf8(os.fspath(path), "CSV file")
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    columns = reader.fieldnames or []
-    missing = [c for c in (text_column, label_column) if c not in columns]
-    if missing:
-        raise InputError(
-            f"The CSV file {path} has no column {', '.join(repr(c) for c in missing)}. Its "
-            f"columns are {columns}. Received: text_column={text_column!r}, "
-            f"label_column={label_column!r}")
-    texts, labels = [], []
-    try:
-        for row in reader:
-            texts.append(row[text_column])
-            labels.append(row[label_column])
-    except csv.Error as e:
-        raise InputError(f"The CSV file {path} is malformed at line {reader.line_num}: {e}. "
-                         f"Received: a malformed CSV file") from None
-    return check_labelled(texts, labels, where=f"{path}: data row")
+    values = read_csv_columns(path, [text_column, label_column],
+                              ["text_column", "label_column"])
+    return check_labelled(values[text_column], values[label_column],
+                          where=f"{path}: data row")
 
 
 def check_texts(texts, where="text"):
@@ -329,11 +348,12 @@ def check_labelled(texts, labels, where="row"):
 # -- tf.data pipelines of token ids ----------------------------------------------------------------
 
 
-def pad_rows(rows, pad_id=0):
-    """Right-pads a list of id lists into an int32 matrix."""
+def pad_rows(rows, pad_id=0, multiple=1):
+    """Right-pads a list of id lists into an int32 matrix (width rounded up to `multiple`)."""
     import numpy as np
 
     width = max((len(r) for r in rows), default=1) or 1
+    width = -(-width // multiple) * multiple
     out = np.full((len(rows), width), pad_id, dtype="int32")
     for k, row in enumerate(rows):
         out[k, :len(row)] = row
@@ -389,9 +409,7 @@ def token_batches(sequences, labels=None, batch_size=32, shuffle=False, seed=0, 
 
     def generate():
         for batch in length_batches(lengths, batch_size, shuffle, rng):
-            x = pad_rows([sequences[i] for i in batch])
-            width = -(-x.shape[1] // pad_multiple) * pad_multiple
-            x = np.pad(x, ((0, 0), (0, width - x.shape[1])))
+            x = pad_rows([sequences[i] for i in batch], multiple=pad_multiple)
             yield x if labels is None else (x, labels[batch])
 
     x_spec = tf.TensorSpec((None, None), tf.int32)

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 
+from model_zoo.data.arrays import array_dataset
 from model_zoo.errors import InputError
 
 
@@ -147,13 +148,8 @@ def make_windows(values, lookback, horizon, start=None, stop=None, stride=1):
 def windows_dataset(values, lookback, horizon, batch_size, start=None, stop=None,
                     shuffle=False, seed=0):
     """A tf.data pipeline of `(x, y)` training windows (see `make_windows`)."""
-    import tensorflow as tf
-
     x, y, _ = make_windows(values, lookback, horizon, start=start, stop=stop)
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
-    if shuffle:
-        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return array_dataset(x, y, batch_size, shuffle=shuffle, seed=seed)
 
 
 def rolling_origins(n, test_size, horizon):

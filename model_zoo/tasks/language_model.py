@@ -30,6 +30,17 @@ from model_zoo.tasks.text_classification import TextClassifier, labelled_data
 from model_zoo.training.finetune import get_strategy
 
 
+def encode_stream(tokenizer, texts):
+    """One id stream of `texts` with `tokenizer` (subword documents end with `[END]`)."""
+    if tokenizer.kind == "character":
+        return np.concatenate([tokenizer.encode_text(normalize_text(t)) for t in texts])
+    from model_zoo.data.text import ragged_to_arrays
+
+    rows = ragged_to_arrays(tokenizer.tokenize(list(texts)))
+    end = np.array([tokenizer.end_id], dtype="int32")
+    return np.concatenate([piece for row in rows for piece in (row, end)])
+
+
 def _lm_loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -72,14 +83,7 @@ class LanguageModel(Task):
 
     def encode_stream(self, texts):
         """One id stream of `texts` (a subword model separates documents with `[END]`)."""
-        tokenizer = self.tokenizer
-        if tokenizer.kind == "character":
-            return np.concatenate([tokenizer.encode_text(normalize_text(t)) for t in texts])
-        from model_zoo.data.text import ragged_to_arrays
-
-        rows = ragged_to_arrays(tokenizer.tokenize(list(texts)))
-        end = np.array([tokenizer.end_id], dtype="int32")
-        return np.concatenate([piece for row in rows for piece in (row, end)])
+        return encode_stream(self.tokenizer, texts)
 
     # -- generation -------------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from model_zoo.data.labelled_series import (
     stratified_split,
 )
 from model_zoo.errors import InputError
+from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.series_classification import replace_head
 from model_zoo.tasks.base import Task, register_task
@@ -27,16 +28,6 @@ LOSS = "sparse_categorical_crossentropy"
 
 def _is_number(value):
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def classification_metrics(labels, predicted):
-    """`{"accuracy", "macro_f1", "series"}` of predicted against true label strings (sklearn)."""
-    from sklearn.metrics import accuracy_score, f1_score
-
-    labels, predicted = np.asarray(labels), np.asarray(predicted)
-    return {"accuracy": float(accuracy_score(labels, predicted)),
-            "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
-            "series": int(labels.size)}
 
 
 @register_task("series_classification")

@@ -8,7 +8,14 @@ import keras
 import numpy as np
 
 from model_zoo.checkpoint import read_asset
-from model_zoo.data.text import check_labelled, check_texts, read_labelled_csv, token_batches
+from model_zoo.data.text import (
+    check_labelled,
+    check_texts,
+    length_batches,
+    pad_rows,
+    read_labelled_csv,
+    token_batches,
+)
 from model_zoo.errors import InputError
 from model_zoo.metrics.text import classification_metrics
 from model_zoo.models.copying import copy_model
@@ -116,15 +123,13 @@ class TextClassifier(Task):
         return self._probabilities(sequences, batch_size)
 
     def _probabilities(self, sequences, batch_size=64):
-        batches = token_batches(sequences, batch_size=batch_size, pad_multiple=32)
-        from model_zoo.data.text import length_batches
-
-        order = np.concatenate(length_batches([len(s) for s in sequences], batch_size))
-        out = np.concatenate([keras.ops.convert_to_numpy(self.model.predict_on_batch(x))
-                              for x in batches.as_numpy_iterator()])
-        probabilities = np.empty_like(out)
-        probabilities[order] = out
-        return probabilities.astype("float64")
+        """Probabilities of id sequences, batched by length, returned in the input order."""
+        probabilities = np.empty((len(sequences), len(self.labels)), dtype="float64")
+        for index in length_batches([len(s) for s in sequences], batch_size):
+            # Widths rounded up to 32 bound the shapes the compiled predict function sees.
+            x = pad_rows([sequences[i] for i in index], multiple=32)
+            probabilities[index] = keras.ops.convert_to_numpy(self.model.predict_on_batch(x))
+        return probabilities
 
     def predict(self, texts, batch_size=64):
         """Labels and probabilities of raw strings.
@@ -266,16 +271,10 @@ class TextClassifier(Task):
             texts += [line for line in read_text_files(args.input)[0].splitlines()
                       if line.strip()]
         if args.csv:
-            from model_zoo.data.text import _read_utf8
-            import csv
-            import io
+            from model_zoo.data.text import read_csv_columns
 
-            reader = csv.DictReader(io.StringIO(_read_utf8(args.csv, "CSV file"), newline=""))
-            if args.text_column not in (reader.fieldnames or []):
-                raise InputError(f"The CSV file {args.csv} has no column {args.text_column!r}. "
-                                 f"Its columns are {reader.fieldnames}. Received: "
-                                 f"--text-column {args.text_column}")
-            texts += [row[args.text_column] for row in reader]
+            texts += read_csv_columns(args.csv, [args.text_column],
+                                      ["--text-column"])[args.text_column]
         if not texts:
             raise InputError("Give texts to classify with --text, --input FILE or --csv FILE. "
                              "Received: no texts")
