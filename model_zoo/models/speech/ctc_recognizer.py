@@ -57,7 +57,7 @@ def build_ctc_recognizer(num_mel_bins=40, alphabet_size=29, conv_channels=32, su
                             use_bias=False, name="conv_2")(x)
     x = keras.layers.BatchNormalization(name="conv_2_bn")(x)
     x = keras.layers.ReLU(name="conv_2_relu")(x)
-    bins = -(-(-(-num_mel_bins // 2)) // 2)
+    bins = -(-num_mel_bins // 4)  # Two stride-2 "same" convolutions: ceil(ceil(n/2)/2) = ceil(n/4).
     x = keras.layers.Reshape((-1, bins * conv_channels), name="merge_channels")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="frontend_dropout")(x)
