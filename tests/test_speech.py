@@ -274,6 +274,10 @@ def test_folder_corpus_reads_csv_or_txt_beside_each_clip(tmp_path):
     soundfile.write(str(lonely / "a.wav"), tone(0.3), 8000)
     with pytest.raises(InputError, match="No transcripts found"):
         folder_corpus(lonely)
+    latin = lonely / "latin.csv"
+    latin.write_bytes("path,text\na.wav,Caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(InputError, match="not UTF-8"):
+        folder_corpus(latin)
 
 
 @needs_espeak

@@ -18,7 +18,6 @@ gives the same corpus; it is cached (int16 at the model's sample rate) and shows
 
 import collections
 import concurrent.futures
-import csv
 import dataclasses
 import glob
 import gzip
@@ -180,9 +179,10 @@ def folder_corpus(folder, language="en", alphabet=None):
 
 def _csv_corpus(path, language, alphabet):
     base = os.path.dirname(os.path.abspath(path))
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    columns = {c.strip().lower(): c for c in (rows[0].keys() if rows else [])}
+    from model_zoo.data.text import read_csv_rows
+
+    header, rows = read_csv_rows(path)
+    columns = {c.strip().lower(): c for c in header}
     path_col = next((columns[c] for c in ("path", "file", "audio", "filename") if c in columns),
                     None)
     text_col = next((columns[c] for c in ("text", "transcript", "sentence") if c in columns),

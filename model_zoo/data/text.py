@@ -271,9 +271,7 @@ def read_csv_columns(path, columns, argument_names=None):
     Returns:
         A dict `{column: [value, ...]}` in row order.
     """
-    content = _read_utf8(os.fspath(path), "CSV file")
-    reader = csv.DictReader(io.StringIO(content, newline=""))
-    found = reader.fieldnames or []
+    found, rows = read_csv_rows(path)
     missing = [c for c in columns if c not in found]
     if missing:
         names = argument_names or list(columns)
@@ -281,15 +279,23 @@ def read_csv_columns(path, columns, argument_names=None):
         raise InputError(
             f"The CSV file {path} has no column {', '.join(repr(c) for c in missing)}. Its "
             f"columns are {found}. Received: {given}")
-    values = {c: [] for c in columns}
+    return {c: [row[c] for row in rows] for c in columns}
+
+
+def read_csv_rows(path):
+    """`(column names, rows as dicts)` of a user's UTF-8 CSV file with a header row.
+
+    A missing file, bytes that are not UTF-8 and malformed CSV each raise an `InputError`
+    naming the file and the line.
+    """
+    content = _read_utf8(os.fspath(path), "CSV file")
+    reader = csv.DictReader(io.StringIO(content, newline=""))
     try:
-        for row in reader:
-            for c in columns:
-                values[c].append(row[c])
+        rows = list(reader)
     except csv.Error as e:
         raise InputError(f"The CSV file {path} is malformed at line {reader.line_num}: {e}. "
                          f"Received: a malformed CSV file") from None
-    return values
+    return list(reader.fieldnames or []), rows
 
 
 def read_labelled_csv(path, text_column, label_column):
