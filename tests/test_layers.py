@@ -56,6 +56,19 @@ def test_cudnn_report_names_the_blocking_argument(layer, reason):
     assert reason.split("=")[0] in str(report)
 
 
+def test_cudnn_report_gru_has_no_cudnn_kernel_on_jax():
+    from model_zoo.layers.cudnn import JAX_GRU
+
+    inputs = keras.Input((7, 3))
+    x = keras.layers.GRU(4, return_sequences=True)(inputs)
+    report = cudnn_report(keras.Model(inputs, keras.layers.LSTM(4)(x)))
+    gru, lstm = report
+    assert gru.kind == "GRU" and lstm.kind == "LSTM"
+    assert gru.eligible("tensorflow") and gru.eligible("torch") and not gru.eligible("jax")
+    assert gru.reasons["jax"] == [JAX_GRU] and JAX_GRU in str(report)
+    assert lstm.eligible() and not report.all_eligible
+
+
 def test_cudnn_report_masks_per_backend():
     inputs = keras.Input((None,), dtype="int32")
     x = keras.layers.Embedding(50, 8, mask_zero=True)(inputs)

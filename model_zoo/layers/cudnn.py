@@ -6,10 +6,13 @@ The rules are those of Keras 3.15's LSTM/GRU layers and of each backend's `rnn.l
   no recurrent dropout, no unrolling; GRU also needs `reset_after=True`;
 * TensorFlow: a mask is accepted if it is right-padded (checked at run time);
 * JAX and torch: a masked input always falls back to the generic loop;
+* JAX has no cuDNN GRU (`jax.experimental.rnn` has only an LSTM): Keras runs a GRU there as
+  a `lax.scan` with the input projections precomputed, never as cuDNN;
 * `SimpleRNN`, `ConvLSTM*` and `keras.layers.RNN` over any cell (the peephole LSTM included)
   have no cuDNN kernel anywhere.
 
 This is a static report: it reads layer arguments and the model graph, and needs no GPU.
+`benchmarks/backend_check.py` checks it against what runs on a GPU under JAX and torch.
 """
 
 import dataclasses
@@ -17,6 +20,7 @@ import dataclasses
 import keras
 
 BACKENDS = ("tensorflow", "jax", "torch")
+JAX_GRU = "GRU on JAX: jax.experimental.rnn has no cuDNN GRU, Keras runs a lax.scan"
 
 
 @dataclasses.dataclass
@@ -95,6 +99,9 @@ def _verdict(layer, masked, path):
         common = _argument_reasons(layer)
         reasons = {b: list(common) for b in BACKENDS}
         notes = []
+        if isinstance(layer, keras.layers.GRU):
+            reasons["jax"].append(JAX_GRU)
+            notes.append("JAX runs GRU as a lax.scan (no cuDNN GRU there)")
         if masked:
             msg = "receives a mask: Keras runs masked input on the generic loop on this backend"
             reasons["jax"].append(msg)
