@@ -27,7 +27,7 @@ import os
 import keras
 import numpy as np
 
-from model_zoo.data.audio import Augmentation, AudioFeatures, speech_dataset
+from model_zoo.data.audio import Augmentation, AudioFeatures, from_int16, speech_dataset
 from model_zoo.data.speech_corpus import asterisk_corpus, synthesize_corpus, HELD_OUT_VOICES
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
 from model_zoo.metrics.speech import error_rates
@@ -171,7 +171,7 @@ def evaluate(task, data, config, limit=None):
                "wer_beam": beam["wer"], "real_utterances": real["utterances"]}
     if config.get("synthetic_test", True):
         waves, _, texts = data.split("test")
-        hyps = task.decode(task.logits([w.astype("float32") / 32768.0 for w in waves]), "greedy")
+        hyps = task.decode(task.logits([from_int16(w) for w in waves]), "greedy")
         synthetic = error_rates(texts, hyps)
         metrics.update(synthetic_cer=synthetic["cer"], synthetic_wer=synthetic["wer"],
                        synthetic_utterances=synthetic["utterances"])

@@ -239,6 +239,19 @@ def test_greedy_and_beam_decoding():
     assert ctc_greedy_decode(np.zeros((2, 3, 4), "float32"))[1] is not None
 
 
+def test_task_decodes_a_batch_as_one_by_one():
+    # Utterances of different lengths, padded into chunks of 3: each is read to its own end.
+    task = tiny_recognizer()
+    rng = np.random.default_rng(0)
+    logits = [rng.normal(0, 3, (n, task.alphabet.size)).astype("float32")
+              for n in (9, 4, 17, 1, 12, 6, 30)]
+    for decoder in ("greedy", "beam_search"):
+        one_by_one = [task.decode([x], decoder, beam_width=4)[0] for x in logits]
+        assert task.decode(logits, decoder, beam_width=4, batch_size=3) == one_by_one
+        assert any(one_by_one) and len(set(one_by_one)) > 3
+    assert task.decode([]) == []
+
+
 def test_ctc_training_reduces_the_loss():
     keras.utils.set_random_seed(0)
     features = AudioFeatures()

@@ -307,6 +307,11 @@ def to_int16(wave):
     return np.clip(np.round(np.asarray(wave) * 32767.0), -32768, 32767).astype("int16")
 
 
+def from_int16(wave):
+    """The float32 waveform of 16-bit samples, scaled as `speech_dataset` scales them."""
+    return np.asarray(wave, "float32") * (1 / 32768.0)
+
+
 # ## Augmentation (training only), as tf.data stages
 
 
@@ -465,7 +470,7 @@ def speech_dataset(waveforms, labels, features, batch_size, augmentation=None, s
     def prepare(wave, label, draw):
         wave = tf.cast(wave, tf.float32)
         if integer:
-            wave = wave * (1 / 32768.0)
+            wave = wave * (1 / 32768.0)  # as from_int16
         if augmentation is not None:
             s = tf.stack([tf.constant(seed, tf.int64), draw])
             s1, s2 = tf.unstack(tf.random.experimental.stateless_split(s, 2))

@@ -16,6 +16,7 @@ from model_zoo.data.audio import (
     Augmentation,
     AudioError,
     AudioFeatures,
+    from_int16,
     load_waveform,
     speech_dataset,
     to_int16,
@@ -92,19 +93,28 @@ class SpeechRecognizer(Task):
             out.append(np.asarray(self.model.predict_on_batch(frames))[0])
         return out
 
-    def decode(self, logits, decoder=None, beam_width=None):
+    def decode(self, logits, decoder=None, beam_width=None, batch_size=64):
+        """Transcripts of `(steps, classes)` logits of any lengths, decoded `batch_size` at a time.
+
+        Each utterance is decoded up to its own length (the padding of a batch is never read),
+        so the result is the same as decoding the utterances one by one.
+        """
         decoder = decoder or self.preprocessing.get("decoder", "greedy")
         if decoder not in DECODERS:
             raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
-        alphabet = self.alphabet
+        beam_width = beam_width or self.preprocessing.get("beam_width", 16)
         texts = []
-        for item in logits:
+        for start in range(0, len(logits), batch_size):
+            chunk = logits[start:start + batch_size]
+            lengths = np.array([len(x) for x in chunk], "int32")
+            padded = np.zeros((len(chunk), lengths.max(), chunk[0].shape[-1]), "float32")
+            for i, x in enumerate(chunk):
+                padded[i, :len(x)] = x
             if decoder == "greedy":
-                ids = ctc_greedy_decode(item[None])[0]
+                ids = ctc_greedy_decode(padded, lengths)
             else:
-                ids = ctc_beam_search_decode(
-                    item[None], beam_width=beam_width or self.preprocessing.get("beam_width", 16))[0]
-            texts.append(" ".join(alphabet.decode(ids).split()))
+                ids = ctc_beam_search_decode(padded, lengths, beam_width=beam_width)
+            texts.extend(" ".join(self.alphabet.decode(row).split()) for row in ids)
         return texts
 
     def transcribe(self, audio, sample_rate=None, decoder=None, beam_width=None):
@@ -186,8 +196,11 @@ class SpeechRecognizer(Task):
         """
         items = self._items(data)[:limit] if limit else self._items(data)
         waves = [self.waveform(u.path, sample_rate) for u in items]
+        return self._score(waves, [u.text for u in items], decoder, beam_width,
+                           return_transcripts)
+
+    def _score(self, waves, references, decoder=None, beam_width=None, return_transcripts=False):
         hypotheses = self.decode(self.logits(waves), decoder, beam_width)
-        references = [u.text for u in items]
         result = error_rates(references, hypotheses)
         if return_transcripts:
             result["transcripts"] = list(zip(references, hypotheses))
@@ -239,7 +252,10 @@ class SpeechRecognizer(Task):
         skipped += skipped_val
         labels = [alphabet.encode(u.text) for u in train_items]
         val_labels = [alphabet.encode(u.text) for u in val_items]
-        before = tuned.evaluate(val_items)["cer"]
+        # The validation clips are read once (above); CER is measured on what training reads.
+        val_float = [from_int16(w) for w in val_waves]
+        val_texts = [u.text for u in val_items]
+        before = tuned._score(val_float, val_texts)["cer"]
         keras.utils.set_random_seed(seed)
         train = speech_dataset(waves, labels, features, batch_size,
                                Augmentation() if augment else None, shuffle=True, seed=seed)
@@ -249,7 +265,7 @@ class SpeechRecognizer(Task):
         history = get_strategy(strategy).fit(model, train, val, loss=keras.losses.CTC(),
                                              epochs=epochs, groups=recognizer_groups(model),
                                              verbose=verbose)
-        after = tuned.evaluate(val_items)
+        after = tuned._score(val_float, val_texts)
         tuned.finetune_metrics = {"val_cer_before": before, "val_cer_after": after["cer"],
                                   "val_wer_after": after["wer"],
                                   "train_utterances": len(train_items),
