@@ -525,9 +525,16 @@ def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0
                      replace=False)
     for i in val:
         splits[i] = "val"
-    target = folder if cache else tempfile.mkdtemp(prefix="synthetic-")
-    if not cache:
-        os.rmdir(target)
+    build = dict(spec=spec, texts=texts, voices=voices, splits=splits, sample_rate=sample_rate,
+                 workers=workers, progress=progress)
+    if cache:
+        return _build_corpus(folder, **build)
+    with tempfile.TemporaryDirectory(prefix="synthetic-") as parent:
+        return _build_corpus(os.path.join(parent, "corpus"), **build)
+
+
+def _build_corpus(target, spec, texts, voices, splits, sample_rate, workers, progress):
+    """Synthesises into `target` (all or nothing: see `building`) and reads the corpus back."""
     with building(target) as tmp:
         waveforms = _synthesize_all(texts, voices, tmp, sample_rate, workers, progress)
         keep = [i for i, w in enumerate(waveforms) if w is not None]
@@ -540,10 +547,7 @@ def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0
                     "failed": len(texts) - len(keep)}
         with open(os.path.join(tmp, "manifest.json"), "w", encoding="utf-8") as f:
             json.dump(manifest, f)
-    corpus = _read_corpus(target)
-    if not cache:
-        shutil.rmtree(target, ignore_errors=True)
-    return corpus
+    return _read_corpus(target)
 
 
 def _read_corpus(folder):
