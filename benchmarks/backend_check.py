@@ -23,14 +23,14 @@ import glob
 import importlib
 import json
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+
+from benchmarks.timing import median_seconds  # noqa: E402
 
 BATCH = 8
 FLOAT_STEPS = 96  # time steps where a float input's length is free
@@ -174,16 +174,6 @@ def _full_precision(backend):
     return "tensorflow"
 
 
-def _median_seconds(fn, repeats=10):
-    fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
-
-
 def check(args):
     import keras
 
@@ -212,7 +202,7 @@ def check(args):
         static = sum(v.eligible(backend) for v in verdicts)
         # Timed through the compiled predict function (jit on JAX), as `load(...)` tasks run it.
         packed = keras.tree.pack_sequence_as(model._inputs_struct, arrays)
-        seconds = _median_seconds(lambda: _to_numpy(model.predict_on_batch(packed)))
+        seconds = median_seconds(lambda: _to_numpy(model.predict_on_batch(packed)))
         rows.append({"checkpoint": name, "max_abs_diff": diff, "max_abs_output": scale,
                      "cudnn_calls": kernels["cudnn"], "other_calls": kernels["other"],
                      "recurrent_layers": len(verdicts), "report_eligible": static,

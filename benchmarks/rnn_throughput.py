@@ -13,21 +13,12 @@ numbers are printed.
 import argparse
 import importlib.util
 import os
-import statistics
-import time
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-def _time(fn, repeats, warmup=3):
-    for _ in range(warmup):
-        fn()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+from benchmarks.timing import median_seconds  # noqa: E402
 
 
 def keras_throughput(cell, args, x, y):
@@ -40,10 +31,10 @@ def keras_throughput(cell, args, x, y):
     h = rnn_stack(inputs, cell=cell, units=args.units, depth=args.depth)
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    train = _time(lambda: model.train_on_batch(x, y), args.repeats)
+    train = median_seconds(lambda: model.train_on_batch(x, y), args.repeats, warmup=3)
     infer_fn = tf.function(lambda t: model(t, training=False))
     xt = tf.constant(x)
-    infer = _time(lambda: infer_fn(xt).numpy(), args.repeats)
+    infer = median_seconds(lambda: infer_fn(xt).numpy(), args.repeats, warmup=3)
     return args.batch / train, args.batch / infer
 
 
@@ -74,14 +65,14 @@ def torch_throughput(cell, args, x, y):
         loss.backward()
         opt.step()
 
-    train = _time(step, args.repeats)
+    train = median_seconds(step, args.repeats, warmup=3)
     net.eval()
 
     def infer():
         with torch.no_grad():
             net(xt).numpy()
 
-    return args.batch / train, args.batch / _time(infer, args.repeats)
+    return args.batch / train, args.batch / median_seconds(infer, args.repeats, warmup=3)
 
 
 def main():
