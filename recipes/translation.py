@@ -45,8 +45,13 @@ DEFAULTS = {
     "epochs": 10,
     "batch_size": 64,
     "patience": 3,
-    "beam_size": 5,
+    "beam_size": 5,   # the decoding settings used when no choice is made (empty lists below)
     "alpha": 0.6,
+    # Decoding settings tried on the validation books; the best BLEU there is used on the test
+    # books and stored in the checkpoint. The test books play no part in the choice.
+    "beam_sizes": [5, 8],
+    "alphas": [0.6, 0.8, 1.0],
+    "validation_limit": 0,  # Choose on the first N validation verses only (0: all); smoke runs.
     "baselines": True,
 }
 
@@ -158,19 +163,44 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
 
 # ## 4. Evaluation and baselines
 #
-# Every verse of the test books, translated from raw English, detokenized, scored by sacreBLEU
-# against the raw Spanish (beam search and greedy). The baselines are scored the same way.
+# First the decoding settings: beam size and length penalty are chosen on the validation books
+# (as any hyperparameter), never on the test books. Then every verse of the test books,
+# translated from raw English with them, detokenized, scored by sacreBLEU against the raw
+# Spanish (beam search, and greedy). The baselines are scored the same way.
+
+
+def choose_decoding(task, data, config):
+    """Sets `task`'s beam size and alpha to those with the best BLEU on the validation books.
+
+    Every `(beam size, alpha)` of `config["beam_sizes"]` x `config["alphas"]` translates the
+    validation verses; the scores travel in the checkpoint (`preprocessing["decoding_choice"]`).
+    """
+    grid = [(b, a) for b in config["beam_sizes"] for a in config["alphas"]]
+    if not grid:
+        return task
+    limit = config.get("validation_limit") or None
+    pairs = data.split["validation"][:limit] if limit else data.split["validation"]
+    sources, references = [p.english for p in pairs], [p.spanish for p in pairs]
+    scores = {(b, a): task.evaluate(sources, references, beam_size=b, alpha=a)["bleu"]
+              for b, a in grid}
+    beam, alpha = max(scores, key=scores.get)
+    task.preprocessing.update(beam_size=beam, alpha=alpha, decoding_choice={
+        "chosen_on": f"validation books {', '.join(bible.VALIDATION_BOOKS)}, "
+                     f"{len(pairs)} verses",
+        "bleu": [{"beam_size": b, "alpha": a, "bleu": round(v, 4)}
+                 for (b, a), v in scores.items()]})
+    return task
 
 
 def evaluate(task, data, config, limit=None):
     limit = limit or config.get("test_limit") or None
     pairs = data.split["test"][:limit] if limit else data.split["test"]
     sources, references = [p.english for p in pairs], [p.spanish for p in pairs]
-    beam = task.evaluate(sources, references, beam_size=config["beam_size"],
-                         alpha=config["alpha"])
+    beam_size, alpha = task.preprocessing["beam_size"], task.preprocessing["alpha"]
+    beam = task.evaluate(sources, references, beam_size=beam_size, alpha=alpha)
     greedy = task.evaluate(sources, references, beam_size=1)
     return {"bleu": beam["bleu"], "chrf": beam["chrf"], "bleu_greedy": greedy["bleu"],
-            "chrf_greedy": greedy["chrf"], "beam_size": config["beam_size"],
+            "chrf_greedy": greedy["chrf"], "beam_size": beam_size, "alpha": alpha,
             "sentences": beam["sentences"], "bleu_signature": beam["bleu_signature"],
             "chrf_signature": beam["chrf_signature"]}
 
@@ -216,7 +246,8 @@ class TranslationRecipe(Recipe):
     defaults = DEFAULTS
     smoke = {"train_limit": 300, "test_limit": 24, "source_vocabulary": 200, "target_vocabulary": 200,
              "epochs": 1, "batch_size": 32, "max_length": 40, "beam_size": 2,
-             "baselines": False, "embedding_dim": 16, "encoder_units": 16, "encoder_layers": 1,
+             "baselines": False, "beam_sizes": [1, 2], "alphas": [0.6], "validation_limit": 16,
+             "embedding_dim": 16, "encoder_units": 16, "encoder_layers": 1,
              "decoder_units": 32}
     sample_size = 12
 
@@ -242,7 +273,8 @@ class TranslationRecipe(Recipe):
                          "beam_size": config["beam_size"], "alpha": config["alpha"],
                          "length_ratio": 2.0, "length_extra": 10, "max_decode_length": 200,
                          "batch_size": 64}
-        return Translator(model, preprocessing, tokenizers=data.tokenizers)
+        return choose_decoding(Translator(model, preprocessing, tokenizers=data.tokenizers),
+                               data, config)
 
     @staticmethod
     def dataset_info(data, config):

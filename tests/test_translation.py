@@ -318,6 +318,14 @@ def test_recipe_smoke_run(tmp_path):
     test = result.metrics["test"]
     assert test["sentences"] == recipe.smoke["test_limit"] and 0 <= test["bleu"] <= 100
     assert result.metrics["test_sample"]["sentences"] == recipe.sample_size
+    # Decoding settings chosen on validation verses, recorded, and used on the test books.
+    pre = json.load(open(os.path.join(result.checkpoint_dir, "preprocessing.json")))
+    choice = pre["decoding_choice"]
+    assert [(r["beam_size"], r["alpha"]) for r in choice["bleu"]] == [(1, 0.6), (2, 0.6)]
+    best = max(choice["bleu"], key=lambda r: r["bleu"])
+    assert (pre["beam_size"], pre["alpha"]) == (best["beam_size"], best["alpha"])
+    assert (test["beam_size"], test["alpha"]) == (pre["beam_size"], pre["alpha"])
+    assert "16 verses" in choice["chosen_on"]
     split = json.load(open(os.path.join(result.checkpoint_dir, "metadata.json")))["dataset"]
     assert split["split"]["test_books"] and not set(split["split"]["test_books"]) & set(
         split["split"]["train_books"])
