@@ -5,8 +5,8 @@
 For when a recipe's post-training code (`make_task`, `evaluate`) changed after a long training
 run: the run's weights are kept as they are, and `make_task`, `evaluate` on the test split and
 on the quick-check sample are run again with the recipe as it is now (config keys the run did
-not have take the recipe's defaults). The run's checkpoint and metrics.json are rewritten
-(all or nothing), with `metrics["reevaluated"]` saying when and why; the baselines and the
+not have take the recipe's defaults). The run's checkpoint is rewritten (all or nothing),
+then its metrics.json, with `metrics["reevaluated"]` saying when and why; the baselines and the
 training history are those of the original run. `model-zoo publish RUN_DIR` then publishes
 it. A fresh `model-zoo train` of the recorded command does all of this in one process.
 """

@@ -71,3 +71,33 @@ def test_unknown_recipe_and_settings():
     assert hp.values["units"] == 48
     model = recipe.build_model(hp, config)
     assert model.get_layer("encoder_lstm_0").units == 48
+
+
+def test_reevaluate_run_keeps_the_weights_and_records_why(tmp_path):
+    import importlib.util
+
+    import numpy as np
+
+    from model_zoo.registry import CheckpointMetadata
+    from model_zoo.training.runner import train
+
+    recipe = get_recipe("forecasting")
+    result = train("forecasting", dict(recipe.smoke), run_dir=str(tmp_path / "run"), verbose=0)
+    before = model_zoo.load(result.checkpoint_dir).model.get_weights()
+    script = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts",
+                          "reevaluate_run.py")
+    spec = importlib.util.spec_from_file_location("reevaluate_run", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main([result.run_dir, "--why", "evaluation code changed"])
+
+    metadata = CheckpointMetadata.load(result.checkpoint_dir)
+    again = metadata.metrics["reevaluated"]
+    assert again["why"] == "evaluation code changed"
+    assert again["before"]["test"] == result.metrics["test"]
+    # Same weights, same evaluation code: the same numbers, recorded in both places.
+    assert metadata.metrics["test"] == result.metrics["test"]
+    with open(os.path.join(result.run_dir, "metrics.json")) as f:
+        assert json.load(f)["reevaluated"]["why"] == "evaluation code changed"
+    after = model_zoo.load(result.checkpoint_dir).model.get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))
