@@ -103,6 +103,7 @@ class SpeechRecognizer(Task):
         if decoder not in DECODERS:
             raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
         beam_width = beam_width or self.preprocessing.get("beam_width", 16)
+        alphabet = self.alphabet  # built once, not per utterance
         texts = []
         for start in range(0, len(logits), batch_size):
             chunk = logits[start:start + batch_size]
@@ -114,7 +115,7 @@ class SpeechRecognizer(Task):
                 ids = ctc_greedy_decode(padded, lengths)
             else:
                 ids = ctc_beam_search_decode(padded, lengths, beam_width=beam_width)
-            texts.extend(" ".join(self.alphabet.decode(row).split()) for row in ids)
+            texts.extend(" ".join(alphabet.decode(row).split()) for row in ids)
         return texts
 
     def transcribe(self, audio, sample_rate=None, decoder=None, beam_width=None):
