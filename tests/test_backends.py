@@ -39,3 +39,40 @@ def test_checkpoint_loads_under_other_backend(backend, tiny_forecaster_dir):
     assert out.returncode == 0, out.stderr[-2000:]
     got = np.asarray(json.loads(out.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+WEIGHT_UPDATE_SCRIPT = """
+import sys
+import numpy as np
+import keras
+from model_zoo.models.step_functions import compile_function
+from model_zoo.models.text import StatefulSampler, build_lstm_language_model
+assert keras.backend.backend() == sys.argv[1], keras.backend.backend()
+model = build_lstm_language_model(vocabulary_size=12, embedding_dim=4, units=8, depth=1)
+call = compile_function(lambda x: model(x, training=False), model.variables)
+sampler = StatefulSampler(model)
+x = np.array([[2, 3, 4, 5]], "int32")
+before = keras.ops.convert_to_numpy(call(x))
+first = sampler.generate([[2, 3]], steps=6, temperature=1.0, seed=0)
+head = model.get_layer("lm_head")
+kernel, bias = head.get_weights()
+bias[7] = 50.0  # the head now always prefers id 7
+head.set_weights([kernel, bias])
+after = keras.ops.convert_to_numpy(call(x))
+second = sampler.generate([[2, 3]], steps=6, temperature=1.0, seed=0)
+assert np.abs(after - before).max() > 10, "a compiled call kept the old weights"
+assert (np.asarray(second) == 7).all(), second
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_compiled_functions_see_weight_updates(backend):
+    # jax.jit bakes in the variables a function closes over; compile_function must not.
+    if importlib.util.find_spec(backend) is None:
+        pytest.skip(f"{backend} is not installed")
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": ROOT}
+    out = subprocess.run([sys.executable, "-c", WEIGHT_UPDATE_SCRIPT, backend],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "ok"

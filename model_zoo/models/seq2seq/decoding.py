@@ -56,8 +56,8 @@ class Seq2SeqDecoder:
         self.concat = model.get_layer("attention_concat")
         self.attentional = model.get_layer("attentional")
         self.output_layer = model.get_layer("logits")
-        self._encode = compile_function(self._encode_fn)
-        self._step = compile_function(self._step_fn)
+        self._encode = compile_function(self._encode_fn, model.variables)
+        self._step = compile_function(self._step_fn, model.variables)
 
     # -- the compiled pieces ---------------------------------------------------------------------
 

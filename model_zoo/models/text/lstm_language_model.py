@@ -128,7 +128,7 @@ class StatefulSampler:
         bias = np.zeros((int(self.head.units),), "float32")
         bias[list(banned_ids)] = -1e9  # never sample padding or the unknown token
         self._bias = bias
-        self._step = compile_function(self._step_fn)
+        self._step = compile_function(self._step_fn, model.variables)
 
     def initial_states(self, batch):
         states = []
