@@ -426,16 +426,19 @@ def token_batches(sequences, labels=None, batch_size=32, shuffle=False, seed=0, 
     return dataset.prefetch(2)
 
 
-def stream_windows(ids, seq_length, batch_size, shuffle=False, seed=0, stride=None):
-    """Language-model training pairs cut from one long id stream: `(x, y = x shifted by one)`.
+def window_batches(ids, seq_length, batch_size, shuffle=False, seed=0, stride=None):
+    """Language-model training pairs cut from one long id stream, as NumPy batches.
 
     Windows of `seq_length + 1` ids start every `stride` ids (default `seq_length`); with
-    `shuffle` a random offset and order are drawn each epoch.
+    `shuffle` a random offset and order are drawn on each call of the returned function.
+
+    Returns:
+        `(steps, generate)`: batches per pass, and a function whose every call yields one
+        pass of `(x, y = x shifted by one)` int32 batches.
     """
     import math
 
     import numpy as np
-    import tensorflow as tf
 
     ids = np.asarray(ids, dtype="int32")
     stride = stride or seq_length
@@ -444,7 +447,6 @@ def stream_windows(ids, seq_length, batch_size, shuffle=False, seed=0, stride=No
         raise InputError(f"The text is too short for one window of {seq_length + 1} tokens. "
                          f"Received: {ids.size} tokens")
     rng = np.random.default_rng(seed)
-    steps = math.ceil(count / batch_size)
 
     def generate():
         if shuffle:
@@ -457,6 +459,14 @@ def stream_windows(ids, seq_length, batch_size, shuffle=False, seed=0, stride=No
             rows = np.stack([ids[s:s + seq_length + 1] for s in starts[k:k + batch_size]])
             yield rows[:, :-1], rows[:, 1:]
 
+    return math.ceil(count / batch_size), generate
+
+
+def stream_windows(ids, seq_length, batch_size, shuffle=False, seed=0, stride=None):
+    """`window_batches` as a `tf.data.Dataset` of known cardinality (one pass per epoch)."""
+    import tensorflow as tf
+
+    steps, generate = window_batches(ids, seq_length, batch_size, shuffle, seed, stride)
     spec = (tf.TensorSpec((None, seq_length), tf.int32),) * 2
     dataset = tf.data.Dataset.from_generator(generate, output_signature=spec)
     return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)

@@ -41,6 +41,39 @@ def encode_stream(tokenizer, texts):
     return np.concatenate([piece for row in rows for piece in (row, end)])
 
 
+def score_stream(call, stream, seq_length, context, limit=None, batch_size=32):
+    """Total nats and count of the ids of `stream` scored by `call(ids) -> logits`.
+
+    Windows of `seq_length` scored ids, each read after the `context` ids before it (not
+    scored), so every scored id but the very first ones has `context` ids of left context.
+    `limit` scores only the first `limit` windows.
+    """
+    stream = np.asarray(stream)
+    seq = seq_length
+    starts = list(range(1, stream.size, seq))
+    if limit:
+        starts = starts[:limit]
+    nats, count = 0.0, 0
+    for k in range(0, len(starts), batch_size):
+        rows, targets, masks = [], [], []
+        for s in starts[k:k + batch_size]:
+            lo = max(0, s - 1 - context)
+            x = stream[lo:min(s - 1 + seq, stream.size - 1)]
+            y = stream[lo + 1:lo + 1 + x.size]
+            scored = np.arange(x.size) >= (s - 1 - lo)
+            rows.append(x), targets.append(y), masks.append(scored)
+        width = max(r.size for r in rows)
+        x = np.zeros((len(rows), width), "int32")
+        y = np.zeros_like(x)
+        m = np.zeros(x.shape, bool)
+        for j, (r, t, s) in enumerate(zip(rows, targets, masks)):
+            x[j, :r.size], y[j, :t.size], m[j, :s.size] = r, t, s
+        logits = keras.ops.convert_to_numpy(call(x))
+        nats += cross_entropy_sum(logits[m], y[m])
+        count += int(m.sum())
+    return nats, count
+
+
 def _lm_loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -139,7 +172,8 @@ class LanguageModel(Task):
         """
         ids = self._start_ids(prompt)
         rng = np.random.default_rng(seed)
-        call = compile_function(lambda x: self.model(x, training=False)[:, -1])
+        call = compile_function(lambda x: self.model(x, training=False)[:, -1],
+                                self.model.variables)
         start = len(ids)
         for _ in range(int(max_chars)):
             logits = keras.ops.convert_to_numpy(call(np.array([ids], dtype="int32")))[0]
@@ -169,31 +203,11 @@ class LanguageModel(Task):
 
     def evaluate_ids(self, stream, limit=None, batch_size=32):
         """`evaluate` on an id stream (see there)."""
-        seq, context = int(self.preprocessing["seq_length"]), int(self.preprocessing["context"])
-        starts = list(range(1, stream.size, seq))
-        if limit:
-            starts = starts[:limit]
-        nats, count = 0.0, 0
         if self._score is None:
-            self._score = compile_function(lambda x: self.model(x, training=False))
-        call = self._score
-        for k in range(0, len(starts), batch_size):
-            rows, targets, masks = [], [], []
-            for s in starts[k:k + batch_size]:
-                lo = max(0, s - 1 - context)
-                x = stream[lo:min(s - 1 + seq, stream.size - 1)]
-                y = stream[lo + 1:lo + 1 + x.size]
-                scored = np.arange(x.size) >= (s - 1 - lo)
-                rows.append(x), targets.append(y), masks.append(scored)
-            width = max(r.size for r in rows)
-            x = np.zeros((len(rows), width), "int32")
-            y = np.zeros_like(x)
-            m = np.zeros(x.shape, bool)
-            for j, (r, t, s) in enumerate(zip(rows, targets, masks)):
-                x[j, :r.size], y[j, :t.size], m[j, :s.size] = r, t, s
-            logits = keras.ops.convert_to_numpy(call(x))
-            nats += cross_entropy_sum(logits[m], y[m])
-            count += int(m.sum())
+            self._score = compile_function(lambda x: self.model(x, training=False),
+                                           self.model.variables)
+        nats, count = score_stream(self._score, stream, int(self.preprocessing["seq_length"]),
+                                   int(self.preprocessing["context"]), limit, batch_size)
         return language_model_metrics(nats, count, self.unit)
 
     # -- adaptation and transfer ------------------------------------------------------------------
