@@ -30,6 +30,10 @@ def main(argv=None):
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--epochs", type=int, nargs="*", default=None,
                         help="epochs per size (default: 20, 10, 5, 3 for 100, 1k, 5k, all)")
+    parser.add_argument("--inits", nargs="+", default=["scratch", "pretrained"],
+                        choices=["scratch", "pretrained"],
+                        help="which arms to run (one process per arm runs them in parallel; "
+                             "put their JSON rows in one --out file to print the table)")
     parser.add_argument("--out", default="runs/sentiment_label_sizes.json")
     args = parser.parse_args(argv)
 
@@ -43,7 +47,7 @@ def main(argv=None):
     for k, size in enumerate(args.sizes):
         epochs = args.epochs[k] if args.epochs else EPOCHS.get(size, 5)
         for seed in args.seeds:
-            for init in ("scratch", "pretrained"):
+            for init in args.inits:
                 if (size, init, seed) in done:
                     continue
                 overrides = {"encoder": args.encoder, "init": init, "train_size": size,
