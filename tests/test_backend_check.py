@@ -1,6 +1,5 @@
 """benchmarks/backend_check.py: TensorFlow references, then the same checkpoint under JAX."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -9,16 +8,14 @@ import sys
 
 import numpy as np
 import pytest
+from script_loader import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "benchmarks", "backend_check.py")
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("backend_check", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/backend_check.py")
 
 
 def _check(registry, refs, out_json):

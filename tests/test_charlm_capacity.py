@@ -1,21 +1,14 @@
 """benchmarks/charlm_capacity.py: trains and scores each config on an exported id file."""
 
-import importlib.util
 import json
-import os
 
 import numpy as np
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPT = os.path.join(ROOT, "benchmarks", "charlm_capacity.py")
+from script_loader import load_script
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("charlm_capacity", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/charlm_capacity.py")
 
 
 def test_train_scores_every_epoch_and_learns(tmp_path):

@@ -9,6 +9,7 @@ import model_zoo
 from model_zoo.errors import InputError, UnknownModelError
 from model_zoo.registry import Registry
 from model_zoo.training.recipe import discover_recipes, get_recipe
+from script_loader import load_script
 
 RECIPES = sorted(discover_recipes())
 
@@ -74,8 +75,6 @@ def test_unknown_recipe_and_settings():
 
 
 def test_reevaluate_run_keeps_the_weights_and_records_why(tmp_path):
-    import importlib.util
-
     import numpy as np
 
     from model_zoo.registry import CheckpointMetadata
@@ -84,12 +83,8 @@ def test_reevaluate_run_keeps_the_weights_and_records_why(tmp_path):
     recipe = get_recipe("forecasting")
     result = train("forecasting", dict(recipe.smoke), run_dir=str(tmp_path / "run"), verbose=0)
     before = model_zoo.load(result.checkpoint_dir).model.get_weights()
-    script = os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts",
-                          "reevaluate_run.py")
-    spec = importlib.util.spec_from_file_location("reevaluate_run", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.main([result.run_dir, "--why", "evaluation code changed"])
+    load_script("scripts/reevaluate_run.py").main([result.run_dir, "--why",
+                                                   "evaluation code changed"])
 
     metadata = CheckpointMetadata.load(result.checkpoint_dir)
     again = metadata.metrics["reevaluated"]
