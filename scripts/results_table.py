@@ -13,11 +13,12 @@ import sys
 
 from model_zoo.registry import default_registry
 
-# The test metrics shown per task (the rest stay in each checkpoint's metadata.json).
+# The test metrics shown per task: the first two a checkpoint has (the rest stay in its
+# metadata.json). Character models report nats and bits per char, subword ones per token.
 HEADLINE = {
     "forecasting": ("mase", "smape"),
     "text_classification": ("accuracy", "f1"),
-    "language_modeling": ("nats_per_char", "bits_per_char"),
+    "language_modeling": ("nats_per_char", "bits_per_char", "nats_per_token", "perplexity"),
     "tagging": ("accuracy", "unseen_accuracy"),
     "series_classification": ("accuracy", "macro_f1"),
     "anomaly_detection": ("f1", "roc_auc"),
@@ -42,8 +43,8 @@ def registry_table():
     for entry in _latest(default_registry().list()):
         m = entry.metadata
         test = m.metrics.get("test", {})
-        shown = ", ".join(f"{k} {test[k]:.4g}" for k in HEADLINE.get(m.task, ())
-                          if isinstance(test.get(k), (int, float)))
+        present = [k for k in HEADLINE.get(m.task, ()) if isinstance(test.get(k), (int, float))]
+        shown = ", ".join(f"{k} {test[k]:.4g}" for k in present[:2])
         size = sum(f.get("bytes", 0) for f in m.files.values()) if isinstance(m.files, dict) \
             else 0
         lines.append(f"| `{m.full_name}` | {m.task} | {m.dataset.get('name', '')} | {shown} | "
