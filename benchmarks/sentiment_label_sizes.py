@@ -34,10 +34,16 @@ def main(argv=None):
                         choices=["scratch", "pretrained"],
                         help="which arms to run (one process per arm runs them in parallel; "
                              "put their JSON rows in one --out file to print the table)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe setting or hyperparameter for every run of this "
+                             "process (e.g. learning_rate=0.01 for the pretrained arm)")
     parser.add_argument("--out", default="runs/sentiment_label_sizes.json")
     args = parser.parse_args(argv)
 
+    from model_zoo.cli import parse_sets
     from model_zoo.training.runner import train
+
+    extra = parse_sets(args.set)
 
     rows = []
     if os.path.isfile(args.out):
@@ -50,11 +56,12 @@ def main(argv=None):
             for init in args.inits:
                 if (size, init, seed) in done:
                     continue
-                overrides = {"encoder": args.encoder, "init": init, "train_size": size,
-                             "max_length": args.max_length}
+                overrides = {**extra, "encoder": args.encoder, "init": init,
+                             "train_size": size, "max_length": args.max_length}
                 started = time.monotonic()
                 result = train("sentiment", overrides, epochs=epochs, seed=seed, verbose=0)
                 rows.append({"train_size": size, "init": init, "seed": seed, "epochs": epochs,
+                             "settings": extra,
                              "accuracy": result.metrics["test"]["accuracy"],
                              "f1": result.metrics["test"]["f1"],
                              "tfidf_accuracy": result.metrics["baselines"].get(

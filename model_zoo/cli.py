@@ -35,7 +35,8 @@ def _print_json(obj):
     print(json.dumps(obj, indent=2, default=str))
 
 
-def _parse_sets(pairs):
+def parse_sets(pairs):
+    """`["key=value", ...]` (the `--set` options) -> `{key: value}`; values stay strings."""
     out = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
@@ -92,7 +93,7 @@ def cmd_recipes(args):
 def cmd_train(args):
     from model_zoo.training.runner import train
 
-    result = train(args.recipe, _parse_sets(args.set), epochs=args.epochs, seed=args.seed,
+    result = train(args.recipe, parse_sets(args.set), epochs=args.epochs, seed=args.seed,
                    publish_to_registry=args.publish, replace=args.replace,
                    run_dir=args.run_dir, registry_dir=args.registry_dir,
                    verbose=0 if args.quiet else 2)
@@ -116,7 +117,7 @@ def cmd_publish(args):
 def cmd_tune(args):
     from model_zoo.training.tuning import tune
 
-    best = tune(args.recipe, _parse_sets(args.set), tuner=args.tuner, max_trials=args.max_trials,
+    best = tune(args.recipe, parse_sets(args.set), tuner=args.tuner, max_trials=args.max_trials,
                 resume=args.resume, epochs=args.epochs, seed=args.seed, directory=args.directory)
     print("best trials:")
     for rank, trial in enumerate(best, 1):

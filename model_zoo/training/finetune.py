@@ -154,7 +154,9 @@ class ULMFiT(GradualUnfreezing):
     >>> strategy.fit(classifier, train, val, loss="sparse_categorical_crossentropy", epochs=5)
     """
 
-    learning_rate: float = 2e-3
+    # Howard & Ruder's 0.01; on lm_lstm_imdb with 1,000 labels it beat 2e-3 on validation
+    # accuracy (0.71 vs 0.605; recipes/sentiment.md).
+    learning_rate: float = 1e-2
     lm_learning_rate: float = 1e-3
 
     def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
