@@ -119,7 +119,10 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="JSON of every epoch of every config")
     args = parser.parse_args(argv)
-    export(args) if args.command == "export" else train(args)
+    if args.command == "export":
+        export(args)
+    else:
+        train(args)
 
 
 if __name__ == "__main__":

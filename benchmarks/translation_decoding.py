@@ -28,13 +28,13 @@ def main(argv=None):
     import model_zoo
     from model_zoo.training.recipe import get_recipe
 
-    recipe = get_recipe("translation")
-    chooser = sys.modules[recipe.make_task.__module__]  # the recipe module (recipes/translation.py)
+    recipe = get_recipe("translation")  # imports recipes/ as model_zoo_recipes
+    from model_zoo_recipes.translation import choose_decoding
     task = model_zoo.load(args.name)
     config = {**recipe.defaults, **task.metadata.config["config"], "beam_sizes": args.beams,
               "alphas": args.alphas, "validation_limit": 0, "test_limit": 0}
     data = recipe.load_data(config)
-    chosen = chooser.choose_decoding(model_zoo.load(args.name), data, config)
+    chosen = choose_decoding(model_zoo.load(args.name), data, config)
     choice = chosen.preprocessing["decoding_choice"]
     print(f"{task.metadata.full_name}, chosen on {choice['chosen_on']}:")
     print("| beam | alpha | validation BLEU |\n|---|---|---|")
