@@ -26,6 +26,7 @@ from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet, normalize
 from model_zoo.errors import InputError
 from model_zoo.metrics.speech import error_rates
 from model_zoo.models.speech import (
+    CharNgramLM,
     build_ctc_recognizer,
     ctc_beam_search_decode,
     ctc_greedy_decode,
@@ -421,13 +422,15 @@ def test_finetune_on_a_folder_adds_new_characters(tmp_path):
         (tmp_path / f"{i}.txt").write_text(text, encoding="utf-8")
     (tmp_path / "broken.wav").write_bytes(b"")  # one unusable clip: left out, and listed
     (tmp_path / "broken.txt").write_text("kapot", encoding="utf-8")
-    asr = tiny_recognizer()
+    # An English language model does not follow the model into Dutch.
+    asr = tiny_recognizer().with_language_model(CharNgramLM.fit(["hello"], ENGLISH_ALPHABET))
     before = asr.model.get_layer("ctc_logits").get_weights()[0].copy()
     with pytest.warns(UserWarning, match="Left out 1 unusable clips"):
         tuned = asr.finetune(str(tmp_path), language="nl", epochs=1, batch_size=2,
                              val_fraction=0.3, strategy="full")
     assert tuned.alphabet.characters == ENGLISH_ALPHABET + "é"
     assert tuned.language == "nl"
+    assert tuned.language_model is None and tuned.preprocessing["decoder"] == "greedy"
     assert tuned.model.output_shape[-1] == len(ENGLISH_ALPHABET) + 2
     assert asr.model.get_layer("ctc_logits").get_weights()[0].shape == before.shape
     metrics = tuned.finetune_metrics

@@ -26,12 +26,18 @@ from model_zoo.data.speech_text import CharAlphabet, normalize_transcript
 from model_zoo.errors import InputError
 from model_zoo.metrics.speech import error_rates
 from model_zoo.models.copying import copy_model
-from model_zoo.models.speech import ctc_beam_search_decode, ctc_greedy_decode
+from model_zoo.models.speech import (
+    CharNgramLM,
+    ctc_beam_search_decode,
+    ctc_greedy_decode,
+    ctc_prefix_beam_search,
+)
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import GradualUnfreezing, get_strategy
 
-DECODERS = ("greedy", "beam_search")
+DECODERS = ("greedy", "beam_search", "beam_search_lm")
 DEFAULT_MODEL = "asr_crnn_synthetic_en"
+LM_ASSET = "char_lm.json.gz"
 
 
 def _is_waveform(x):
@@ -48,7 +54,9 @@ class SpeechRecognizer(Task):
 
     Its preprocessing state: `features` (the `AudioFeatures` front end), `alphabet` (the
     characters; output 0 is the CTC blank), `language` (how transcripts are normalised),
-    `decoder` (`"greedy"` or `"beam_search"`) and `beam_width`.
+    `decoder` (`"greedy"`, `"beam_search"` or `"beam_search_lm"`), `beam_width`, and, for a
+    recogniser with a character language model (`with_language_model`), `language_model`: the
+    asset holding it and the fusion weights `alpha` and `beta`.
 
     Example:
     >>> asr = model_zoo.load("asr_crnn_synthetic_en")
@@ -69,6 +77,62 @@ class SpeechRecognizer(Task):
     @property
     def language(self):
         return self.preprocessing.get("language", "en")
+
+    @property
+    def language_model(self):
+        """The `CharNgramLM` that `"beam_search_lm"` fuses in, or None."""
+        if "language_model" not in self.preprocessing:
+            return None
+        if getattr(self, "_lm", None) is None:
+            path = os.path.join(self.directory or "", "assets",
+                                self.preprocessing["language_model"]["asset"])
+            with open(path, "rb") as f:
+                self._lm = CharNgramLM.from_bytes(f.read())
+        return self._lm
+
+    def with_language_model(self, lm, alpha=0.5, beta=1.0, decoder="beam_search_lm"):
+        """This recogniser with a character language model fused into its beam search.
+
+        Args:
+            lm: a `CharNgramLM` over this model's alphabet (e.g. `CharNgramLM.fit(texts,
+                asr.alphabet.characters)`), or None to remove it.
+            alpha: weight of the language model's log-probabilities.
+            beta: bonus per output character (nats).
+            decoder: the default decoder of the result.
+
+        Returns:
+            A new `SpeechRecognizer` (same network) whose `save` stores the language model as
+            an asset, so `load` brings it back.
+        """
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        preprocessing.pop("language_model", None)
+        if lm is None:
+            preprocessing["decoder"] = "greedy" if decoder == "beam_search_lm" else decoder
+            return SpeechRecognizer(self.model, preprocessing, self.metadata)
+        if not isinstance(lm, CharNgramLM):
+            raise InputError(f"`lm` must be a CharNgramLM. Received: {type(lm).__name__}")
+        if lm.characters != self.alphabet.characters:
+            raise InputError(f"The language model's characters must be the recogniser's "
+                             f"alphabet {self.alphabet.characters!r}. Received: "
+                             f"{lm.characters!r}")
+        if decoder not in DECODERS:
+            raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
+        preprocessing["language_model"] = {"asset": LM_ASSET, "order": lm.order,
+                                           "alpha": float(alpha), "beta": float(beta)}
+        preprocessing["decoder"] = decoder
+        tuned = SpeechRecognizer(self.model, preprocessing, self.metadata)
+        tuned._lm = lm
+        return tuned
+
+    def _fusion(self):
+        """The language-model settings to carry over: weights and default decoder."""
+        settings = self.preprocessing.get("language_model", {})
+        return {"alpha": settings.get("alpha", 0.5), "beta": settings.get("beta", 1.0),
+                "decoder": self.preprocessing.get("decoder", "greedy")}
+
+    def assets(self):
+        lm = self.language_model
+        return {LM_ASSET: lm.to_bytes()} if lm is not None else {}
 
     # -- transcription ---------------------------------------------------------------------
 
@@ -104,6 +168,17 @@ class SpeechRecognizer(Task):
             raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
         beam_width = beam_width or self.preprocessing.get("beam_width", 16)
         alphabet = self.alphabet  # built once, not per utterance
+        if decoder == "beam_search_lm":
+            lm = self.language_model
+            if lm is None:
+                raise InputError(
+                    f"{self.name} has no language model for 'beam_search_lm'; add one with "
+                    "`with_language_model(CharNgramLM.fit(texts, ...))`. Received: "
+                    f"decoder={decoder!r}")
+            fusion = self.preprocessing["language_model"]
+            return [" ".join(alphabet.decode(ctc_prefix_beam_search(
+                x, alphabet.characters, lm, fusion["alpha"], fusion["beta"],
+                beam_width)).split()) for x in logits]
         texts = []
         for start in range(0, len(logits), batch_size):
             chunk = logits[start:start + batch_size]
@@ -126,7 +201,9 @@ class SpeechRecognizer(Task):
                 `(samples, channels)`), or a list of these.
             sample_rate: the rate of waveform input in Hz (required for arrays; files carry
                 theirs). Any rate: the audio is resampled to the model's.
-            decoder: `"greedy"` or `"beam_search"` (default: the checkpoint's).
+            decoder: `"greedy"`, `"beam_search"` or `"beam_search_lm"` (with the
+                checkpoint's character language model; see `with_language_model`). Default:
+                the checkpoint's.
             beam_width: prefixes kept by beam search.
 
         Returns:
@@ -247,6 +324,10 @@ class SpeechRecognizer(Task):
         preprocessing.update(alphabet=alphabet.characters, language=language)
         model = extend_output_layer(self.model, self.alphabet.size, alphabet.size, seed)
         tuned = SpeechRecognizer(model, preprocessing, self.metadata)
+        # The language model stays only while it still speaks the transcripts' language.
+        keep_lm = language == self.language and alphabet.characters == self.alphabet.characters
+        tuned = tuned.with_language_model(self.language_model if keep_lm else None,
+                                          **self._fusion())
         features = tuned.features
         waves, train_items, skipped = tuned.readable(train_items)
         val_waves, val_items, skipped_val = tuned.readable(val_items)
