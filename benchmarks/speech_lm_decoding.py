@@ -33,11 +33,11 @@ from model_zoo.models.speech import CharNgramLM  # noqa: E402
 from model_zoo.training.recipe import get_recipe  # noqa: E402
 
 
-def score(task, logits, references, decoder, **fusion):
+def score(task, logits, references, decoder, beam_width, **fusion):
     if fusion:
         task = task.with_language_model(task.language_model, **fusion)
     started = time.monotonic()
-    hypotheses = task.decode(logits, decoder)
+    hypotheses = task.decode(logits, decoder, beam_width)
     rates = error_rates(references, hypotheses)
     rates["seconds"] = round(time.monotonic() - started, 1)
     return rates
@@ -82,7 +82,8 @@ def main(argv=None):
     val_logits, val_refs = sets["val"]
     for alpha, beta in itertools.product(map(float, args.alphas.split(",")),
                                          map(float, args.betas.split(","))):
-        rates = score(task, val_logits, val_refs, "beam_search_lm", alpha=alpha, beta=beta)
+        rates = score(task, val_logits, val_refs, "beam_search_lm", args.beam_width,
+                      alpha=alpha, beta=beta)
         grid.append({"alpha": alpha, "beta": beta, **rates})
         print(f"validation alpha={alpha} beta={beta}: CER {rates['cer']:.4f} "
               f"WER {rates['wer']:.4f} ({rates['seconds']} s)", flush=True)
@@ -90,14 +91,14 @@ def main(argv=None):
     fusion = {"alpha": best["alpha"], "beta": best["beta"]}
 
     decoders = {"greedy": ("greedy", {}),
-                "beam (keras, 16)": ("beam_search", {}),
+                f"beam (keras, {args.beam_width})": ("beam_search", {}),
                 "prefix beam, no LM": ("beam_search_lm", {"alpha": 0.0, "beta": 0.0}),
                 f"prefix beam + {args.order}-gram LM": ("beam_search_lm", fusion)}
     results = {}
     for set_name in ("real", "test"):
         logits, refs = sets[set_name]
         for label, (decoder, weights) in decoders.items():
-            rates = score(task, logits, refs, decoder, **weights)
+            rates = score(task, logits, refs, decoder, args.beam_width, **weights)
             results[f"{set_name}/{label}"] = rates
             print(f"{set_name:5s} {label:28s} CER {rates['cer']:.4f} WER {rates['wer']:.4f} "
                   f"({rates['seconds']} s)", flush=True)
@@ -114,7 +115,7 @@ def main(argv=None):
             cells += [f"{100 * r['cer']:.1f}%", f"{100 * r['wer']:.1f}%"]
         print(f"| {label} | " + " | ".join(cells) + " |")
 
-    report = {"model": base.name, "lm": {"order": args.order, "texts": args.lm_texts,
+    report = {"model": base.name, "beam_width": args.beam_width, "lm": {"order": args.order, "texts": args.lm_texts,
                                          "seed": args.lm_seed, "ngrams": len(lm.counts)},
               "fusion": fusion, "grid": grid, "results": results}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
