@@ -17,7 +17,6 @@ recogniser with its language model as a checkpoint folder (`model_zoo.load(DIR)`
 """
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -78,17 +77,14 @@ def main(argv=None):
     sets["real"] = (task.logits([task.waveform(u.path) for u in real]), [u.text for u in real])
 
     # Fusion weights from the synthetic validation clips only.
-    grid = []
     val_logits, val_refs = sets["val"]
-    for alpha, beta in itertools.product(map(float, args.alphas.split(",")),
-                                         map(float, args.betas.split(","))):
-        rates = score(task, val_logits, val_refs, "beam_search_lm", args.beam_width,
-                      alpha=alpha, beta=beta)
-        grid.append({"alpha": alpha, "beta": beta, **rates})
-        print(f"validation alpha={alpha} beta={beta}: CER {rates['cer']:.4f} "
-              f"WER {rates['wer']:.4f} ({rates['seconds']} s)", flush=True)
-    best = min(grid, key=lambda r: r["cer"])
-    fusion = {"alpha": best["alpha"], "beta": best["beta"]}
+    task, grid = task.tune_language_model(
+        lm, val_logits, val_refs, alphas=[float(a) for a in args.alphas.split(",")],
+        betas=[float(b) for b in args.betas.split(",")], beam_width=args.beam_width)
+    for row in grid:
+        print(f"validation alpha={row['alpha']} beta={row['beta']}: CER {row['cer']:.4f} "
+              f"WER {row['wer']:.4f}", flush=True)
+    fusion = {k: task.preprocessing["language_model"][k] for k in ("alpha", "beta")}
 
     decoders = {"greedy": ("greedy", {}),
                 f"beam (keras, {args.beam_width})": ("beam_search", {}),

@@ -124,6 +124,32 @@ class SpeechRecognizer(Task):
         tuned._lm = lm
         return tuned
 
+    def tune_language_model(self, lm, logits, references, alphas=(0.25, 0.5, 0.75, 1.0),
+                            betas=(0.0, 1.0, 2.0), beam_width=None):
+        """Adds `lm` with the fusion weights that give the lowest CER on held-out clips.
+
+        Args:
+            lm: a `CharNgramLM` over this model's alphabet.
+            logits: `(steps, classes)` arrays of the clips to choose on (`self.logits(...)`):
+                validation clips, never the test set.
+            references: their transcripts.
+            alphas, betas: the grid of language-model weights and per-character bonuses.
+            beam_width: prefixes kept (default: the checkpoint's).
+
+        Returns:
+            `(recogniser with the language model, grid)`: the grid lists
+            `{"alpha", "beta", "cer", "wer"}` for every pair tried.
+        """
+        grid = []
+        for alpha in alphas:
+            for beta in betas:
+                candidate = self.with_language_model(lm, alpha, beta)
+                rates = error_rates(references, candidate.decode(logits, beam_width=beam_width))
+                grid.append({"alpha": float(alpha), "beta": float(beta), "cer": rates["cer"],
+                             "wer": rates["wer"]})
+        best = min(grid, key=lambda r: (r["cer"], r["wer"]))
+        return self.with_language_model(lm, best["alpha"], best["beta"]), grid
+
     def _fusion(self):
         """The language-model settings to carry over: weights and default decoder."""
         settings = self.preprocessing.get("language_model", {})
