@@ -121,3 +121,6 @@ def test_recogniser_with_language_model_saves_loads_and_decodes(tmp_path):
     assert loaded.preprocessing["language_model"]["alpha"] == 1.0
     assert loaded.decode([noisy]) == ["press one"]
     assert loaded.with_language_model(None).decode([noisy]) == ["peess ane"]
+    orphan = type(asr)(asr.model, loaded.preprocessing)  # names an LM, has no folder
+    with pytest.raises(InputError, match="asset is missing"):
+        orphan.decode([noisy])

@@ -86,6 +86,10 @@ class SpeechRecognizer(Task):
         if getattr(self, "_lm", None) is None:
             path = os.path.join(self.directory or "", "assets",
                                 self.preprocessing["language_model"]["asset"])
+            if not os.path.isfile(path):
+                raise InputError(f"The preprocessing names a language model, but its asset is "
+                                 f"missing (a checkpoint folder holds it under assets/). "
+                                 f"Received: {path}")
             with open(path, "rb") as f:
                 self._lm = CharNgramLM.from_bytes(f.read())
         return self._lm
