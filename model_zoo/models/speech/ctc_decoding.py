@@ -1,4 +1,5 @@
-"""CTC decoding: greedy (best path) and beam search, through `keras.ops.ctc_decode`.
+"""CTC decoding: greedy (best path) and beam search through `keras.ops.ctc_decode`, and a
+prefix beam search that fuses in a character language model.
 
 Both return, for each utterance, the label ids with repeats merged and blanks (index 0)
 removed; `CharAlphabet.decode` turns them into text.
@@ -6,6 +7,8 @@ removed; `CharAlphabet.decode` turns them into text.
 
 import keras
 import numpy as np
+
+from model_zoo.metrics.text import log_softmax
 
 
 def _decode(logits, lengths, strategy, beam_width=16):
@@ -28,12 +31,6 @@ def ctc_greedy_decode(logits, lengths=None):
 def ctc_beam_search_decode(logits, lengths=None, beam_width=16):
     """Beam-search decoding (`beam_width` prefixes) of `(batch, steps, classes)` logits."""
     return _decode(logits, lengths, "beam_search", beam_width)
-
-
-def _log_softmax(logits):
-    logits = np.asarray(logits, dtype="float64")
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def ctc_prefix_beam_search(logits, alphabet, lm=None, alpha=0.5, beta=1.0, beam_width=16,
@@ -61,7 +58,7 @@ def ctc_prefix_beam_search(logits, alphabet, lm=None, alpha=0.5, beta=1.0, beam_
     Returns:
         The label ids (1..len(alphabet)) of the best hypothesis.
     """
-    log_probs = _log_softmax(logits)
+    log_probs = log_softmax(np.asarray(logits, dtype="float64"))
     if log_probs.ndim != 2 or log_probs.shape[1] != len(alphabet) + 1:
         raise ValueError(f"`logits` must be (steps, {len(alphabet) + 1}) for an alphabet of "
                          f"{len(alphabet)} characters plus the blank. Received: shape "
@@ -74,7 +71,7 @@ def ctc_prefix_beam_search(logits, alphabet, lm=None, alpha=0.5, beta=1.0, beam_
     # prefix (a tuple of ids) -> [log P(paths ending in blank), log P(... in the last id), text]
     beams = {(): [0.0, neg, ""]}
     for frame in log_probs:
-        candidates = [c for c in np.flatnonzero(frame[1:] > prune) + 1]
+        candidates = (np.flatnonzero(frame[1:] > prune) + 1).tolist()
         following = {}
 
         def add(prefix, blank, last, text):
