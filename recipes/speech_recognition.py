@@ -38,6 +38,7 @@ from model_zoo.data.speech_corpus import (
 )
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
 from model_zoo.metrics.speech import error_rates
+from model_zoo.models.copying import copy_weights
 from model_zoo.models.speech import CharNgramLM, build_ctc_recognizer
 from model_zoo.tasks.speech_recognition import DEFAULT_MODEL, SpeechRecognizer
 from model_zoo.training import fit as training
@@ -56,6 +57,11 @@ DEFAULTS = {
     "batch_size": 16,
     "patience": 3,
     "augment": True,
+    # Vocal-tract-length warp of the training clips' spectra (0: none; see Augmentation).
+    "freq_warp": 0.0,
+    # A registered checkpoint (e.g. "asr_crnn_synthetic_en@2") whose network weights start the
+    # training instead of a random initialisation ("": from scratch). Same hyperparameters.
+    "init_from": "",
     "decoder": "greedy",
     "beam_width": 16,
     "synthetic_test": True,
@@ -102,11 +108,12 @@ class SpeechData:
         waves, texts, _ = self.corpus.subset(name)
         return waves, [self.alphabet.encode(t) for t in texts], texts
 
-    def datasets(self, batch_size, augment=True, seed=0):
+    def datasets(self, batch_size, augment=True, seed=0, freq_warp=0.0):
         waves, labels, _ = self.split("train")
         val_waves, val_labels, _ = self.split("val")
-        train = speech_dataset(waves, labels, self.features, batch_size,
-                               Augmentation() if augment else None, shuffle=True, seed=seed)
+        augmentation = Augmentation(freq_warp=freq_warp) if augment else None
+        train = speech_dataset(waves, labels, self.features, batch_size, augmentation,
+                               shuffle=True, seed=seed)
         val = speech_dataset(val_waves, val_labels, self.features, batch_size)
         return train, val
 
@@ -149,7 +156,14 @@ def build_model(hp, config=None):
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
-    train, val = data.datasets(config["batch_size"], config["augment"])
+    if config.get("init_from"):
+        # Continued training: a published recogniser's weights are the starting point (its
+        # own registry entry records how it was made, so the chain stays reproducible).
+        from model_zoo.api import load
+
+        copy_weights(load(config["init_from"]).model, model, config["init_from"])
+    train, val = data.datasets(config["batch_size"], config["augment"],
+                               freq_warp=config["freq_warp"])
     return training.fit(model, train, val, loss=keras.losses.CTC(),
                         epochs=epochs or config["epochs"], learning_rate=hp.get("learning_rate"),
                         patience=config["patience"], warmup_epochs=config["warmup_epochs"],

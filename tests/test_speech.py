@@ -15,6 +15,7 @@ from model_zoo.data.audio import (
     Augmentation,
     AudioError,
     AudioFeatures,
+    frequency_warp,
     load_waveform,
     read_audio,
     resample,
@@ -190,6 +191,24 @@ def test_spec_augment_masks_bands_and_frames_deterministically():
     assert 0 < zero_cols <= 16 and 0 < zero_rows <= 40
 
 
+def test_frequency_warp_moves_a_tone_up_or_down_the_mel_bands():
+    import tensorflow as tf
+
+    features = AudioFeatures()
+    log_mel = features.log_mel(tf.constant(tone(freq=1000.0)))
+    peak = int(np.argmax(log_mel.numpy().mean(axis=0)))
+    np.testing.assert_allclose(frequency_warp(log_mel, 1.0, features).numpy(), log_mel.numpy(),
+                               rtol=1e-5, atol=1e-4)
+    up = int(np.argmax(frequency_warp(log_mel, 1.2, features).numpy().mean(axis=0)))
+    down = int(np.argmax(frequency_warp(log_mel, 0.8, features).numpy().mean(axis=0)))
+    assert down < peak < up, (down, peak, up)
+    # Where the band lies 20% higher in Hz: the warped peak sits at the band nearest 1200 Hz.
+    centres = 700 * np.expm1(np.linspace(1127 * np.log1p(60 / 700), 1127 * np.log1p(3800 / 700),
+                                         42)[1:-1] / 1127)
+    assert abs(up - int(np.argmin(abs(centres - 1200)))) <= 1
+    assert frequency_warp(log_mel, 1.1, features).shape == log_mel.shape
+
+
 def test_speech_dataset_batches_similar_lengths_with_known_steps():
     features = AudioFeatures()
     rng = np.random.default_rng(0)
@@ -201,6 +220,11 @@ def test_speech_dataset_batches_similar_lengths_with_known_steps():
     epoch2 = [(x.shape, y.shape) for x, y in ds]
     assert len(epoch1) == len(epoch2) == 3
     assert all(x[0] == 4 and x[2] == 40 for x, _ in epoch1)
+    warped = speech_dataset(waves, labels, features, 4, Augmentation(freq_warp=0.1),
+                            shuffle=True, seed=1)
+    first, again = next(iter(warped))[0].numpy(), next(iter(warped))[0].numpy()
+    assert np.all(np.isfinite(first)) and first.shape[2] == 40
+    assert not np.array_equal(first, again)  # every epoch draws new distortions
     plain = list(speech_dataset(waves, labels, features, 4))
     assert [int(x.shape[1]) for x, _ in plain] == sorted(int(x.shape[1]) for x, _ in plain)
     with pytest.raises(InputError, match="No examples"):
@@ -440,3 +464,18 @@ def test_finetune_on_a_folder_adds_new_characters(tmp_path):
     assert "empty" in metrics["skipped_clips"][0]["error"]
     assert 0 <= metrics["val_cer_after"] and metrics["stages"] == 1
     assert isinstance(tuned.transcribe(str(tmp_path / "0.wav")), str)
+
+
+def test_copy_weights_starts_a_model_from_another_or_says_why_not():
+    from model_zoo.models.copying import copy_weights
+
+    source = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=8, depth=1)
+    target = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=8, depth=1)
+    x = np.random.default_rng(0).normal(size=(1, 50, 40)).astype("float32")
+    assert not np.allclose(source.predict(x, verbose=0), target.predict(x, verbose=0))
+    copy_weights(source, target)
+    np.testing.assert_allclose(source.predict(x, verbose=0), target.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    wider = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=16, depth=1)
+    with pytest.raises(InputError, match="Cannot start from base.*Received"):
+        copy_weights(source, wider, "base")

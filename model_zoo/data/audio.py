@@ -376,6 +376,36 @@ def spec_augment(features, seed, freq_masks=2, freq_width=8, time_masks=2, time_
     return features * keep
 
 
+def frequency_warp(log_mel, factor, front_end):
+    """Log-mel frames of the same sound with its spectrum stretched by `factor` along frequency.
+
+    Band `j`, centred at `f_j` Hz, takes the (linearly interpolated) value the input has at
+    `f_j / factor`: `factor > 1` moves formants up (a shorter vocal tract), `< 1` down. Bands
+    whose source lies outside the filterbank repeat the edge band.
+
+    Args:
+        log_mel: `(frames, num_mel_bins)` log-mel energies from `front_end.log_mel`.
+        factor: a scalar warp factor (1: unchanged).
+        front_end: the `AudioFeatures` that made them (its mel scale and band edges).
+    """
+    tf = _tf()
+    # The mel scale of tf.signal.linear_to_mel_weight_matrix: band edges are evenly spaced in
+    # mel(f) = 1127 ln(1 + f / 700) between the filterbank's edges; band j is centred on edge j+1.
+    lo = 1127.0 * np.log1p(front_end.lower_edge_hertz / 700.0)
+    hi = 1127.0 * np.log1p(front_end.upper_edge_hertz / 700.0)
+    step = (hi - lo) / (front_end.num_mel_bins + 1)
+    centres_mel = lo + step * np.arange(1, front_end.num_mel_bins + 1)
+    centres_hz = tf.constant(700.0 * np.expm1(centres_mel / 1127.0), tf.float32)
+    source_mel = 1127.0 * tf.math.log1p(centres_hz / tf.cast(factor, tf.float32) / 700.0)
+    position = tf.clip_by_value((source_mel - lo) / step - 1.0, 0.0,
+                                front_end.num_mel_bins - 1.0)
+    below = tf.cast(tf.floor(position), tf.int32)
+    above = tf.minimum(below + 1, front_end.num_mel_bins - 1)
+    weight = position - tf.cast(below, tf.float32)
+    return (tf.gather(log_mel, below, axis=1) * (1.0 - weight)
+            + tf.gather(log_mel, above, axis=1) * weight)
+
+
 @dataclasses.dataclass
 class Augmentation:
     """Random training-time distortions, applied per example in the tf.data pipeline.
@@ -388,6 +418,10 @@ class Augmentation:
             after the speech.
         spec_augment: whether to apply SpecAugment masks to the features.
         freq_masks, freq_width, time_masks, time_fraction: SpecAugment's settings.
+        freq_warp: largest vocal-tract-length warp (VTLP, Jaitly & Hinton 2013): each clip's
+            spectrum is stretched along frequency by a factor drawn from
+            `[1 - freq_warp, 1 + freq_warp]`, as if a speaker with a shorter or longer vocal
+            tract had spoken it (0: none). Unlike speed perturbation it leaves tempo alone.
     """
 
     speed: tuple = (0.9, 1.1)
@@ -399,6 +433,7 @@ class Augmentation:
     freq_width: int = 7
     time_masks: int = 2
     time_fraction: float = 0.05
+    freq_warp: float = 0.0
 
     def waveform(self, waveform, seed, sample_rate):
         tf = _tf()
@@ -416,6 +451,16 @@ class Augmentation:
         snr = tf.where(use, snr, 60.0)
         colour = tf.where(use, colour, 0.0)
         return add_noise(waveform, snr, colour, seeds[4])
+
+    def log_mel(self, log_mel, seed, front_end):
+        """The un-normalised log-mel frames, frequency-warped if `freq_warp` is set."""
+        if not self.freq_warp:
+            return log_mel
+        tf = _tf()
+        seed = tf.random.experimental.stateless_fold_in(seed, 1)
+        factor = tf.random.stateless_uniform([], seed, 1.0 - self.freq_warp,
+                                             1.0 + self.freq_warp)
+        return frequency_warp(log_mel, factor, front_end)
 
     def features(self, features, seed):
         if not self.spec_augment:
@@ -475,7 +520,8 @@ def speech_dataset(waveforms, labels, features, batch_size, augmentation=None, s
             s = tf.stack([tf.constant(seed, tf.int64), draw])
             s1, s2 = tf.unstack(tf.random.experimental.stateless_split(s, 2))
             wave = augmentation.waveform(wave, s1, features.sample_rate)
-            feats = augmentation.features(features.frames(wave), s2)
+            log_mel = augmentation.log_mel(features.log_mel(wave), s2, features)
+            feats = augmentation.features(features.normalize(log_mel), s2)
         else:
             feats = features.frames(wave)
         return feats, label
