@@ -99,3 +99,33 @@ def test_reevaluate_run_keeps_the_weights_and_records_why(tmp_path):
         assert json.load(f)["reevaluated"]["why"] == "evaluation code changed"
     after = model_zoo.load(result.checkpoint_dir).model.get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
+
+
+def test_speech_recipe_init_from_starts_training_from_that_checkpoint(monkeypatch):
+    """`--set init_from=NAME`: the recipe's fit copies NAME's weights before its first step."""
+    import types
+
+    import numpy as np
+
+    import model_zoo.api
+
+    recipe = get_recipe("speech_recognition")
+    config, hp = recipe.resolve({**recipe.smoke, "init_from": "base_checkpoint"})
+    source, target = recipe.build_model(hp, config), recipe.build_model(hp, config)
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(source.get_weights(), target.get_weights()))
+    asked = []
+    monkeypatch.setattr(model_zoo.api, "load",
+                        lambda spec: asked.append(spec) or types.SimpleNamespace(model=source))
+
+    class Started(Exception):
+        pass
+
+    def datasets(*args, **kwargs):  # training would start here: the weights are set by now
+        raise Started
+
+    with pytest.raises(Started):
+        recipe.fit(target, types.SimpleNamespace(datasets=datasets), config, hp)
+    assert asked == ["base_checkpoint"]
+    for a, b in zip(source.get_weights(), target.get_weights()):
+        np.testing.assert_array_equal(a, b)
