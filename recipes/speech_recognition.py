@@ -285,9 +285,11 @@ class SpeechRecognitionRecipe(Recipe):
         return DEFAULT_MODEL
 
     def describe(self, config):
+        start = (f", continued from {config['init_from']} (trained on other synthetic "
+                 f"utterances)" if config.get("init_from") else "")
         return (f"English speech recogniser (characters, CTC) at {config['sample_rate']} Hz, "
-                f"trained on {config['train_utterances']} synthetic utterances; tested on the "
-                f"real Asterisk prompts.")
+                f"trained on {config['train_utterances']} synthetic utterances{start}; tested "
+                f"on the real Asterisk prompts.")
 
     load_data = staticmethod(load_data)
     build_model = staticmethod(build_model)
