@@ -150,9 +150,11 @@ def build_model(hp, config=None):
 #
 # CTC loss, Adam with cosine decay (optionally after warm-up epochs), gradient clipping, early
 # stopping on the synthetic validation clips (the real recordings are never looked at before
-# the test). The published run makes ten passes over the 4.3 h of training speech (4,750 steps
-# of 16 clips, the first epoch a linear warm-up): 55 minutes on one core of a shared 2-core
-# CPU (0.62-0.79 s per step); more epochs are a `--set epochs=N` away.
+# the test). The defaults make ten passes over the 4.3 h of training speech (4,750 steps of 16
+# clips, the first epoch a linear warm-up): 55 minutes on one core of a shared 2-core CPU
+# (0.62-0.79 s per step); more epochs are a `--set epochs=N` away. `init_from` continues a
+# published checkpoint instead of starting from random weights: the published `@3` is `@2`
+# (20 epochs on the seed-0 clips) continued for 15 epochs on new clips (`corpus_seed=1`).
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
