@@ -38,7 +38,6 @@ from model_zoo.data.speech_corpus import (
 )
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
 from model_zoo.metrics.speech import error_rates
-from model_zoo.models.copying import copy_weights
 from model_zoo.models.speech import CharNgramLM, build_ctc_recognizer
 from model_zoo.tasks.speech_recognition import DEFAULT_MODEL, SpeechRecognizer
 from model_zoo.training import fit as training
@@ -60,7 +59,7 @@ DEFAULTS = {
     # Vocal-tract-length warp of the training clips' spectra (0: none; see Augmentation).
     "freq_warp": 0.0,
     # A registered checkpoint (e.g. "asr_crnn_synthetic_en@2") whose network weights start the
-    # training instead of a random initialisation ("": from scratch). Same hyperparameters.
+    # training instead of a random initialisation ("": from scratch; see runner.start_from).
     "init_from": "",
     "decoder": "greedy",
     "beam_width": 16,
@@ -158,12 +157,6 @@ def build_model(hp, config=None):
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
-    if config.get("init_from"):
-        # Continued training: a published recogniser's weights are the starting point (its
-        # own registry entry records how it was made, so the chain stays reproducible).
-        from model_zoo.api import load
-
-        copy_weights(load(config["init_from"]).model, model, config["init_from"])
     train, val = data.datasets(config["batch_size"], config["augment"],
                                freq_warp=config["freq_warp"])
     return training.fit(model, train, val, loss=keras.losses.CTC(),

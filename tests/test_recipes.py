@@ -101,31 +101,39 @@ def test_reevaluate_run_keeps_the_weights_and_records_why(tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(before, after))
 
 
-def test_speech_recipe_init_from_starts_training_from_that_checkpoint(monkeypatch):
-    """`--set init_from=NAME`: the recipe's fit copies NAME's weights before its first step."""
+def test_init_from_starts_training_from_that_checkpoint(monkeypatch, tmp_path):
+    """`--set init_from=NAME`: `train` copies NAME's weights into the model before `fit`."""
     import types
 
     import numpy as np
 
     import model_zoo.api
+    from model_zoo.training.runner import train
 
     recipe = get_recipe("speech_recognition")
     config, hp = recipe.resolve({**recipe.smoke, "init_from": "base_checkpoint"})
-    source, target = recipe.build_model(hp, config), recipe.build_model(hp, config)
-    assert any(not np.array_equal(a, b)
-               for a, b in zip(source.get_weights(), target.get_weights()))
-    asked = []
+    source = recipe.build_model(hp, config)
+    asked, fitted = [], []
     monkeypatch.setattr(model_zoo.api, "load",
                         lambda spec: asked.append(spec) or types.SimpleNamespace(model=source))
 
     class Started(Exception):
         pass
 
-    def datasets(*args, **kwargs):  # training would start here: the weights are set by now
+    def fit(model, *args, **kwargs):  # training would start here: the weights are set by now
+        fitted.append(model.get_weights())
         raise Started
 
+    monkeypatch.setattr(type(recipe), "fit", staticmethod(fit))  # train makes its own instance
     with pytest.raises(Started):
-        recipe.fit(target, types.SimpleNamespace(datasets=datasets), config, hp)
+        train("speech_recognition", {**recipe.smoke, "init_from": "base_checkpoint"},
+              run_dir=str(tmp_path / "run"), verbose=0)
     assert asked == ["base_checkpoint"]
-    for a, b in zip(source.get_weights(), target.get_weights()):
+    for a, b in zip(source.get_weights(), fitted[0]):
         np.testing.assert_array_equal(a, b)
+    # Without it the model starts from its own random weights.
+    with pytest.raises(Started):
+        train("speech_recognition", dict(recipe.smoke), run_dir=str(tmp_path / "run2"),
+              verbose=0)
+    assert asked == ["base_checkpoint"]
+    assert any(not np.array_equal(a, b) for a, b in zip(source.get_weights(), fitted[1]))

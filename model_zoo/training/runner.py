@@ -103,6 +103,24 @@ def publish(task, metadata, registry_dir=None, replace=False):
     return target
 
 
+def start_from(model, config):
+    """Copies the weights of the checkpoint `config["init_from"]` names into `model`.
+
+    A recipe opts in to continued training by having an `init_from` key in its defaults
+    (`""`: random initialisation); `--set init_from=NAME` (a registered name, `name@N` or a
+    checkpoint folder) then starts its freshly built model from that checkpoint's weights, which
+    must have the same shapes (`copy_weights` says which one differs). The base stays in the
+    registry, so the chain of runs stays reproducible.
+    """
+    spec = config.get("init_from")
+    if not spec:
+        return model
+    from model_zoo.api import load
+    from model_zoo.models.copying import copy_weights
+
+    return copy_weights(load(spec).model, model, spec)
+
+
 def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
           replace=False, run_dir=None, registry_dir=None, verbose=2):
     """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring."""
@@ -123,7 +141,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
 
     started = time.monotonic()
     data = recipe.load_data(config)
-    model = recipe.build_model(hp, config)
+    model = start_from(recipe.build_model(hp, config), config)
     _write_json(os.path.join(run_dir, "config.json"),
                 {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
     callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))]
