@@ -61,6 +61,9 @@ DEFAULTS = {
     # A registered checkpoint (e.g. "asr_crnn_synthetic_en@2") whose network weights start the
     # training instead of a random initialisation ("": from scratch; see runner.start_from).
     "init_from": "",
+    # With init_from: copy only the layers whose names and shapes match (e.g. `depth` one more
+    # than the base's: its new top recurrent layer starts from random weights).
+    "init_partial": False,
     "decoder": "greedy",
     "beam_width": 16,
     "synthetic_test": True,
@@ -280,8 +283,10 @@ class SpeechRecognitionRecipe(Recipe):
         return DEFAULT_MODEL
 
     def describe(self, config):
-        start = (f", continued from {config['init_from']} (trained on other synthetic "
-                 f"utterances)" if config.get("init_from") else "")
+        how = "its matching layers copied from" if config.get("init_partial") else \
+            "continued from"
+        start = (f", {how} {config['init_from']} (trained on other synthetic utterances)"
+                 if config.get("init_from") else "")
         return (f"English speech recogniser (characters, CTC) at {config['sample_rate']} Hz, "
                 f"trained on {config['train_utterances']} synthetic utterances{start}; tested "
                 f"on the real Asterisk prompts.")

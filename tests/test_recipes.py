@@ -113,7 +113,7 @@ def test_init_from_starts_training_from_that_checkpoint(monkeypatch, tmp_path):
     recipe = get_recipe("speech_recognition")
     config, hp = recipe.resolve({**recipe.smoke, "init_from": "base_checkpoint"})
     source = recipe.build_model(hp, config)
-    asked, fitted = [], []
+    asked, fitted, models = [], [], []
     monkeypatch.setattr(model_zoo.api, "load",
                         lambda spec: asked.append(spec) or types.SimpleNamespace(model=source))
 
@@ -122,6 +122,7 @@ def test_init_from_starts_training_from_that_checkpoint(monkeypatch, tmp_path):
 
     def fit(model, *args, **kwargs):  # training would start here: the weights are set by now
         fitted.append(model.get_weights())
+        models.append(model)
         raise Started
 
     monkeypatch.setattr(type(recipe), "fit", staticmethod(fit))  # train makes its own instance
@@ -137,3 +138,15 @@ def test_init_from_starts_training_from_that_checkpoint(monkeypatch, tmp_path):
               verbose=0)
     assert asked == ["base_checkpoint"]
     assert any(not np.array_equal(a, b) for a, b in zip(source.get_weights(), fitted[1]))
+    # A model one recurrent layer deeper: an error, unless init_partial copies what matches.
+    deeper = {**recipe.smoke, "init_from": "base_checkpoint", "depth": recipe.smoke["depth"] + 1}
+    with pytest.raises(InputError, match="strict=False"):
+        train("speech_recognition", deeper, run_dir=str(tmp_path / "run3"), verbose=0)
+    with pytest.raises(Started):
+        train("speech_recognition", {**deeper, "init_partial": True},
+              run_dir=str(tmp_path / "run4"), verbose=0)
+    grown = models[-1]
+    assert len(grown.weights) > len(source.weights)
+    for name in ("conv_1", "encoder_bigru_0", "ctc_logits"):
+        for a, b in zip(source.get_layer(name).get_weights(), grown.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)

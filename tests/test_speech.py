@@ -479,3 +479,26 @@ def test_copy_weights_starts_a_model_from_another_or_says_why_not():
     wider = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=16, depth=1)
     with pytest.raises(InputError, match="Cannot start from base.*Received"):
         copy_weights(source, wider, "base")
+
+
+def test_copy_weights_partial_grows_a_model_by_one_layer():
+    from model_zoo.models.copying import copy_weights
+
+    source = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=8, depth=1)
+    deeper = build_ctc_recognizer(alphabet_size=29, conv_channels=4, units=8, depth=2)
+    with pytest.raises(InputError, match="same hyperparameters.*strict=False"):
+        copy_weights(source, deeper, "base")
+    before = deeper.get_layer("encoder_bigru_1").get_weights()
+    copy_weights(source, deeper, "base", strict=False)
+    for name in ("conv_1", "conv_2_bn", "encoder_bigru_0", "ctc_logits"):
+        for a, b in zip(source.get_layer(name).get_weights(),
+                        deeper.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(a, b)
+    # The new layer keeps its own initialisation.
+    for a, b in zip(before, deeper.get_layer("encoder_bigru_1").get_weights()):
+        np.testing.assert_array_equal(a, b)
+    other = build_ctc_recognizer(alphabet_size=29, conv_channels=8, units=4, depth=1)
+    with pytest.raises(InputError, match="none of its layers.*Received: layers"):
+        copy_weights(other, build_ctc_recognizer(alphabet_size=5, conv_channels=4, units=8,
+                                                 depth=1, num_mel_bins=20), "other",
+                     strict=False)

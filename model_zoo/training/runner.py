@@ -109,8 +109,10 @@ def start_from(model, config):
     A recipe opts in to continued training by having an `init_from` key in its defaults
     (`""`: random initialisation); `--set init_from=NAME` (a registered name, `name@N` or a
     checkpoint folder) then starts its freshly built model from that checkpoint's weights, which
-    must have the same shapes (`copy_weights` says which one differs). The base stays in the
-    registry, so the chain of runs stays reproducible.
+    must have the same shapes (`copy_weights` says which one differs). With `init_partial`
+    true in the config, only the layers that match in name and shapes are copied and the
+    others keep their fresh initialisation (e.g. a model grown by one layer). The base stays in
+    the registry, so the chain of runs stays reproducible.
     """
     spec = config.get("init_from")
     if not spec:
@@ -118,7 +120,8 @@ def start_from(model, config):
     from model_zoo.api import load
     from model_zoo.models.copying import copy_weights
 
-    return copy_weights(load(spec).model, model, spec)
+    return copy_weights(load(spec).model, model, spec,
+                        strict=not config.get("init_partial", False))
 
 
 def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
