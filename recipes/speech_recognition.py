@@ -126,9 +126,10 @@ def load_data(config):
 
 # ## 2. Model
 #
-# `build_model(keras_tuner.HyperParameters())` builds the published model: two strided 2-D
-# convolutions of 16 channels (time / 3, mels / 4), two bidirectional GRU layers of 128 units,
-# a softmax over 28 characters + the CTC blank: 0.54 M parameters (2.2 MB). On this machine's
+# `build_model(keras_tuner.HyperParameters())` builds the model of `@1` to `@3`: two strided
+# 2-D convolutions of 16 channels (time / 3, mels / 4), two bidirectional GRU layers of 128
+# units, a softmax over 28 characters + the CTC blank: 0.54 M parameters (2.2 MB). The default
+# `@4` is the same with `depth=3` (0.84 M), grown from `@3` (`init_partial`). On this machine's
 # shared CPU the 2-D convolutions dominate the cost; 16 channels train 1.5x faster than 32.
 
 
@@ -156,7 +157,8 @@ def build_model(hp, config=None):
 # clips, the first epoch a linear warm-up): 55 minutes on one core of a shared 2-core CPU
 # (0.62-0.79 s per step); more epochs are a `--set epochs=N` away. `init_from` continues a
 # published checkpoint instead of starting from random weights: the published `@3` is `@2`
-# (20 epochs on the seed-0 clips) continued for 15 epochs on new clips (`corpus_seed=1`).
+# (20 epochs on the seed-0 clips) continued for 15 epochs on new clips (`corpus_seed=1`), and
+# `@4` is `@3` grown by a recurrent layer, trained 15 epochs on other new clips (`corpus_seed=2`).
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
