@@ -47,7 +47,8 @@ def copy_weights(source, target, what="the source model", strict=True):
                   else f"{len(got)} weights there but {len(want)} here")
         raise InputError(f"Cannot start from {what}: its network differs from the one built "
                          f"({detail}). Build the model with the same hyperparameters, or "
-                         f"copy only the layers that match (strict=False). "
+                         f"copy only the layers that match (strict=False; with `model-zoo train`: "
+                         f"--set init_partial=true). "
                          f"Received: {len(got)} weights")
     target.set_weights(source.get_weights())
     return target
