@@ -128,9 +128,10 @@ def load_data(config):
 #
 # `build_model(keras_tuner.HyperParameters())` builds the model of `@1` to `@3`: two strided
 # 2-D convolutions of 16 channels (time / 3, mels / 4), two bidirectional GRU layers of 128
-# units, a softmax over 28 characters + the CTC blank: 0.54 M parameters (2.2 MB). The default
-# `@4` is the same with `depth=3` (0.84 M), grown from `@3` (`init_partial`). On this machine's
-# shared CPU the 2-D convolutions dominate the cost; 16 channels train 1.5x faster than 32.
+# units, a softmax over 28 characters + the CTC blank: 0.54 M parameters (2.2 MB). `@4` is the
+# same with `depth=3` (0.84 M), grown from `@3` (`init_partial`), and the default `@5` has
+# `depth=4` (1.13 M), grown from `@4`. On this machine's shared CPU the 2-D convolutions
+# dominate the cost; 16 channels train 1.5x faster than 32.
 
 
 def build_model(hp, config=None):
@@ -143,7 +144,7 @@ def build_model(hp, config=None):
         subsample=hp.Choice("subsample", [2, 3, 4], default=3),
         cell=hp.Choice("cell", ["gru", "lstm"], default="gru"),
         units=hp.Int("units", 64, 256, step=32, default=128),
-        depth=hp.Int("depth", 1, 3, default=2),
+        depth=hp.Int("depth", 1, 4, default=2),
         dropout=hp.Float("dropout", 0.0, 0.4, step=0.05, default=0.15),
         name="ctc_recognizer",
     )
@@ -158,7 +159,8 @@ def build_model(hp, config=None):
 # (0.62-0.79 s per step); more epochs are a `--set epochs=N` away. `init_from` continues a
 # published checkpoint instead of starting from random weights: the published `@3` is `@2`
 # (20 epochs on the seed-0 clips) continued for 15 epochs on new clips (`corpus_seed=1`), and
-# `@4` is `@3` grown by a recurrent layer, trained 15 epochs on other new clips (`corpus_seed=2`).
+# `@4` is `@3` grown by a recurrent layer, trained 15 epochs on other new clips (`corpus_seed=2`),
+# and `@5` is `@4` grown by another, trained 12 epochs on new clips again (`corpus_seed=3`).
 
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):

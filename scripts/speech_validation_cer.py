@@ -1,0 +1,56 @@
+"""CER of speech checkpoints on one corpus seed's synthetic validation clips.
+
+    python scripts/speech_validation_cer.py --corpus-seed 3 --out runs/select_seed3_val.json \
+        asr_crnn_synthetic_en@4 runs/asr_seed3_depth4/checkpoint
+
+How a new `asr_crnn_synthetic_en` version is chosen (recipes/speech_recognition.md): every
+candidate, and the published version it would replace, is measured on the validation clips of
+the corpus seed the candidates trained on (clips none of them trained on), with the greedy
+decoder and with the checkpoint's own default (beam search + its language model). The real
+recordings play no part. Results are added to `--out` (JSON) as each checkpoint finishes.
+`--split test` reads the seed's held-out synthetic voices instead (a comparison, not a choice).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+DECODERS = ("greedy", "beam_search_lm")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("checkpoints", nargs="+", help="registry names or checkpoint folders")
+    parser.add_argument("--corpus-seed", type=int, required=True)
+    parser.add_argument("--split", choices=("val", "test"), default="val")
+    parser.add_argument("--out", required=True, help="JSON file the results are added to")
+    args = parser.parse_args(argv)
+
+    import model_zoo
+    from model_zoo.data.audio import from_int16
+    from model_zoo.metrics.speech import error_rates
+    from recipes.speech_recognition import DEFAULTS, SpeechData
+
+    data = SpeechData({**DEFAULTS, "corpus_seed": args.corpus_seed})
+    waves, _, texts = data.split(args.split)
+    results = {}
+    if os.path.exists(args.out):
+        with open(args.out, encoding="utf-8") as f:
+            results = json.load(f)
+    for name in args.checkpoints:
+        task = model_zoo.load(name)
+        logits = task.logits([from_int16(w) for w in waves])
+        decoders = DECODERS if task.language_model is not None else DECODERS[:1]
+        row = {d: error_rates(texts, task.decode(logits, d))["cer"] for d in decoders}
+        results[name] = {**row, "clips": len(texts), "corpus_seed": args.corpus_seed,
+                         "split": args.split}
+        print(name, results[name], flush=True)
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
