@@ -32,7 +32,6 @@ import soundfile  # noqa: E402
 import model_zoo  # noqa: E402
 from model_zoo.data.cache import require_path  # noqa: E402
 from model_zoo.data.speech_text import normalize_transcript  # noqa: E402
-from model_zoo.metrics.speech import error_rates  # noqa: E402
 
 ARCHIVE = "/usr/share/games/warzone2100/base.wz"
 _STEP = re.compile(r'"audio":\s*"(tut\d+\.ogg)"[^{}]*?"message":\s*_\("((?:[^"\\]|\\.)*)"\)')
@@ -56,12 +55,9 @@ def tutorial_clips(archive=ARCHIVE, max_chars_per_second=25.0):
 
 def score(name, clips):
     task = model_zoo.load(name)
-    logits = task.logits([task.waveform(audio, rate) for _, audio, rate, _ in clips])
-    references = [text for *_, text in clips]
+    waves = [task.waveform(audio, rate) for _, audio, rate, _ in clips]
     row = {"model": task.metadata.full_name}
-    decoders = ["greedy"] + (["beam_search_lm"] if task.language_model is not None else [])
-    for decoder in decoders:
-        rates = error_rates(references, task.decode(logits, decoder))
+    for decoder, rates in task.decoder_error_rates(waves, [t for *_, t in clips]).items():
         suffix = "" if decoder == "greedy" else "_lm"
         row.update({f"cer{suffix}": rates["cer"], f"wer{suffix}": rates["wer"]})
     return row

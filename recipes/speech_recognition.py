@@ -229,12 +229,12 @@ def evaluate(task, data, config, limit=None):
     metrics.update(cer_beam=beam["cer"], wer_beam=beam["wer"], real_utterances=real["utterances"])
     if config.get("synthetic_test", True):
         waves, _, texts = data.split("test")
-        synthetic_logits = task.logits([from_int16(w) for w in waves])
-        synthetic = error_rates(texts, task.decode(synthetic_logits, "greedy"))
-        metrics.update(synthetic_cer=synthetic["cer"], synthetic_wer=synthetic["wer"],
-                       synthetic_utterances=synthetic["utterances"])
-        if with_lm:
-            fused = error_rates(texts, task.decode(synthetic_logits, "beam_search_lm"))
+        synthetic = task.decoder_error_rates([from_int16(w) for w in waves], texts)
+        greedy_rates = synthetic["greedy"]
+        metrics.update(synthetic_cer=greedy_rates["cer"], synthetic_wer=greedy_rates["wer"],
+                       synthetic_utterances=greedy_rates["utterances"])
+        if "beam_search_lm" in synthetic:
+            fused = synthetic["beam_search_lm"]
             metrics.update(synthetic_cer_lm=fused["cer"], synthetic_wer_lm=fused["wer"])
     evaluate.last_transcripts = list(zip(references, greedy))
     return metrics

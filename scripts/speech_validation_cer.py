@@ -18,9 +18,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-DECODERS = ("greedy", "beam_search_lm")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoints", nargs="+", help="registry names or checkpoint folders")
@@ -31,7 +28,6 @@ def main(argv=None):
 
     import model_zoo
     from model_zoo.data.audio import from_int16
-    from model_zoo.metrics.speech import error_rates
     from recipes.speech_recognition import DEFAULTS, SpeechData
 
     data = SpeechData({**DEFAULTS, "corpus_seed": args.corpus_seed})
@@ -41,10 +37,8 @@ def main(argv=None):
         with open(args.out, encoding="utf-8") as f:
             results = json.load(f)
     for name in args.checkpoints:
-        task = model_zoo.load(name)
-        logits = task.logits([from_int16(w) for w in waves])
-        decoders = DECODERS if task.language_model is not None else DECODERS[:1]
-        row = {d: error_rates(texts, task.decode(logits, d))["cer"] for d in decoders}
+        rates = model_zoo.load(name).decoder_error_rates([from_int16(w) for w in waves], texts)
+        row = {decoder: r["cer"] for decoder, r in rates.items()}
         results[name] = {**row, "clips": len(texts), "corpus_seed": args.corpus_seed,
                          "split": args.split}
         print(name, results[name], flush=True)

@@ -52,6 +52,7 @@ def test_smoke_run_publishes_a_loadable_checkpoint(name, tmp_path):
     if name == "speech_recognition":  # the decoder's language model travels with it
         assert task.language_model.order == recipe.smoke["lm_order"]
         assert {"cer_lm", "wer_lm"} <= set(metrics["test"]) <= set(entry.metadata.metrics["test"])
+        assert {"synthetic_cer", "synthetic_cer_lm", "synthetic_wer_lm"} <= set(metrics["test"])
     output, shape = task.predict_example()
     assert tuple(getattr(output, "shape", ())) == tuple(shape) or len(output) == shape[0]
     # Publishing again adds version 2 and keeps version 1 beside it.

@@ -425,6 +425,23 @@ def test_evaluate_on_pairs(saved_recognizer):
         asr.evaluate([object()])
 
 
+def test_decoder_error_rates_match_evaluate_per_decoder(saved_recognizer):
+    import model_zoo
+
+    asr = model_zoo.load(saved_recognizer)
+    pairs = [(tone(0.5), "a b"), (tone(0.7, freq=900), "c")]
+    waves = [asr.waveform(audio, 8000) for audio, _ in pairs]
+    references = [text for _, text in pairs]
+    assert list(asr.decoder_error_rates(waves, references)) == ["greedy"]  # no LM: greedy only
+    both = asr.decoder_error_rates(waves, references, ["greedy", "beam_search"])
+    for decoder, rates in both.items():
+        assert rates == asr.evaluate(pairs, sample_rate=8000, decoder=decoder)
+    lm = CharNgramLM.fit(["a b c", "a c b"], ENGLISH_ALPHABET, order=2)
+    with_lm = asr.with_language_model(lm).decoder_error_rates(waves, references)
+    assert list(with_lm) == ["greedy", "beam_search_lm"]
+    assert with_lm["greedy"] == both["greedy"]
+
+
 def test_gradual_unfreezing_groups_front_end_recurrent_layers_head():
     from model_zoo.tasks.speech_recognition import recognizer_groups
 

@@ -307,6 +307,23 @@ class SpeechRecognizer(Task):
         return self._score(waves, [u.text for u in items], decoder, beam_width,
                            return_transcripts)
 
+    def decoder_error_rates(self, waveforms, references, decoders=None, beam_width=None):
+        """CER and WER of several decoders on the same clips, the network run once.
+
+        Args:
+            waveforms: float waveforms at the model's rate (`waveform` makes them).
+            references: their transcripts.
+            decoders: decoder names (see `transcribe`); default `"greedy"`, and
+                `"beam_search_lm"` when the checkpoint has a language model.
+
+        Returns:
+            `{decoder: {"cer", "wer", "utterances"}}`.
+        """
+        if decoders is None:
+            decoders = ["greedy"] + (["beam_search_lm"] if self.language_model is not None else [])
+        logits = self.logits(waveforms)
+        return {d: error_rates(references, self.decode(logits, d, beam_width)) for d in decoders}
+
     def _score(self, waves, references, decoder=None, beam_width=None, return_transcripts=False):
         hypotheses = self.decode(self.logits(waves), decoder, beam_width)
         result = error_rates(references, hypotheses)
