@@ -16,16 +16,14 @@ import datetime
 import json
 import os
 import platform
+import reprlib
 
-from model_zoo.errors import InputError
+from model_zoo.errors import InputError, IntegrityError
 from model_zoo.fsutil import atomic_folder
 from model_zoo.registry import CheckpointMetadata, describe_files
+from model_zoo.registry.integrity import is_inner_path
+from model_zoo.registry.metadata import ASSETS_DIR, CARD_FILE, MODEL_FILE, PREPROCESSING_FILE
 from model_zoo.version import __version__
-
-MODEL_FILE = "model.keras"
-PREPROCESSING_FILE = "preprocessing.json"
-ASSETS_DIR = "assets"
-CARD_FILE = "README.md"
 
 
 def framework_versions():
@@ -163,17 +161,71 @@ def _save_without_optimizer(model, path):
 
 
 def read_checkpoint(directory):
-    """Loads `(keras_model, preprocessing_dict, metadata)` from a checked checkpoint folder."""
+    """Loads `(keras_model, preprocessing_dict, metadata)` from a checked checkpoint folder.
+
+    The model loads with `safe_mode=True`; a model Keras cannot load that way (a `Lambda` layer,
+    an unknown layer, a damaged file) or whose parameter count is not the one its metadata
+    records is an `IntegrityError`.
+    """
     import keras
 
     metadata = CheckpointMetadata.load(directory)
-    with open(os.path.join(directory, PREPROCESSING_FILE), encoding="utf-8") as f:
-        preprocessing = json.load(f)
-    model = keras.saving.load_model(os.path.join(directory, MODEL_FILE), compile=False,
-                                    safe_mode=True)
+    try:
+        with open(os.path.join(directory, PREPROCESSING_FILE), encoding="utf-8") as f:
+            preprocessing = json.load(f)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise IntegrityError(
+            f"{PREPROCESSING_FILE} in {directory} is not valid UTF-8 JSON ({e}). "
+            "Received: a corrupt preprocessing file."
+        ) from None
+    try:
+        model = keras.saving.load_model(os.path.join(directory, MODEL_FILE), compile=False,
+                                        safe_mode=True)
+    except Exception as e:  # Keras raises ValueError, TypeError, OSError, zipfile errors, ...
+        reason = " ".join(str(e).split()).split(". ")[0]  # Keras's first sentence says why
+        raise IntegrityError(
+            f"{MODEL_FILE} in {directory} cannot be loaded with Keras's safe_mode: a checkpoint "
+            "holds only Keras's and model_zoo's own layers, and no Python code (no `Lambda` "
+            f"layer). Received: {type(e).__name__}: {reason[:300]}"
+        ) from None
+    if metadata.params and count_params(model) != metadata.params:
+        raise IntegrityError(
+            f"The model in {directory} does not have the parameter count its metadata records "
+            f"({metadata.params}). Received: {count_params(model)} parameters."
+        )
     return model, preprocessing, metadata
 
 
-def read_asset(directory, rel):
-    with open(os.path.join(directory, ASSETS_DIR, rel), encoding="utf-8") as f:
-        return f.read()
+def read_asset(directory, rel, binary=False):
+    """The content of the checkpoint asset `assets/<rel>` (text, or bytes when `binary`).
+
+    Raises:
+        IntegrityError: `rel` leads out of the checkpoint's `assets/` folder (`..`, an absolute
+            path, a link), or the asset is missing or not UTF-8 text.
+        InputError: `directory` is None: the object was not loaded from a checkpoint.
+    """
+    if directory is None:
+        raise InputError(
+            f"Cannot read the asset `{rel}`: the asset is missing, as this object was not "
+            "loaded from a checkpoint folder (which holds it under assets/). Received: "
+            "directory=None"
+        )
+    base = os.path.join(os.path.realpath(directory), ASSETS_DIR)
+    path = os.path.realpath(os.path.join(base, *rel.split("/"))) if is_inner_path(rel) else None
+    if path is None or not path.startswith(base + os.sep):
+        raise IntegrityError(
+            f"The checkpoint in {directory} names an asset outside its {ASSETS_DIR}/ folder; an "
+            f"asset is a relative path inside it. Received: {reprlib.repr(rel)}"
+        )
+    if not os.path.isfile(path):
+        raise IntegrityError(
+            f"Cannot read the asset `{rel}`: the asset is missing from {directory}/{ASSETS_DIR}. "
+            "Received: no such file."
+        )
+    try:
+        with open(path, "rb") if binary else open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError:
+        raise IntegrityError(
+            f"The asset `{rel}` in {directory} is not UTF-8 text. Received: undecodable bytes."
+        ) from None

@@ -9,6 +9,18 @@ from model_zoo.errors import InputError
 
 SCHEMA_VERSION = 1
 METADATA_FILE = "metadata.json"
+# The files of the checkpoint format (see `model_zoo.checkpoint`): the two a load always reads.
+MODEL_FILE = "model.keras"
+PREPROCESSING_FILE = "preprocessing.json"
+ASSETS_DIR = "assets"
+CARD_FILE = "README.md"
+
+
+def few(names, limit=5):
+    """`['a', 'b', 'c', 'd', 'e'] and 12 more`: a few names for an error message, not all."""
+    names = list(names)
+    shown = repr(names[:limit])
+    return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
 
 # Names are lowercase words joined by underscores, `<task>_<architecture>_<dataset>`, for
 # example `forecast_lstm_taylor`. A version is pinned with `@N`: `forecast_lstm_taylor@1`.
@@ -113,9 +125,10 @@ class CheckpointMetadata:
             with open(path, encoding="utf-8") as f:
                 data = json.load(f)
         except FileNotFoundError:
+            found = few(sorted(os.listdir(directory))) if os.path.isdir(directory) else directory
             raise InputError(
                 f"{directory} is not a model_zoo checkpoint: it has no {METADATA_FILE}. "
-                f"Received: {sorted(os.listdir(directory)) if os.path.isdir(directory) else directory}"
+                f"Received: {found}"
             ) from None
         except json.JSONDecodeError as e:
             raise InputError(

@@ -120,6 +120,8 @@ class Registry:
                 for old, new in json.load(f).items():
                     self.aliases.setdefault(old, new)
         for child in sorted(os.listdir(root)):
+            if child.startswith("."):  # temporaries of an unfinished write (fsutil), never entries
+                continue
             directory = os.path.join(root, child)
             if not os.path.isfile(os.path.join(directory, METADATA_FILE)):
                 continue
