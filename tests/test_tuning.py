@@ -36,7 +36,7 @@ def test_tune_runs_and_refuses_a_changed_space(tmp_path, monkeypatch):
 def test_tune_bad_arguments(tmp_path):
     with pytest.raises(InputError, match="--tuner must be one of"):
         tuning.tune("forecasting", tuner="grid", max_trials=1, directory=str(tmp_path))
-    with pytest.raises(InputError, match="--max-trials"):
+    with pytest.raises(InputError, match="`max_trials` must be a positive integer"):
         tuning.tune("forecasting", max_trials=0, directory=str(tmp_path))
     with pytest.raises(InputError, match="no search to resume"):
         tuning.tune("forecasting", max_trials=1, resume=True, directory=str(tmp_path))

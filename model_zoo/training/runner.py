@@ -15,12 +15,15 @@ registry tests re-measure it from then on.
 
 import dataclasses
 import datetime
+import glob
 import json
 import os
 import shlex
 import time
 
 from model_zoo.errors import InputError
+from model_zoo.fsutil import replace_folder, require_writable, staging_folder
+from model_zoo.limits import positive_int
 from model_zoo.registry import CheckpointMetadata, builtin_root
 from model_zoo.registry.metadata import METADATA_FILE
 from model_zoo.training.plots import pyplot, save_figure
@@ -81,25 +84,48 @@ def _plot_history(history, path):
     return save_figure(fig, path)
 
 
+def _publication(name, registry_dir=None, replace=False):
+    """`(target, version, keep)` for publishing `name`: its folder, the new version and where
+    the current one is kept (None: nowhere). Raises InputError if that place is taken."""
+    registry_dir = os.path.abspath(registry_dir or builtin_root())
+    target = os.path.join(registry_dir, name)
+    kept = glob.glob(os.path.join(glob.escape(registry_dir), f"{name}@*", METADATA_FILE))
+    newest = max((CheckpointMetadata.load(os.path.dirname(p)).version for p in kept), default=0)
+    if not os.path.isfile(os.path.join(target, METADATA_FILE)):
+        return target, newest + 1, None  # e.g. only `name@N` folders are left
+    current = CheckpointMetadata.load(target).version
+    if replace:
+        return target, current, None
+    keep = os.path.join(registry_dir, f"{name}@{current}")
+    if os.path.lexists(keep):
+        raise InputError(
+            f"Cannot publish a new version of {name}: the current version {current} is to be "
+            f"kept as {keep}, which exists already. Move one of them away, or pass replace=True "
+            f"(--replace) to overwrite version {current}. Received: {keep}"
+        )
+    return target, max(current, newest) + 1, keep
+
+
+def check_publishable(name, registry_dir=None, replace=False):
+    """Raises InputError now, before any training, if publishing `name` would be refused."""
+    _publication(name, registry_dir, replace)
+
+
 def publish(task, metadata, registry_dir=None, replace=False):
     """Writes `task` into the registry folder as `metadata.name`; returns the new folder.
 
     Without `replace`, an existing checkpoint of that name is kept as `<name>@<version>` and
     the new one gets the next version; with it, the newest version is overwritten in place.
+    The new version is written completely into a temporary folder first and then swapped in:
+    if anything fails, the registry folder is left exactly as it was.
     """
-    registry_dir = registry_dir or builtin_root()
-    target = os.path.join(registry_dir, metadata.name)
-    if os.path.isfile(os.path.join(target, METADATA_FILE)):
-        old = CheckpointMetadata.load(target)
-        if replace:
-            metadata.version = old.version
-        else:
-            metadata.version = old.version + 1
-            keep = os.path.join(registry_dir, f"{old.name}@{old.version}")
-            if os.path.exists(keep):
-                raise InputError(f"Cannot keep the old version: {keep} exists. Received: {keep}")
-            os.replace(target, keep)
-    task.save(target, metadata, overwrite=True)
+    target, metadata.version, keep = _publication(metadata.name, registry_dir, replace)
+    with staging_folder(target) as staging:
+        written = os.path.join(staging, metadata.name)
+        task.save(written, metadata)
+        replace_folder(written, target, keep=keep)
+    task.metadata = CheckpointMetadata.load(target)
+    task.directory = target
     return target
 
 
@@ -133,18 +159,19 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     overrides = dict(overrides or {})
     config, hp = recipe.resolve(overrides)
     if epochs is not None:
-        if epochs < 1:
-            raise InputError(f"--epochs must be >= 1. Received: {epochs}")
-        config["epochs"] = epochs
+        config["epochs"] = positive_int(epochs, "epochs")
     set_seed(seed)
     name = recipe.checkpoint_name(config)
+    if publish_to_registry:
+        check_publishable(name, registry_dir, replace)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = os.path.abspath(run_dir or os.path.join(runs_root(), recipe.name, f"{stamp}-{name}"))
-    os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
+    require_writable(run_dir, "run folder", folder=True)
 
     started = time.monotonic()
     data = recipe.load_data(config)
     model = start_from(recipe.build_model(hp, config), config)
+    os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)  # Only once the model is built.
     _write_json(os.path.join(run_dir, "config.json"),
                 {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
     callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))]

@@ -13,6 +13,7 @@ import os
 import shutil
 
 from model_zoo.errors import InputError
+from model_zoo.limits import positive_int
 from model_zoo.training.recipe import get_recipe
 from model_zoo.training.runner import runs_root, set_seed
 
@@ -41,6 +42,42 @@ def _hypermodel(recipe, config, data):
     return RecipeHyperModel(name=recipe.name)
 
 
+def trial_seed(seed, trial_id):
+    """The seed of trial `trial_id` in a search seeded with `seed` (a 32-bit integer)."""
+    return int(hashlib.sha256(f"{seed}/{trial_id}".encode()).hexdigest()[:8], 16)
+
+
+def _seeded(tuner_class, seed):
+    """`tuner_class` whose every trial starts from `trial_seed(seed, trial_id)`.
+
+    A search seeded once runs each trial from where the previous one left the random state;
+    after a kill, `--resume` re-runs the interrupted trial (Keras Tuner retries it with its
+    values) from a fresh state instead, so its weights, dropout and shuffles, and its score,
+    would differ. Seeding each trial by its id makes a resumed search equal an uninterrupted one
+    (and Bayesian optimisation's proposals too).
+    """
+    import numpy as np
+
+    class Seeded(tuner_class):
+        def pre_create_trial(self):
+            # Bayesian optimisation draws candidates from a RandomState that Keras Tuner does
+            # not save with the search: seed it by the number of the trial it is to propose,
+            # and fit it to the trials in their order (a reloaded search has them in the order
+            # the file system lists them).
+            self.oracle.trials = dict(sorted(self.oracle.trials.items()))
+            if isinstance(getattr(self.oracle, "_random_state", None), np.random.RandomState):
+                self.oracle._random_state = np.random.RandomState(
+                    trial_seed(seed, len(self.oracle.trials)))
+            super().pre_create_trial()
+
+        def run_trial(self, trial, *args, **kwargs):
+            set_seed(trial_seed(seed, trial.trial_id))
+            return super().run_trial(trial, *args, **kwargs)
+
+    Seeded.__name__ = f"Seeded{tuner_class.__name__}"
+    return Seeded
+
+
 def tune(recipe_name, overrides=None, tuner="random", max_trials=10, resume=False,
          epochs=None, seed=0, directory=None, log=print):
     """Runs a search; returns the best trials as `[{"trial", "score", "hp"}, ...]`."""
@@ -48,12 +85,11 @@ def tune(recipe_name, overrides=None, tuner="random", max_trials=10, resume=Fals
 
     if tuner not in TUNERS:
         raise InputError(f"--tuner must be one of {TUNERS}. Received: {tuner!r}")
-    if max_trials < 1:
-        raise InputError(f"--max-trials must be >= 1. Received: {max_trials}")
+    positive_int(max_trials, "max_trials")
     recipe = get_recipe(recipe_name)
     config, preset = recipe.resolve(overrides)
     if epochs is not None:
-        config["epochs"] = epochs
+        config["epochs"] = positive_int(epochs, "epochs")
     set_seed(seed)
     space = recipe.search_space(config)
     fixed = keras_tuner.HyperParameters()  # `--set` on a hyperparameter fixes it.
@@ -97,12 +133,13 @@ def tune(recipe_name, overrides=None, tuner="random", max_trials=10, resume=Fals
                   hyperparameters=fixed, tune_new_entries=True, directory=directory,
                   project_name=project, overwrite=False, seed=seed)
     if tuner == "random":
-        engine = keras_tuner.RandomSearch(max_trials=max_trials, **common)
+        engine = _seeded(keras_tuner.RandomSearch, seed)(max_trials=max_trials, **common)
     elif tuner == "bayesian":
-        engine = keras_tuner.BayesianOptimization(max_trials=max_trials, **common)
+        engine = _seeded(keras_tuner.BayesianOptimization, seed)(max_trials=max_trials, **common)
     else:
-        engine = keras_tuner.Hyperband(max_epochs=config.get("epochs", 10), factor=3,
-                                       max_consecutive_failed_trials=3, **common)
+        engine = _seeded(keras_tuner.Hyperband, seed)(
+            max_epochs=config.get("epochs", 10), factor=3, max_consecutive_failed_trials=3,
+            **common)
         engine.oracle.max_trials = max_trials  # Hyperband budgets by epochs; this caps trials.
     engine.search()
     best = []
