@@ -10,6 +10,7 @@ Importing this package is cheap; TensorFlow is imported on the first `load`, `fi
 `cudnn_report`.
 """
 
+from model_zoo import limits
 from model_zoo.api import finetune, info, list_models, load
 from model_zoo.errors import (
     IntegrityError,
@@ -30,6 +31,7 @@ __all__ = [
     "cudnn_report",
     "finetune",
     "info",
+    "limits",
     "list_models",
     "load",
 ]

@@ -4,7 +4,9 @@ import copy
 import os
 
 from model_zoo.errors import InputError
-from model_zoo.registry import CheckpointMetadata, default_registry, resolve
+from model_zoo.fsutil import require_writable
+from model_zoo.limits import positive_int
+from model_zoo.registry import CheckpointMetadata, check_name, default_registry, resolve
 
 
 def list_models(pattern=None, task=None):
@@ -36,7 +38,13 @@ def load(spec, sha256=None):
             checkpoint folder, or a `file://`/`http(s)://` URL of a checkpoint archive.
         sha256: the archive's expected sha256 when `spec` is a URL (or `url#sha256=<hex>`).
 
-    Every file is checked against the sha256 recorded in its metadata before anything is read.
+    Before anything is read, the folder (a registry entry's, a local one, or the cached copy of
+    a URL, on every load) is checked against its metadata: every file listed with its size and
+    sha256, and nothing unlisted (see `model_zoo.registry.verify_files`).
+
+    Raises:
+        IntegrityError: a file is missing, unlisted, altered, or leads out of the folder; the
+            model cannot be loaded with Keras's safe_mode or has another parameter count.
 
     Example:
     >>> forecaster = model_zoo.load("forecast_lstm_taylor")  # doctest: +SKIP
@@ -65,12 +73,19 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None, **
     Returns:
         The fine-tuned task object.
     """
+    # Settings and the output are checked before anything is loaded, trained or written.
+    if name is not None:
+        check_name(name)
+    if kwargs.get("epochs") is not None:
+        positive_int(kwargs["epochs"], "epochs")
+    if out is not None:
+        if os.path.exists(out) and not overwrite:
+            raise InputError(
+                f"The output folder {out} exists; choose another or pass overwrite=True. "
+                f"Received: out={out!r}"
+            )
+        require_writable(out, "fine-tuned checkpoint", folder=True)
     task = load(model) if isinstance(model, (str, os.PathLike)) else model
-    if out is not None and os.path.exists(out) and not overwrite:
-        raise InputError(
-            f"The output folder {out} exists; choose another or pass overwrite=True. "
-            f"Received: out={out!r}"
-        )
     tuned = task.finetune(data, **kwargs)
     if out is not None:
         parent = task.metadata

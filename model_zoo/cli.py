@@ -16,10 +16,13 @@ Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import shlex
 import sys
+import threading
 
 from model_zoo.errors import ModelZooError
 
@@ -27,8 +30,61 @@ CORE = ("list", "info", "recipes", "train", "publish", "tune", "evaluate", "pred
         "cudnn")
 
 
+# What TensorFlow's C++ libraries print on loading (oneDNN notes, CUDA probing on a CPU-only
+# machine): INFO/WARNING lines written to descriptor 2 before absl logging is initialised,
+# which TF_CPP_MIN_LOG_LEVEL does not reach.
+_NATIVE_LOG = re.compile(rb"(WARNING: All log messages before absl::InitializeLog\(\) is called "
+                         rb"are written to STDERR|[IW]\d{4} [\d:.]+ +\d+ [\w.-]+:\d+\] )")
+
+
+@contextlib.contextmanager
 def _quiet_tensorflow():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Keeps TensorFlow's own log lines out of the command's output.
+
+    Sets TF_CPP_MIN_LOG_LEVEL=3 (no C++ INFO, WARNING or ERROR lines, such as a failed
+    `cuInit` on a machine without a GPU) and, for the lines logged before that setting is
+    read, passes descriptor 2 through a pipe that drops them and forwards everything else.
+    A TF_CPP_MIN_LOG_LEVEL set by the user is kept, and then nothing is filtered.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        yield
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # No descriptor 2 at all: nothing to keep clean.
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        with os.fdopen(read_end, "rb") as pipe, os.fdopen(saved, "wb", closefd=False) as out:
+            for line in pipe:
+                if not _NATIVE_LOG.match(line):
+                    out.write(line)
+                    out.flush()
+
+    thread = threading.Thread(target=forward, name="model-zoo-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # Closes the pipe's last write end: the thread reads to its end.
+        thread.join(timeout=5)
+        if not thread.is_alive():
+            os.close(saved)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2), like every other error of the CLI."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` lists the "
+                     "arguments)\n")
 
 
 def _print_json(obj):
@@ -138,7 +194,7 @@ def cmd_evaluate(args):
 
 
 def _task_parser(prog, task_cls, finetune=False):
-    parser = argparse.ArgumentParser(prog=prog)
+    parser = _Parser(prog=prog)
     task_cls.add_cli_arguments(parser)
     if finetune:
         parser.add_argument("--out", required=True, help="folder for the new checkpoint")
@@ -203,8 +259,8 @@ def cmd_cudnn(args):
 
 
 def build_parser(extra_commands=None):
-    parser = argparse.ArgumentParser(prog="model-zoo", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="model-zoo", description=__doc__.split("\n\n")[0],
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     from model_zoo.version import __version__
 
     parser.add_argument("--version", action="version", version=f"model_zoo {__version__}")
@@ -293,18 +349,19 @@ def task_commands():
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
-    _quiet_tensorflow()
-    first = next((a for a in argv if not a.startswith("-")), None)
-    extra = task_commands() if first not in CORE else {}
-    parser = build_parser(extra)
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ModelZooError as e:
-        print(f"model-zoo: error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    with _quiet_tensorflow():
+        first = next((a for a in argv if not a.startswith("-")), None)
+        extra = task_commands() if first not in CORE else {}
+        parser = build_parser(extra)
+        args = parser.parse_args(argv)
+        try:
+            return args.func(args)
+        except ModelZooError as e:
+            error = f"model-zoo: error: {e}"
+        except KeyboardInterrupt:
+            return 130
+    print(error, file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -196,7 +196,7 @@ def test_classifier_loads_and_takes_raw_strings(classifier_dir):
 
     classifier = model_zoo.load(classifier_dir)
     assert os.path.isfile(os.path.join(classifier_dir, "assets", "vocab.txt"))
-    out = classifier.predict(["A wonderful film!", "", "Dull " * 200])
+    out = classifier.predict(["A wonderful film!", "Fine.", "Dull " * 200])
     assert [set(p["probabilities"]) for p in out] == [{"negative", "positive"}] * 3
     for p in out:
         assert abs(sum(p["probabilities"].values()) - 1) < 1e-5

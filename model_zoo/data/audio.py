@@ -25,6 +25,7 @@ import os
 
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.errors import InputError
 
 
@@ -166,7 +167,8 @@ class AudioFeatures:
         num_mel_bins: mel bands.
         lower_edge_hertz, upper_edge_hertz: the mel filterbank's range.
         min_seconds: shorter audio is an error.
-        max_seconds: longer audio is an error (split it first).
+        max_seconds: longer audio is an error (split it first); the limit `audio_seconds` of
+            `model_zoo.limits` (`MODEL_ZOO_MAX_AUDIO_SECONDS`) replaces it when set.
         silence_dbfs: audio whose peak is below this level (dB full scale) is an error.
 
     Example:
@@ -244,11 +246,7 @@ class AudioFeatures:
                 f"{what} is too short to transcribe: {seconds:.3f} s; at least "
                 f"{self.min_seconds} s is needed. Received: {n} samples at {self.sample_rate} Hz"
             )
-        if seconds > self.max_seconds:
-            raise AudioError(
-                f"{what} is too long: {seconds:.1f} s; at most {self.max_seconds} s per call "
-                f"(split it at pauses). Received: {n} samples at {self.sample_rate} Hz"
-            )
+        limits.check("audio_seconds", seconds, what, default=self.max_seconds, error=AudioError)
         peak = float(np.max(np.abs(waveform)))
         level = 20 * np.log10(peak) if peak > 0 else -np.inf
         if level < self.silence_dbfs:

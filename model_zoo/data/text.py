@@ -313,6 +313,8 @@ def check_texts(texts, where="text"):
     """Checks a list of input strings; returns them Unicode-normalised."""
     if isinstance(texts, str):
         raise InputError(f"Expected a list of strings, not one string. Received: {texts[:40]!r}")
+    if texts is None or isinstance(texts, (bytes, dict)) or not hasattr(texts, "__iter__"):
+        raise InputError(f"Expected a list of strings. Received: {type(texts).__name__}")
     texts = list(texts)
     if not texts:
         raise InputError("Expected at least one text. Received: []")

@@ -74,6 +74,9 @@ def as_series(data, column=None, fill_missing=None):
                 f"Received: column={column!r}"
             )
         data = data[column]
+    if data is None:
+        raise InputError("Expected a series of numbers (list, NumPy array, pandas Series or a "
+                         "CSV path with `column=`). Received: None")
     try:
         values = np.asarray(data, dtype="float64")
     except (TypeError, ValueError) as e:
@@ -88,13 +91,26 @@ def as_series(data, column=None, fill_missing=None):
     return check_series(values, fill_missing=fill_missing)
 
 
+FILL_MISSING = (None, "interpolate")
+FLOAT32_MAX = float(np.finfo("float32").max)
+
+
 def check_series(values, fill_missing=None, where="the series"):
-    """Rejects infinities and, unless `fill_missing="interpolate"`, gaps (NaN)."""
+    """Rejects infinities, values the float32 models cannot hold and, unless
+    `fill_missing="interpolate"`, gaps (NaN)."""
+    if fill_missing not in FILL_MISSING:
+        raise InputError(f"`fill_missing` must be one of {FILL_MISSING}. "
+                         f"Received: fill_missing={fill_missing!r}")
     if values.size == 0:
         raise InputError(f"{where} is empty. Received: 0 values")
     if np.isinf(values).any():
         i = int(np.flatnonzero(np.isinf(values))[0])
         raise InputError(f"{where} holds an infinite value at position {i}. Received: {values[i]}")
+    huge = np.flatnonzero(np.abs(np.nan_to_num(values)) > FLOAT32_MAX)
+    if huge.size:
+        i = int(huge[0])
+        raise InputError(f"{where} holds a value at position {i} beyond the float32 range the "
+                         f"models compute in (|x| <= {FLOAT32_MAX:.4g}). Received: {values[i]}")
     gaps = np.flatnonzero(np.isnan(values))
     if gaps.size:
         if fill_missing != "interpolate":

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.data.anomaly_series import (
     downsample,
     point_scores,
@@ -87,14 +88,31 @@ class AnomalyDetector(Task):
 
         Returns:
             A NumPy array with one score per value of `series`.
+
+        At most 200,000 values per call (see `model_zoo.limits`: `MODEL_ZOO_MAX_SERIES_VALUES`).
         """
         values = as_series(series, column=column, fill_missing=fill_missing)
+        limits.check("series_values", values.size, "The series")
+        return self._score_values(values)
+
+    def _score_values(self, values):
         require_length(values, self.span, f"this detector's window of {self.span} values")
-        return self._scaled_scores(self.scaler.scale(values))
+        with np.errstate(over="ignore", invalid="ignore"):  # Overflow is reported below.
+            scores = self._scaled_scores(self.scaler.scale(values))
+        if not np.isfinite(scores).all():
+            i = int(np.flatnonzero(~np.isfinite(scores))[0])
+            raise InputError(
+                "The anomaly scores overflowed: the series' values are too far from the scale "
+                f"this detector was trained on (mean {self.scaler.mean:.4g}, std "
+                f"{self.scaler.std:.4g}), first at position {i}. Received: {values[i]:.4g}")
+        return scores
+
+    def _threshold(self, threshold):
+        return self.threshold if threshold is None else limits.finite_number(threshold, "threshold")
 
     def detect(self, series, column=None, fill_missing=None, threshold=None):
         """Boolean flags, one per value: `score > threshold` (default: the model's threshold)."""
-        threshold = self.threshold if threshold is None else float(threshold)
+        threshold = self._threshold(threshold)
         return self.score(series, column=column, fill_missing=fill_missing) > threshold
 
     predict = score
@@ -122,7 +140,7 @@ class AnomalyDetector(Task):
                 f"There must be one 0/1 label per value. Received: {labels.size} labels for "
                 f"{values.size} values"
             )
-        scores = self.score(values)[start:]
+        scores = self._score_values(values)[start:]
         metrics = anomaly_metrics(labels[start:], scores, self.threshold)
         metrics["ucr_hit"] = ucr_hit(labels[start:], scores, margin)
         return metrics
@@ -195,8 +213,8 @@ class AnomalyDetector(Task):
                             help="flag scores above this (default: the model's threshold)")
 
     def predict_cli(self, args):
+        threshold = self._threshold(args.threshold)
         scores = self.score(args.csv, column=args.column, fill_missing=args.fill_missing)
-        threshold = self.threshold if args.threshold is None else args.threshold
         flagged = np.flatnonzero(scores > threshold)
         return {"model": self.name, "points": int(scores.size), "threshold": threshold,
                 "flagged": [int(i) for i in flagged],

@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.data.timeseries import (
     StandardScaler,
     as_series,
@@ -74,17 +75,25 @@ class Forecaster(Task):
             series: the history, oldest first: a list, NumPy array or pandas Series with at
                 least `lookback` values.
             horizon: number of future values (default: the model's horizon); longer horizons
-                feed forecasts back in, `horizon` values at a time.
+                feed forecasts back in, `horizon` values at a time. At most 2,000 (see
+                `model_zoo.limits`: `MODEL_ZOO_MAX_HORIZON`).
             fill_missing: `"interpolate"` to fill gaps (NaN); by default a gap is an error.
 
         Returns:
             A NumPy array of `horizon` values.
         """
+        if horizon is not None:
+            limits.check("horizon", limits.positive_int(horizon, "horizon"), "`horizon`")
         values = as_series(series, fill_missing=fill_missing)
-        if horizon is not None and (not isinstance(horizon, (int, np.integer)) or horizon < 1):
-            raise InputError(f"`horizon` must be a positive integer. Received: {horizon!r}")
         require_length(values, self.lookback, f"this model's window of {self.lookback} values")
-        return self.forecast_at(values, [values.size], horizon)[0]
+        forecast = self.forecast_at(values, [values.size], horizon)[0]
+        if not np.isfinite(forecast).all():
+            raise InputError(
+                "The forecast overflowed: the series' values are too far from the scale this "
+                f"model was trained on (mean {self.scaler.mean:.4g}, std {self.scaler.std:.4g} "
+                f"after its transform). Received: values from {values.min():.4g} to "
+                f"{values.max():.4g}")
+        return forecast
 
     predict = forecast
 

@@ -13,6 +13,7 @@ import sys
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.checkpoint import read_asset
 from model_zoo.data.text import check_texts, normalize_text, read_text_files, stream_windows
 from model_zoo.errors import InputError
@@ -145,13 +146,18 @@ class LanguageModel(Task):
 
         Returns:
             A string for one prompt and one sample, else a list (prompt-major).
+
+        Limits (see `model_zoo.limits`): 10,000 characters per prompt, `max_chars` up to
+        10,000, and 10,000 prompts x samples per call.
         """
         single = isinstance(prompt, str)
         prompts = [prompt] if single else check_texts(prompt, where="prompt")
-        check_sampling(temperature, top_k, top_p, max_chars)
-        if not isinstance(num_samples, (int, np.integer)) or num_samples < 1:
-            raise InputError(f"`num_samples` must be a positive integer. Received: "
-                             f"{num_samples!r}")
+        check_sampling(temperature, top_k, top_p, limits.positive_int(max_chars, "max_chars"))
+        limits.check("generate_chars", max_chars, "`max_chars`")
+        limits.check("texts", len(prompts) * limits.positive_int(num_samples, "num_samples"),
+                     "The batch of prompts x samples")
+        for k, text in enumerate(prompts):
+            limits.check("prompt_chars", len(text), f"Prompt {k + 1}")
         if self._sampler is None:
             banned = [self.tokenizer.pad_id, self.tokenizer.unknown_id]
             if self.tokenizer.kind != "character":
@@ -297,6 +303,8 @@ class LanguageModel(Task):
             validation: labelled data for the classifier's early stopping (default: 10% of
                 each class held out).
         """
+        if epochs is not None:
+            limits.positive_int(epochs, "epochs")
         strategy = get_strategy(strategy or "ulmfit")
         plain = _plain_texts(data)
         if plain is not None:

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.data.labelled_series import (
     ChannelScaler,
     SeriesCollection,
@@ -69,6 +70,17 @@ class SeriesClassifier(Task):
     def _as_input(self, series):
         """`(collection, single)`: the user's input as a checked collection, and whether it was
         one series (so that one answer, not a list, is returned)."""
+        collection, single = self._collection(series)
+        return self._check_lengths(collection), single
+
+    @staticmethod
+    def _check_lengths(collection):
+        lengths = np.asarray(collection.lengths)
+        longest = int(lengths.argmax())
+        limits.check("series_steps", int(lengths[longest]), f"Series {longest + 1}")
+        return collection
+
+    def _collection(self, series):
         if isinstance(series, (str, os.PathLike)):
             return as_collection(read_collection(series), self.channels), False
         if isinstance(series, SeriesCollection):
@@ -112,10 +124,17 @@ class SeriesClassifier(Task):
         return probs[0] if single else probs
 
     def classify(self, series):
-        """The predicted label of one series, or the list of labels of several."""
+        """The predicted label of one series, or the list of labels of several.
+
+        At most 2,000 time steps per series (see `model_zoo.limits`:
+        `MODEL_ZOO_MAX_SERIES_STEPS`).
+        """
         collection, single = self._as_input(series)
-        labels = [self.classes[i] for i in self._probabilities(collection).argmax(axis=1)]
+        labels = self._labels(collection)
         return labels[0] if single else labels
+
+    def _labels(self, collection):
+        return [self.classes[i] for i in self._probabilities(collection).argmax(axis=1)]
 
     predict = classify
 
@@ -133,14 +152,14 @@ class SeriesClassifier(Task):
         if isinstance(data, (str, os.PathLike)):
             data = read_collection(data, **csv_options)
         collection = data if isinstance(data, SeriesCollection) else \
-            self._as_input(data)[0]
+            self._collection(data)[0]
         collection = as_collection(collection, self.channels, labels)
         if collection.labels is None:
             raise InputError("Evaluation needs labels. Received: unlabelled series")
         if limit:
             collection = collection.subset(range(min(limit, len(collection))))
         encode_labels(collection.labels, self.classes)  # An unknown label is an error.
-        predicted = self.classify(collection)
+        predicted = self._labels(collection)
         return classification_metrics(collection.labels, predicted)
 
     # -- fine-tuning -----------------------------------------------------------------------------
@@ -235,7 +254,7 @@ class SeriesClassifier(Task):
 
     def predict_cli(self, args):
         collection = read_collection(args.input, **self._csv_options(args))
-        collection = as_collection(collection, self.channels)
+        collection = self._check_lengths(as_collection(collection, self.channels))
         probs = self._probabilities(collection)
         rows = [{"id": sid, "label": self.classes[int(p.argmax())],
                  "probability": round(float(p.max()), 6)}

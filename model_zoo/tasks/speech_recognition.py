@@ -12,6 +12,8 @@ import os
 import keras
 import numpy as np
 
+from model_zoo import limits
+from model_zoo.checkpoint import read_asset
 from model_zoo.data.audio import (
     Augmentation,
     AudioError,
@@ -84,14 +86,8 @@ class SpeechRecognizer(Task):
         if "language_model" not in self.preprocessing:
             return None
         if getattr(self, "_lm", None) is None:
-            path = os.path.join(self.directory or "", "assets",
-                                self.preprocessing["language_model"]["asset"])
-            if not os.path.isfile(path):
-                raise InputError(f"The preprocessing names a language model, but its asset is "
-                                 f"missing (a checkpoint folder holds it under assets/). "
-                                 f"Received: {path}")
-            with open(path, "rb") as f:
-                self._lm = CharNgramLM.from_bytes(f.read())
+            self._lm = CharNgramLM.from_bytes(read_asset(
+                self.directory, self.preprocessing["language_model"]["asset"], binary=True))
         return self._lm
 
     def with_language_model(self, lm, alpha=0.5, beta=1.0, decoder="beam_search_lm"):
@@ -193,10 +189,7 @@ class SpeechRecognizer(Task):
         Each utterance is decoded up to its own length (the padding of a batch is never read),
         so the result is the same as decoding the utterances one by one.
         """
-        decoder = decoder or self.preprocessing.get("decoder", "greedy")
-        if decoder not in DECODERS:
-            raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
-        beam_width = beam_width or self.preprocessing.get("beam_width", 16)
+        decoder, beam_width = self._decoding(decoder, beam_width)
         alphabet = self.alphabet  # built once, not per utterance
         if decoder == "beam_search_lm":
             lm = self.language_model
@@ -223,6 +216,15 @@ class SpeechRecognizer(Task):
             texts.extend(" ".join(alphabet.decode(row).split()) for row in ids)
         return texts
 
+    def _decoding(self, decoder, beam_width):
+        """The checked `(decoder, beam_width)` to use, the checkpoint's where None."""
+        decoder = decoder or self.preprocessing.get("decoder", "greedy")
+        if decoder not in DECODERS:
+            raise InputError(f"`decoder` must be one of {DECODERS}. Received: {decoder!r}")
+        if beam_width is None:
+            return decoder, self.preprocessing.get("beam_width", 16)
+        return decoder, limits.positive_int(beam_width, "beam_width")
+
     def transcribe(self, audio, sample_rate=None, decoder=None, beam_width=None):
         """Transcribes speech.
 
@@ -242,7 +244,12 @@ class SpeechRecognizer(Task):
         Raises:
             AudioError: for a missing, unreadable, empty, silent, too short or too long clip.
         """
+        self._decoding(decoder, beam_width)  # Checked before any audio is read.
         single = isinstance(audio, (str, os.PathLike)) or _is_waveform(audio)
+        if not single and (audio is None or isinstance(audio, (bytes, dict))
+                           or not hasattr(audio, "__iter__")):
+            raise InputError("`transcribe` takes an audio file path, a waveform, or a list of "
+                             f"them. Received: {type(audio).__name__}")
         items = [audio] if single else list(audio)
         if not items:
             raise InputError("Nothing to transcribe: the list is empty. Received: []")

@@ -6,6 +6,7 @@ import os
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.checkpoint import read_asset
 from model_zoo.data.tagging import (
     TOKEN_PATTERN,
@@ -89,13 +90,27 @@ class SequenceTagger(Task):
         return tokenize(text, self.preprocessing.get("token_pattern") or TOKEN_PATTERN)
 
     def predict_tags(self, sentences, batch_size=64):
-        """Tags for a list of token lists: a list of tag lists."""
+        """Tags for a list of token lists: a list of tag lists.
+
+        At most 500 tokens per sentence (see `model_zoo.limits`:
+        `MODEL_ZOO_MAX_SENTENCE_TOKENS`): the tagger runs step by step, about 20 ms a token
+        on a CPU.
+        """
+        self._check_tokens(sentences)
+        for i, tokens in enumerate(sentences):
+            limits.check("sentence_tokens", len(tokens), f"Sentence {i + 1}")
+        return self._predict_tags(sentences, batch_size)
+
+    @staticmethod
+    def _check_tokens(sentences):
         for i, tokens in enumerate(sentences):
             if not isinstance(tokens, (list, tuple)) or not all(
                     isinstance(t, str) and t and not any(c.isspace() for c in t)
                     for t in tokens):
                 raise InputError(f"Sentence {i} must be a list of non-empty tokens without "
                                  f"spaces. Received: {tokens!r}"[:300])
+
+    def _predict_tags(self, sentences, batch_size=64):
         out = [[] for _ in sentences]
         order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
         encoded = encode_sentences(self.vocabulary, [(sentences[i], None) for i in order],
@@ -124,12 +139,19 @@ class SequenceTagger(Task):
 
         Returns:
             For a string, a list of `(token, tag)` pairs; for a list, one such list per item.
+
+        At most 10,000 items of 20,000 characters or 500 tokens each per call (see
+        `model_zoo.limits`).
         """
         if isinstance(inputs, str):
             return self.tag([inputs], batch_size)[0]
         if not isinstance(inputs, (list, tuple)) or not inputs:
             raise InputError("`tag` takes a string, a list of strings or a list of token lists. "
                              f"Received: {inputs!r}"[:300])
+        limits.check("texts", len(inputs), "The list of sentences")
+        for k, x in enumerate(inputs):
+            if isinstance(x, str):  # Bounds the tokenizer's work too.
+                limits.check("text_chars", len(x), f"Sentence {k + 1}")
         sentences = [self.tokenize(x) if isinstance(x, str) else x for x in inputs]
         tags = self.predict_tags(sentences, batch_size)
         return [list(zip(tokens, sentence_tags)) for tokens, sentence_tags in
@@ -155,7 +177,7 @@ class SequenceTagger(Task):
         """
         sentences, scheme = as_sentences(data)
         tokens = [s.tokens for s in sentences]
-        predicted = self.predict_tags(tokens, batch_size)
+        predicted = self._predict_tags(tokens, batch_size)
         seen = (lambda t: t.lower() in seen_words) if seen_words is not None else None
         return tagging_metrics(tokens, [s.tags for s in sentences], predicted,
                                scheme=scheme if scheme != "tags" else self.scheme, seen=seen,

@@ -7,6 +7,7 @@ import os
 import keras
 import numpy as np
 
+from model_zoo import limits
 from model_zoo.checkpoint import read_asset
 from model_zoo.data.text import (
     check_labelled,
@@ -118,8 +119,12 @@ class TextClassifier(Task):
     # -- prediction --------------------------------------------------------------------------
 
     def predict_proba(self, texts, batch_size=64):
-        """Class probabilities, `(len(texts), len(labels))`, columns in the order of `labels`."""
-        sequences = self.encode(check_texts(texts))
+        """Class probabilities, `(len(texts), len(labels))`, columns in the order of `labels`.
+
+        Each text must have some words; at most 10,000 texts of 20,000 characters per call
+        (see `model_zoo.limits`).
+        """
+        sequences = self.encode(limits.check_texts(check_texts(texts)))
         return self._probabilities(sequences, batch_size)
 
     def _probabilities(self, sequences, batch_size=64):
@@ -149,7 +154,7 @@ class TextClassifier(Task):
     classify = predict
 
     def predict_example(self):
-        texts = ["A wonderful film, moving and funny.", "Dull, and far too long.", ""]
+        texts = ["A wonderful film, moving and funny.", "Dull, and far too long.", "Fine."]
         out = self.predict(texts)
         return np.array([[p["probabilities"][name] for name in self.labels] for p in out]), (
             len(texts), len(self.labels))
@@ -159,7 +164,7 @@ class TextClassifier(Task):
     def evaluate(self, texts, labels, batch_size=64):
         """Accuracy and F1 on labelled texts (labels as names, or as class indices)."""
         y = self._label_indices(labels)
-        probabilities = self.predict_proba(texts, batch_size)
+        probabilities = self._probabilities(self.encode(check_texts(texts)), batch_size)
         return classification_metrics(y, probabilities.argmax(axis=1), len(self.labels))
 
     def _label_indices(self, labels):

@@ -10,9 +10,12 @@ import os
 
 import numpy as np
 
+from model_zoo import limits
+from model_zoo.checkpoint import read_asset
 from model_zoo.data.parallel_text import as_pairs, as_texts, read_parallel_tsv, seq2seq_dataset
-from model_zoo.data.text import pad_rows
+from model_zoo.data.text import pad_rows, read_text_files
 from model_zoo.errors import InputError
+from model_zoo.fsutil import require_writable
 from model_zoo.metrics.translation import translation_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.seq2seq import (
@@ -61,11 +64,9 @@ class Translator(Task):
             if self.directory is None:
                 raise InputError("This translator has no tokenizers: pass tokenizers=(source, "
                                  "target) or load it from a checkpoint. Received: None")
-            protos = []
-            for name in (SOURCE_ASSET, TARGET_ASSET):
-                with open(os.path.join(self.directory, "assets", name), "rb") as f:
-                    protos.append(f.read())
-            self._tokenizers = tuple(SentencePieceTokenizer(p) for p in protos)
+            self._tokenizers = tuple(
+                SentencePieceTokenizer(read_asset(self.directory, name, binary=True))
+                for name in (SOURCE_ASSET, TARGET_ASSET))
         return self._tokenizers
 
     @property
@@ -127,11 +128,13 @@ class Translator(Task):
 
         Returns:
             A string for a string, a list of strings for a list.
+
+        Each sentence must have some words; at most 10,000 sentences of 20,000 characters per
+        call (see `model_zoo.limits`).
         """
         texts, single = as_texts(texts)
-        beam_size = int(self._setting("beam_size", beam_size))
-        if beam_size < 1:
-            raise InputError(f"`beam_size` must be a positive integer. Received: {beam_size!r}")
+        limits.check_texts(texts, "sentence")
+        beam_size = limits.positive_int(self._setting("beam_size", beam_size), "beam_size")
         if not texts:
             return []
         _, outputs, _ = self._translate_ids(texts, beam_size, self._setting("alpha", alpha),
@@ -151,6 +154,8 @@ class Translator(Task):
         texts, _ = as_texts(text)
         if len(texts) != 1:
             raise InputError(f"Attention is drawn for one sentence. Received: {len(texts)}")
+        limits.check_texts(texts, "sentence")
+        beam_size = limits.positive_int(beam_size, "beam_size")
         ids, outputs, maps = self._translate_ids(texts, beam_size, self.preprocessing["alpha"],
                                                  1, True)
         return {"translation": self.target_tokenizer.detokenize(outputs)[0],
@@ -160,6 +165,7 @@ class Translator(Task):
 
     def plot_attention(self, text, path, beam_size=1):
         """Draws the attention weights of one translation into the image file `path`."""
+        check_plot_path(path)
         import matplotlib
 
         matplotlib.use("Agg")
@@ -197,7 +203,8 @@ class Translator(Task):
         """sacreBLEU BLEU and chrF (with signatures) of the translations of `sources`."""
         sources, _ = as_texts(sources)
         references, _ = as_texts(references)
-        hypotheses = self.translate(sources, beam_size=beam_size, alpha=alpha)
+        with limits.override(texts=None, text_chars=None):  # A test set is as large as it is.
+            hypotheses = self.translate(sources, beam_size=beam_size, alpha=alpha)
         return {**translation_metrics(hypotheses, references), "hypotheses": hypotheses}
 
     # -- fine-tuning -----------------------------------------------------------------------------
@@ -302,14 +309,26 @@ class Translator(Task):
                               _add_translate_arguments, _run_translate)}
 
 
+def check_plot_path(path):
+    """Raises InputError unless an image can be written to `path` (checked before any work)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    extension = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if extension and extension not in formats:
+        raise InputError(f"The plot's file name must end with an image format matplotlib "
+                         f"writes: {', '.join(formats)}. Received: {os.fspath(path)!r}")
+    return require_writable(path, "attention plot")
+
+
 def _texts_from_cli(texts, path):
     """The sentences given on the command line, then those of `path` (one per line)."""
     texts = list(texts)
     if path:
         if not os.path.isfile(path):
             raise InputError(f"No such file of sentences. Received: {path}")
-        with open(path, encoding="utf-8") as f:
-            texts += [line.strip() for line in f if line.strip()]
+        texts += [line.strip() for line in read_text_files(path)[0].splitlines()
+                  if line.strip()]
     if not texts:
         raise InputError("Give sentences to translate (as arguments, --text or --file). "
                          "Received: none")
@@ -332,6 +351,8 @@ def _run_translate(args):
     from model_zoo.api import load
 
     texts = _texts_from_cli(args.text, args.file)
+    if args.plot:
+        check_plot_path(args.plot)  # Before translating: a long run must not fail at its end.
     translator = load(args.model)
     if not isinstance(translator, Translator):
         raise InputError(f"{args.model} is not a translation model. "

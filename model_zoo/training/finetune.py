@@ -11,6 +11,7 @@ import dataclasses
 import keras
 
 from model_zoo.errors import InputError
+from model_zoo.limits import positive_int
 from model_zoo.training.fit import steps_in
 from model_zoo.training.optimizers import DiscriminativeAdam, SlantedTriangular
 
@@ -60,6 +61,7 @@ class FullFineTune:
     patience: int = 5
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
+        epochs = positive_int(epochs, "epochs")
         schedule = SlantedTriangular(self.learning_rate, steps_in(train) * epochs)
         history = _fit_all_layers(model, keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
                                   train, val, loss, epochs, metrics, self.patience, verbose)
@@ -101,6 +103,7 @@ class GradualUnfreezing:
     max_stages: int | None = None
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
+        epochs = positive_int(epochs, "epochs")
         groups = groups or layer_groups(model)
         n_groups = len(groups)
         stages = n_groups if self.max_stages is None else min(self.max_stages, n_groups)
@@ -160,6 +163,7 @@ class ULMFiT(GradualUnfreezing):
     lm_learning_rate: float = 1e-3
 
     def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
+        epochs = positive_int(epochs, "epochs")
         multipliers = discriminative_multipliers(layer_groups(model), self.lr_decay)
         schedule = SlantedTriangular(self.lm_learning_rate, steps_in(train) * epochs)
         optimizer = DiscriminativeAdam(multipliers, learning_rate=schedule,

@@ -19,6 +19,7 @@ Recipes live in the top-level `recipes/` folder, installed as the package `model
 import importlib
 import importlib.util
 import json
+import math
 import os
 import pkgutil
 import sys
@@ -84,33 +85,73 @@ def get_recipe(name):
     return _RECIPES[name]()
 
 
-def coerce(text, like):
+def coerce(text, like, key=None):
     """Parses a `--set key=value` string to the type of the default value `like`."""
     if not isinstance(text, str):
         return text
+    expected = f"The setting `{key}` must be" if key else "Expected"
     if isinstance(like, bool):
         lowered = text.lower()
         if lowered in ("true", "1", "yes"):
             return True
         if lowered in ("false", "0", "no"):
             return False
-        raise InputError(f"Expected true or false. Received: {text!r}")
+        raise InputError(f"{expected} true or false. Received: {text!r}")
     if isinstance(like, int):
         try:
             return int(text)
         except ValueError:
-            raise InputError(f"Expected an integer. Received: {text!r}") from None
+            raise InputError(f"{expected} an integer. Received: {text!r}") from None
     if isinstance(like, float):
         try:
             return float(text)
         except ValueError:
-            raise InputError(f"Expected a number. Received: {text!r}") from None
+            raise InputError(f"{expected} a number. Received: {text!r}") from None
     if isinstance(like, (list, dict)) or like is None:
         try:
             return json.loads(text)
         except json.JSONDecodeError:
             return text
     return text
+
+
+def check_hyperparameter(param, value):
+    """Refuses a value outside the domain a Keras Tuner hyperparameter's search range implies.
+
+    The search range is what tuning explores, not a hard bound (a smoke run sets `units=8`
+    below it), so the value must only be of the range's kind: a categorical `Choice` one of
+    its strings, a `Boolean` true or false, an integer (`Int`, a `Choice` of integers) a whole
+    number, and a number within the signs and unit interval the range keeps to: positive if
+    the range is (`depth`, `learning_rate`), non-negative if it starts at 0, at most 1 if it
+    ends there (`dropout`).
+    """
+    config = param.get_config()
+    name = config["name"]
+    choices = config.get("values")
+    if type(param).__name__ == "Boolean" or isinstance(config["default"], bool):
+        ok, domain = isinstance(value, bool), "true or false"
+    elif choices and not all(isinstance(c, (int, float)) for c in choices):
+        ok, domain = value in choices, f"one of {choices}"
+    else:
+        low = min(choices) if choices else config["min_value"]
+        high = max(choices) if choices else config["max_value"]
+        whole = all(isinstance(c, int) for c in (choices or [low, high]))
+        number = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            math.isfinite(value)
+        ok = number and (not whole or float(value).is_integer())
+        bounds = []
+        if low >= 0:
+            ok = ok and (value > 0 if low > 0 else value >= 0)
+            bounds.append("> 0" if low > 0 else ">= 0")
+        if high <= 1 and not whole:
+            ok = ok and value <= 1
+            bounds.append("<= 1")
+        domain = (f"{'an integer' if whole else 'a number'} {' and '.join(bounds)} "
+                  f"(its search range is {low} to {high})")
+    if not ok:
+        raise InputError(f"The hyperparameter `{name}` must be {domain}. "
+                         f"Received: {name}={value!r}")
+    return value
 
 
 class Recipe:
@@ -207,11 +248,11 @@ class Recipe:
         config = dict(self.defaults)
         for key in list(overrides):
             if key in config:
-                config[key] = coerce(overrides.pop(key), self.defaults[key])
+                config[key] = coerce(overrides.pop(key), self.defaults[key], key)
         derived = self.complete_config(dict(config))
         for key in list(overrides):
             if key in derived and key not in config:
-                derived[key] = coerce(overrides.pop(key), derived[key])
+                derived[key] = coerce(overrides.pop(key), derived[key], key)
         config = derived
         space = self.search_space(config)
         known = {p.name: p for p in space.space}
@@ -223,6 +264,6 @@ class Recipe:
             )
         hp = keras_tuner.HyperParameters()
         for key, value in overrides.items():
-            default = known[key].default
-            hp.values[key] = coerce(value, default)
+            hp.values[key] = check_hyperparameter(known[key],
+                                                  coerce(value, known[key].default, key))
         return config, hp
