@@ -69,7 +69,7 @@ def test_unknown_recipe_and_settings():
     recipe = get_recipe("forecasting")
     with pytest.raises(InputError, match=r"no setting \['colour'\].*hyperparameters"):
         recipe.resolve({"colour": "red"})
-    with pytest.raises(InputError, match="Expected an integer"):
+    with pytest.raises(InputError, match="The setting `epochs` must be an integer"):
         recipe.resolve({"epochs": "many"})
     config, hp = recipe.resolve({"dataset": "sunspots", "units": "48", "epochs": "3"})
     assert config["dataset"] == "sunspots" and config["epochs"] == 3
