@@ -44,19 +44,46 @@ def temporary_prefix(stem):
     return f"{stem}{os.getpid()}.{_HOST}-"
 
 
+_TAG = r"(\d+)\.([0-9a-f]{8})-"  # what `temporary_prefix` appends: `<pid>.<host>-`
+# Any folder `staging_folder` makes, whatever its final name: `.<name>.tmp-<pid>.<host>-...`
+_ANY_STAGING = re.compile(r"\..+\.tmp-" + _TAG)
+
+
+def _maker_is_gone(match):
+    """Whether the process a temporary's tag names ran on this host and has ended."""
+    if not match or match.group(2) != _HOST:
+        return False
+    try:
+        os.kill(int(match.group(1)), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        pass  # alive (PermissionError: another user's process)
+    return False
+
+
 def _is_stale(path, stem, now):
-    match = re.match(re.escape(stem) + r"(\d+)\.([0-9a-f]{8})-", os.path.basename(path))
-    if match and match.group(2) == _HOST:
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            return True  # its maker is gone
-        except OSError:
-            pass  # alive (PermissionError: another user's process)
+    if _maker_is_gone(re.match(re.escape(stem) + _TAG, os.path.basename(path))):
+        return True
     try:
         return now - os.lstat(path).st_mtime > STALE_AFTER
     except FileNotFoundError:
         return False
+
+
+def _remove(entry):
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(entry.path)
+
+
+def _entries(parent):
+    try:
+        return list(os.scandir(parent))
+    except FileNotFoundError:
+        return []
 
 
 def remove_stale_temporaries(parent, stem, suffix=""):
@@ -68,21 +95,24 @@ def remove_stale_temporaries(parent, stem, suffix=""):
     """
     removed = []
     now = time.time()
-    try:
-        entries = list(os.scandir(parent))
-    except FileNotFoundError:
-        return removed
-    for entry in entries:
-        if not (entry.name.startswith(stem) and entry.name.endswith(suffix)):
-            continue
-        if not _is_stale(entry.path, stem, now):
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(entry.path)
-        removed.append(entry.path)
+    for entry in _entries(parent):
+        if entry.name.startswith(stem) and entry.name.endswith(suffix) and \
+                _is_stale(entry.path, stem, now):
+            _remove(entry)
+            removed.append(entry.path)
+    return removed
+
+
+def remove_dead_staging_folders(parent):
+    """Removes every staging folder in `parent`, for any final name, whose maker on this host
+    has ended (a killed `finetune --out A` leaves `.A.tmp-*`, cleaned by a later write of B
+    beside it). Only tagged names whose process is gone: nothing of a live process, and no
+    other hidden file of the user's, is touched. Returns the removed paths."""
+    removed = []
+    for entry in _entries(parent):
+        if _maker_is_gone(_ANY_STAGING.match(entry.name)):
+            _remove(entry)
+            removed.append(entry.path)
     return removed
 
 
@@ -94,6 +124,7 @@ def staging_folder(path):
     parent, stem = os.path.dirname(path), f".{os.path.basename(path)}.tmp-"
     os.makedirs(parent, exist_ok=True)
     remove_stale_temporaries(parent, stem)
+    remove_dead_staging_folders(parent)
     tmp = tempfile.mkdtemp(dir=parent, prefix=temporary_prefix(stem))
     os.chmod(tmp, permissions(directory=True))  # mkdtemp makes it private (0700)
     try:

@@ -98,6 +98,22 @@ def test_untagged_or_foreign_temporaries_are_removed_only_when_old(tmp_path):
         paths[k].name for k in ("untagged_new", "other_host", "not_ours"))
 
 
+def test_a_write_beside_them_removes_dead_staging_folders_of_other_names(tmp_path):
+    """`finetune --out a` killed, then `finetune --out b` in the same folder: a's debris goes;
+    a live process's staging folder and the user's own hidden files stay."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = fsutil.temporary_prefix("").split(".")[1].rstrip("-")
+    debris = tmp_path / f".a.tmp-{dead.pid}.{host}-x1y2"
+    live = tmp_path / f".c.tmp-{os.getpid()}.{host}-z9y8"
+    mine = tmp_path / ".a.tmp-notes"  # untagged: not ours to judge by name
+    for folder in (debris, live, mine):
+        folder.mkdir()
+    with fsutil.atomic_folder(str(tmp_path / "b")) as tmp:
+        open(os.path.join(tmp, "model.keras"), "w").close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, mine.name, "b"])
+
+
 # A search killed (SIGKILL: no clean-up, no saving) during the first batch of its second trial.
 KILLED_SEARCH = r"""
 import json, os, signal, sys
