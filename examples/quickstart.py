@@ -39,7 +39,7 @@ def main():
     tuned = model_zoo.finetune(forecaster, series[:-TEST_MONTHS], out=out,
                                name="forecast_lstm_wine", epochs=60)
     reloaded = model_zoo.load(out)
-    after = reloaded.evaluate(series, test_size=TEST_MONTHS)
+    after = reloaded.evaluate(series, test_size=TEST_MONTHS, return_forecasts=True)
 
     # For scale: the seasonal-naive forecast (same month last year) from the same origins.
     naive = np.stack([seasonal_naive(series[:t], 12, 12) for t in after["origins"]])

@@ -56,7 +56,11 @@ def load(spec, sha256=None):
     return task_class(resolved.metadata.task).from_checkpoint(resolved)
 
 
-def finetune(model, data, out=None, name=None, overwrite=False, command=None, **kwargs):
+INITS = ("pretrained", "random")
+
+
+def finetune(model, data, out=None, name=None, overwrite=False, command=None,
+             init="pretrained", **kwargs):
     """Fine-tunes a published model on the user's data and optionally saves the result.
 
     Args:
@@ -68,6 +72,10 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None, **
         overwrite: replace an existing `out` folder.
         command: how this fine-tuning was run, for the new checkpoint's metadata (the CLI
             passes its command line).
+        init: `"pretrained"` (default) starts from the published weights; `"random"` trains
+            the same architecture from freshly initialised weights, every layer trainable
+            (strategy `"full"`), so that the two can be compared (`--from-scratch`). The
+            choice is recorded as `metrics["finetune"]["init"]` (and a tag `init:random`).
         **kwargs: the task's fine-tuning options (epochs, strategy, ...).
 
     Returns:
@@ -78,6 +86,15 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None, **
         check_name(name)
     if kwargs.get("epochs") is not None:
         positive_int(kwargs["epochs"], "epochs")
+    if not isinstance(init, str) or init not in INITS:
+        raise InputError(f"`init` must be one of {INITS}. Received: init={init!r}")
+    if init == "random":
+        if kwargs.get("strategy") not in (None, "full"):
+            raise InputError(
+                "Training from random weights trains every layer (strategy 'full'); a "
+                "freeze/unfreeze strategy needs pretrained weights. Received: "
+                f"strategy={kwargs['strategy']!r} with init='random'")
+        kwargs["strategy"] = "full"
     if out is not None:
         if os.path.exists(out) and not overwrite:
             raise InputError(
@@ -86,7 +103,10 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None, **
             )
         require_writable(out, "fine-tuned checkpoint", folder=True)
     task = load(model) if isinstance(model, (str, os.PathLike)) else model
-    tuned = task.finetune(data, **kwargs)
+    start = task.reinitialized(seed=kwargs.get("seed", 0)) if init == "random" else task
+    tuned = start.finetune(data, **kwargs)
+    if isinstance(getattr(tuned, "finetune_metrics", None), dict):
+        tuned.finetune_metrics["init"] = init
     if out is not None:
         parent = task.metadata
         metadata = copy.deepcopy(parent)
@@ -95,10 +115,15 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None, **
         metadata.description = f"{parent.name}@{parent.version} fine-tuned on user data."
         metadata.dataset = {"name": "user data", "parent_dataset": parent.dataset.get("name")}
         metadata.metrics = {"finetune": getattr(tuned, "finetune_metrics", {})}
-        metadata.tags = sorted(set(parent.tags) | {"finetuned", f"parent:{parent.full_name}"})
+        metadata.tags = sorted(set(parent.tags) | {"finetuned", f"parent:{parent.full_name}"}
+                               | ({"init:random"} if init == "random" else set()))
+        if init == "random":
+            metadata.description = (f"{parent.name}@{parent.version}'s architecture trained "
+                                    "from random weights on user data.")
         metadata.command = command or (
             f"model_zoo.finetune({parent.full_name!r}, <data>, "
-            + ", ".join(f"{k}={v!r}" for k, v in sorted(kwargs.items())
+            + ", ".join(f"{k}={v!r}" for k, v in sorted(
+                {**kwargs, **({"init": init} if init == "random" else {})}.items())
                         if isinstance(v, (int, float, str, bool))) + ")")
         metadata.created = ""
         metadata.source = None

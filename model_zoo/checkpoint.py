@@ -18,6 +18,7 @@ import os
 import platform
 import reprlib
 
+from model_zoo.comparison import table_lines
 from model_zoo.errors import InputError, IntegrityError
 from model_zoo.fsutil import atomic_folder
 from model_zoo.registry import CheckpointMetadata, describe_files
@@ -85,6 +86,11 @@ def model_card(metadata):
         for name, values in baselines.items():
             lines.append(f"| {name} | " + " | ".join(_fmt(values.get(k, "")) for k in keys) + " |")
         lines.append("")
+    finetune = m.metrics.get("finetune")
+    comparison = finetune.get("comparison") if isinstance(finetune, dict) else None
+    if comparison:
+        lines += ["## On the fine-tuning data: fine-tuned, zero-shot and classical baseline", ""]
+        lines += table_lines(comparison, markdown=True) + [""]
     lines += ["## Use", "", "```python", "import model_zoo", "",
               f'model = model_zoo.load("{m.name}@{m.version}")', "```", ""]
     if m.command:

@@ -5,10 +5,10 @@
     model-zoo recipes                         registered recipes
     model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
     model-zoo publish RUN_DIR [--replace]     publish a finished run's checkpoint
-    model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--resume]
+    model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--overwrite]
     model-zoo evaluate NAME [--sample]        re-measure a checkpoint, compare with the registry
     model-zoo predict NAME <task arguments>   (`model-zoo predict NAME --help` lists them)
-    model-zoo finetune NAME <task arguments> --out DIR
+    model-zoo finetune NAME <task arguments> --out DIR [--from-scratch]
     model-zoo cudnn NAME                      cuDNN eligibility of every recurrent layer
 
 Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
@@ -171,10 +171,16 @@ def cmd_publish(args):
 
 
 def cmd_tune(args):
-    from model_zoo.training.tuning import tune
+    from model_zoo.training.tuning import set_distributed_role, tune
 
+    role = set_distributed_role(args.chief, args.worker, args.oracle)
     best = tune(args.recipe, parse_sets(args.set), tuner=args.tuner, max_trials=args.max_trials,
-                resume=args.resume, epochs=args.epochs, seed=args.seed, directory=args.directory)
+                resume=args.resume, overwrite=args.overwrite, epochs=args.epochs,
+                seed=args.seed, directory=args.directory,
+                log=lambda line: print(line, file=sys.stderr))
+    if role == "worker":
+        print("worker done: the chief reports the best trials")
+        return 0
     print("best trials:")
     for rank, trial in enumerate(best, 1):
         print(f"{rank}. trial {trial['trial']}  score={trial['score']:.5g}  {trial['hp']}")
@@ -193,17 +199,48 @@ def cmd_evaluate(args):
     return 0 if ok else 1
 
 
+def _finetune_options(parser):
+    """The options `model-zoo finetune` has for every task."""
+    parser.add_argument("--out", required=True, help="folder for the new checkpoint")
+    parser.add_argument("--name", default=None, help="name of the new checkpoint")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--strategy", default=None,
+                        help="gradual_unfreezing (default) or full")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="train the same architecture from freshly initialised weights "
+                             "(every layer trainable), to measure what pretraining buys")
+    parser.add_argument("--overwrite", action="store_true")
+
+
 def _task_parser(prog, task_cls, finetune=False):
     parser = _Parser(prog=prog)
     task_cls.add_cli_arguments(parser)
     if finetune:
-        parser.add_argument("--out", required=True, help="folder for the new checkpoint")
-        parser.add_argument("--name", default=None, help="name of the new checkpoint")
-        parser.add_argument("--epochs", type=int, default=None)
-        parser.add_argument("--strategy", default=None,
-                            help="gradual_unfreezing (default) or full")
-        parser.add_argument("--overwrite", action="store_true")
+        _finetune_options(parser)
     return parser
+
+
+_COMMAND_HELP = {
+    "predict": "Runs a checkpoint on your input and prints the result as JSON.",
+    "finetune": "Fine-tunes a checkpoint on your data and writes a new checkpoint to --out "
+                "(loadable with `model_zoo.load(DIR)` or by path on the command line).",
+}
+
+
+def _command_help(command):
+    """Help of `model-zoo predict|finetune --help` when no checkpoint is named: the common
+    options, and where a task's own arguments are listed. Imports no TensorFlow."""
+    parser = argparse.ArgumentParser(
+        prog=f"model-zoo {command}", usage=f"model-zoo {command} NAME <task arguments>"
+        + (" --out DIR [options]" if command == "finetune" else ""),
+        description=_COMMAND_HELP[command], add_help=False,
+        epilog=f"NAME is a published checkpoint (`model-zoo list`), a checkpoint folder or a "
+               f"URL. Its task's own arguments (input files, columns, ...) are listed by "
+               f"`model-zoo {command} NAME --help`.")
+    parser.add_argument("name", metavar="NAME", help="the checkpoint")
+    if command == "finetune":
+        _finetune_options(parser)
+    return parser.format_help()
 
 
 def _task_class_of(name):
@@ -240,9 +277,15 @@ def cmd_finetune(args):
     data = kwargs.pop("data")
     command = " ".join(shlex.quote(a) for a in ["model-zoo", "finetune", args.name, *args.rest])
     tuned = finetune(args.name, data, out=task_args.out, name=task_args.name,
-                     overwrite=task_args.overwrite, command=command, **kwargs)
+                     overwrite=task_args.overwrite, command=command,
+                     init="random" if task_args.from_scratch else "pretrained", **kwargs)
     print(f"fine-tuned checkpoint: {os.path.abspath(task_args.out)}")
-    _print_json(getattr(tuned, "finetune_metrics", {}))
+    metrics = getattr(tuned, "finetune_metrics", {})
+    if metrics.get("comparison"):
+        from model_zoo.comparison import table_lines
+
+        print("\n".join(["", *table_lines(metrics["comparison"]), ""]))
+    _print_json(metrics)
     return 0
 
 
@@ -305,7 +348,18 @@ def build_parser(extra_commands=None):
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.add_argument("--max-trials", type=int, required=True)
     p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--resume", action="store_true",
+                   help="require an existing search to continue (one whose space, tuner and "
+                        "config match is continued anyway)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="delete an existing search of this recipe and start afresh")
+    p.add_argument("--chief", action="store_true",
+                   help="distributed search: serve the oracle at --oracle for the workers "
+                        "(Keras Tuner's chief; or set KERASTUNER_TUNER_ID=chief etc.)")
+    p.add_argument("--worker", metavar="ID", default=None,
+                   help="distributed search: run trials proposed by the chief at --oracle")
+    p.add_argument("--oracle", metavar="HOST:PORT", default=None,
+                   help="with --chief/--worker: the chief's address (e.g. 127.0.0.1:8000)")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--directory", default=None)
@@ -349,8 +403,13 @@ def task_commands():
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first in _COMMAND_HELP:
+        after = argv[argv.index(first) + 1:]
+        if after[:1] in (["-h"], ["--help"]):  # No checkpoint named: the common help.
+            print(_command_help(first), end="")
+            return 0
     with _quiet_tensorflow():
-        first = next((a for a in argv if not a.startswith("-")), None)
         extra = task_commands() if first not in CORE else {}
         parser = build_parser(extra)
         args = parser.parse_args(argv)

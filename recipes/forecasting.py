@@ -237,7 +237,7 @@ def baselines(data, config):
 def plot_forecasts(task, data, config, metrics, out_dir):
     plt = pyplot()
 
-    result = task.evaluate(data.values, data.test_size)
+    result = task.evaluate(data.values, data.test_size, return_forecasts=True)
     start = max(0, data.test_start - 2 * data.test_size)
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(range(start, data.values.size), data.values[start:], color="black", lw=1,

@@ -51,6 +51,12 @@ CLI_CASES = [
       "{tmp}/tune"], "`dropout` must be", False),
     (["tune", "forecasting", "--epochs", "0", "--max-trials", "1", "--directory",
       "{tmp}/tune"], "`epochs` must be a positive", False),
+    (["tune", "forecasting", "--chief", "--max-trials", "1", "--directory", "{tmp}/tune"],
+     "--oracle must be HOST:PORT", False),
+    (["tune", "forecasting", "--oracle", "127.0.0.1:8000", "--max-trials", "1"],
+     "--oracle goes with --chief or --worker", False),
+    (["tune", "forecasting", "--overwrite", "--resume", "--max-trials", "1", "--directory",
+      "{tmp}/tune"], "pass one", False),
     (["evaluate", "no_such_model"], "no_such_model", False),
     (["predict", FORECASTER, "--csv", WINEIND, "--column", "bottles", "--horizon", "0"],
      "`horizon` must be a positive integer", False),
@@ -69,6 +75,9 @@ CLI_CASES = [
       "--name", "Bad Name"], "A checkpoint name is lowercase", True),
     (["finetune", FORECASTER, "--csv", WINEIND, "--column", "bottles", "--out", "{tmp}/out",
       "--epochs", "0"], "`epochs` must be a positive integer", True),
+    (["finetune", FORECASTER, "--csv", WINEIND, "--column", "bottles", "--out", "{tmp}/out",
+      "--from-scratch", "--strategy", "gradual_unfreezing"],
+     "Training from random weights trains every layer", True),
     (["cudnn", "no_such_model"], "no_such_model", False),
     (["generate", LANGUAGE_MODEL, "--max-chars", "0"], "must be a positive integer", False),
     (["generate", LANGUAGE_MODEL, "--max-chars", "100000000"], "MODEL_ZOO_MAX_GENERATE_CHARS",
@@ -149,6 +158,9 @@ TASK_CASES = [
     (FORECASTER, "forecast", (np.r_[SERIES, 1e308],), {}, "beyond the float32 range"),
     (FORECASTER, "forecast", (SERIES,), {"horizon": 10 ** 6}, "MODEL_ZOO_MAX_HORIZON"),
     (FORECASTER, "finetune", (SERIES,), {"epochs": 0}, "`epochs` must be a positive"),
+    (FORECASTER, "finetune", (SERIES,), {"test_size": 3}, "`test_size` must hold at least one"),
+    (FORECASTER, "finetune", (SERIES,), {"test_size": 2.5}, "`test_size` must be a positive"),
+    (FORECASTER, "finetune", (SERIES,), {"season": 0}, "`season` must be a positive integer"),
     (DETECTOR, "predict", (None,), {}, "Received: None"),
     (DETECTOR, "score", (np.r_[SERIES, 1e308],), {}, "beyond the float32 range"),
     (DETECTOR, "score", (np.r_[SERIES, 1e38],), {}, "The anomaly scores overflowed"),
@@ -158,6 +170,12 @@ TASK_CASES = [
     (SERIES_CLASSIFIER, "predict", (None,), {}, "Received: NoneType"),
     (SERIES_CLASSIFIER, "classify", (np.zeros(100_000),), {}, "MODEL_ZOO_MAX_SERIES_STEPS"),
     (SERIES_CLASSIFIER, "predict_proba", (np.zeros(2_001),), {}, "2,001 time steps"),
+    (SERIES_CLASSIFIER, "finetune", ([np.zeros(24)] * 4,), {"labels": list("abab"),
+                                                            "test_fraction": 1.0},
+     "`test_fraction` must be a number >= 0 and < 1"),
+    (SERIES_CLASSIFIER, "finetune", ([np.zeros(24)] * 4,), {"labels": list("abab"),
+                                                            "val_fraction": NAN},
+     "`val_fraction` must be a finite number"),
     (LANGUAGE_MODEL, "predict", (None,), {}, "Expected a list of strings"),
     (LANGUAGE_MODEL, "finetune", ({"texts": ["To be."]},), {"epochs": 0}, "`epochs` must be"),
     (LANGUAGE_MODEL, "generate", ("ROMEO.",), {"max_chars": 10 ** 7},
@@ -170,6 +188,8 @@ TASK_CASES = [
     (TEXT_CLASSIFIER, "predict_proba", (["fine", "  "],), {}, "Text 2 is empty"),
     (TEXT_CLASSIFIER, "predict", (["a"] * 10_001,), {}, "MODEL_ZOO_MAX_TEXTS"),
     (TEXT_CLASSIFIER, "predict", (["a" * 20_001],), {}, "MODEL_ZOO_MAX_TEXT_CHARS"),
+    (TEXT_CLASSIFIER, "finetune", ((["good", "bad"], ["pos", "neg"]),), {"test_fraction": -0.1},
+     "`test_fraction` must be a number >= 0 and < 1"),
     (TAGGER, "predict", (None,), {}, "`tag` takes a string"),
     (TAGGER, "tag", ("word " * 20_000,), {}, "MODEL_ZOO_MAX_TEXT_CHARS"),
     (TAGGER, "tag", ("word " * 501,), {}, "501 tokens"),
@@ -214,6 +234,28 @@ def test_task_verbs_refuse_bad_input_in_one_line(name, verb, args, kwargs, messa
     text = str(info.value)
     assert message in text and "\n" not in text and "Received: " in text
     assert _tree(workdir) == before, "something was written"
+
+
+# -- `model_zoo.finetune`'s own arguments: (kwargs, part of the error), refused before loading --
+
+FINETUNE_CASES = [
+    ({"init": "bogus"}, "`init` must be one of ('pretrained', 'random')"),
+    ({"init": None}, "Received: init=None"),
+    ({"init": "random", "strategy": "gradual_unfreezing"},
+     "Received: strategy='gradual_unfreezing' with init='random'"),
+    ({"epochs": 0}, "`epochs` must be a positive integer"),
+]
+
+
+@pytest.mark.parametrize("kwargs, message", FINETUNE_CASES,
+                         ids=[str(c[0]) for c in FINETUNE_CASES])
+def test_finetune_refuses_bad_settings_before_loading(kwargs, message, workdir, monkeypatch):
+    _refuse_loading(monkeypatch)
+    with pytest.raises(InputError) as info:
+        model_zoo.finetune(FORECASTER, SERIES, out=str(workdir / "out"), **kwargs)
+    text = str(info.value)
+    assert message in text and "\n" not in text and "Received: " in text
+    assert not (workdir / "out").exists()
 
 
 # -- the limits themselves ---------------------------------------------------------------------

@@ -103,6 +103,29 @@ def test_predict_and_finetune(capsys, registry, tmp_path):
     assert meta["name"] == "forecast_lstm_airline_finetuned"
     code, _, err = run(capsys, "evaluate", str(out_dir))
     assert code == 2 and "no test metrics recorded by a recipe" in err
+    scratch_dir = tmp_path / "scratch"
+    code, out, _ = run(capsys, "finetune", "forecast_lstm_airline", "--csv", str(csv),
+                       "--column", "passengers", "--out", str(scratch_dir), "--epochs", "1",
+                       "--from-scratch")
+    assert code == 0 and json.loads(out[out.index("{"):])["init"] == "random"
+    code, out, _ = run(capsys, "info", str(scratch_dir))
+    meta = json.loads(out)
+    assert meta["metrics"]["finetune"]["init"] == "random" and "init:random" in meta["tags"]
+    assert meta["command"].endswith("--from-scratch")
+
+
+@pytest.mark.parametrize("command", ["predict", "finetune"])
+def test_help_without_a_model_name(command):
+    code = ("import sys\nfrom model_zoo.cli import main\n"
+            f"code = main([{command!r}, '--help'])\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+            "sys.exit(code)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"model-zoo {command} NAME --help" in out.stdout  # where a task's arguments are
+    assert ("--from-scratch" in out.stdout) == (command == "finetune")
+    assert ("--out" in out.stdout) == (command == "finetune")
 
 
 def test_cudnn(capsys, registry):

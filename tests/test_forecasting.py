@@ -125,8 +125,10 @@ def test_forecast_bad_inputs(tiny_forecaster_dir):
 def test_evaluate_matches_hand_computation(tiny_forecaster_dir):
     task = model_zoo.load(tiny_forecaster_dir)
     series = seasonal_series(96)
-    result = task.evaluate(series, test_size=12)
-    assert result["origins"] == [84, 90]
+    assert sorted(task.evaluate(series, test_size=12)) == ["mase", "n_origins", "rmse", "smape"]
+    result = task.evaluate(series, test_size=12, return_forecasts=True)
+    assert result["origins"] == [84, 90] and result["n_origins"] == 2
+    assert np.shape(result["forecasts"]) == np.shape(result["truth"]) == (2, 6)
     preds = np.concatenate([task.forecast(series[:84]), task.forecast(series[:90])])
     truth = series[84:]
     expected = np.mean(np.abs(truth - preds)) / mase_scale(series[:84], 12)
@@ -146,10 +148,42 @@ def test_finetune_improves_and_saves(tiny_forecaster_dir, tmp_path):
     assert reloaded.metadata.name == "forecast_lstm_mine"
     assert "parent:forecast_lstm_tiny@1" in reloaded.metadata.tags
     np.testing.assert_allclose(reloaded.forecast(series), tuned.forecast(series), rtol=1e-5)
-    assert reloaded.scaler.mean == pytest.approx(np.mean(series[:180]), rel=1e-6)
+    # Fitted on the training values only: not the last 42 (about 20%, in whole horizons, held
+    # out for the comparison with seasonal naive), nor the 15 validation values before them.
+    assert m["comparison"]["split"]["test"] == 42 and m["val_values"] == 15
+    assert reloaded.scaler.mean == pytest.approx(np.mean(series[:143]), rel=1e-6)
     # The original checkpoint is untouched.
     original = model_zoo.load(tiny_forecaster_dir)
     assert not np.allclose(original.forecast(series), tuned.forecast(series))
+
+
+def test_from_scratch_trains_the_same_architecture_from_fresh_weights(tiny_forecaster_dir,
+                                                                      tmp_path):
+    parent = model_zoo.load(tiny_forecaster_dir)
+    fresh = parent.reinitialized(seed=1)
+    assert [w.shape for w in fresh.model.weights] == [w.shape for w in parent.model.weights]
+    changed = {w.path for w, a, b in zip(parent.model.weights, parent.model.get_weights(),
+                                         fresh.model.get_weights()) if not np.allclose(a, b)}
+    kernels = {w.path for w in parent.model.weights if w.path.endswith("kernel")}
+    assert kernels and kernels <= changed  # every drawn weight drawn again
+    assert fresh.preprocessing == parent.preprocessing and fresh.model is not parent.model
+
+    series = seasonal_series(120, seed=3)
+    out = tmp_path / "scratch"
+    tuned = model_zoo.finetune(parent, series, out=str(out), epochs=2, init="random",
+                               name="forecast_lstm_scratch")
+    assert tuned.finetune_metrics["init"] == "random"
+    assert tuned.finetune_metrics["stages"] == 1  # strategy "full": every layer at once
+    reloaded = model_zoo.load(str(out))
+    assert reloaded.metadata.metrics["finetune"]["init"] == "random"
+    assert "init:random" in reloaded.metadata.tags
+    assert "init='random'" in reloaded.metadata.command
+    np.testing.assert_allclose(reloaded.forecast(series), tuned.forecast(series), rtol=1e-5)
+    # The parent is untouched.
+    assert all(np.array_equal(a, b) for a, b in zip(
+        parent.model.get_weights(), model_zoo.load(tiny_forecaster_dir).model.get_weights()))
+    with pytest.raises(InputError, match="trains every layer"):
+        model_zoo.finetune(parent, series, init="random", strategy="gradual_unfreezing")
 
 
 def test_finetune_bad_inputs_leave_nothing(tiny_forecaster_dir, tmp_path):

@@ -214,6 +214,31 @@ def test_classifier_loads_and_takes_raw_strings(classifier_dir):
         classifier.predict([b"\xff\xfe bad"])
 
 
+def test_classify_gives_labels_and_evaluate_names_each_class(classifier_dir):
+    import model_zoo
+
+    classifier = model_zoo.load(classifier_dir)
+    texts = ["A wonderful film!", "Fine.", "Dull and long."]
+    expected = [p["label"] for p in classifier.predict(texts)]
+    assert classifier.classify(texts) == expected  # strings, as SeriesClassifier.classify
+    assert classifier.classify(texts[0]) == expected[0]
+    np.testing.assert_allclose(classifier.predict_proba(texts[1]),
+                               classifier.predict_proba(texts)[1], atol=1e-6)
+
+    labels = ["positive", "negative", "negative"]
+    metrics = classifier.evaluate(texts, labels)
+    predicted = np.array(expected)
+    per_class = {}
+    for name in ("negative", "positive"):
+        tp = np.sum((predicted == name) & (np.array(labels) == name))
+        support = np.sum(np.array(labels) == name) + np.sum(predicted == name)
+        per_class[name] = 2 * tp / support if support else 0.0
+    assert metrics["f1_per_class"] == pytest.approx(per_class)
+    assert metrics["macro_f1"] == pytest.approx(np.mean(list(per_class.values())))
+    assert metrics["f1_label"] == "positive" and metrics["f1"] == pytest.approx(
+        per_class["positive"])
+
+
 def test_finetune_new_labels_gets_new_head(classifier_dir):
     import model_zoo
 
@@ -344,6 +369,12 @@ def test_language_model_scores_adapts_and_transfers(lm_dir, tmp_path):
     text = "To be, or not to be: that is the question. " * 20
     metrics = lm.evaluate(text)
     assert metrics["chars"] == len(text) - 1
+    assert metrics["out_of_alphabet_chars"] == 0 and metrics["out_of_alphabet_share"] == 0
+    foreign = "To be, 或 not 🙂 be." * 3  # 2 characters per copy outside the alphabet
+    assert not {"或", "🙂"} & set(lm.tokenizer.vocabulary)
+    outside = lm.evaluate(foreign)
+    assert outside["out_of_alphabet_chars"] == 6
+    assert outside["out_of_alphabet_share"] == pytest.approx(6 / outside["chars"])
     assert abs(metrics["bits_per_char"] - metrics["nats_per_char"] / np.log(2)) < 1e-9
     assert metrics["nats_per_char"] < np.log(lm.tokenizer.vocabulary_size) * 3
 

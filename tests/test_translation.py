@@ -292,6 +292,23 @@ def test_finetune_keeps_vocabulary_and_learns(tiny_translator_dir, tmp_path, cap
     assert not (tmp_path / "x").exists()
 
 
+def test_finetune_says_how_many_long_pairs_it_left_out(tiny_translator_dir):
+    import model_zoo
+
+    parent = model_zoo.load(tiny_translator_dir)
+    long_pair = ("God made " * 30 + "light.", "Dios hizo " * 30 + "luz.")  # > 40 subwords
+    pairs = PAIRS[:8] + [long_pair] * 3  # one goes to validation: at least 2 are left out
+    with pytest.warns(UserWarning, match=r"Left out \d+ of 10 training pairs") as caught:
+        tuned = parent.finetune(pairs, epochs=1, val_fraction=0.1)
+    m = tuned.finetune_metrics
+    assert f"Left out {m['dropped_long_pairs']} of 10" in str(caught[0].message)
+    assert 2 <= m["dropped_long_pairs"] <= 4 and m["max_length"] == 40
+    assert m["train_pairs"] + m["val_pairs"] + m["dropped_long_pairs"] == len(pairs)
+    with pytest.raises(InputError, match=r"of the \d+ training pairs have a side longer than 3 "
+                                         r"subwords .* Received: max_length=3"):
+        model_zoo.finetune(tiny_translator_dir, PAIRS, epochs=1, max_length=3)
+
+
 # -- the recipe ------------------------------------------------------------------------------------
 
 

@@ -5,16 +5,28 @@ import math
 import numpy as np
 
 
-def classification_metrics(y_true, y_pred, num_classes):
-    """Accuracy and F1 (binary: of class 1; more classes: macro) with scikit-learn."""
+def classification_metrics(y_true, y_pred, num_classes, names=None):
+    """Accuracy and F1 (binary: of class 1; more classes: macro) with scikit-learn.
+
+    With `names` (the label of each class index) the F1 is also given per class, keyed by
+    label (`f1_per_class`), with the macro F1 (`macro_f1`) and the label `f1` refers to
+    (`f1_label`: the second label, or `"macro"`).
+    """
     from sklearn.metrics import accuracy_score, f1_score
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     average = "binary" if num_classes == 2 else "macro"
-    return {"accuracy": float(accuracy_score(y_true, y_pred)),
-            "f1": float(f1_score(y_true, y_pred, average=average,
-                                 labels=list(range(num_classes)) if average == "macro" else None,
-                                 zero_division=0))}
+    metrics = {"accuracy": float(accuracy_score(y_true, y_pred)),
+               "f1": float(f1_score(y_true, y_pred, average=average,
+                                    labels=list(range(num_classes)) if average == "macro"
+                                    else None, zero_division=0))}
+    if names is not None:
+        per_class = f1_score(y_true, y_pred, labels=list(range(num_classes)), average=None,
+                             zero_division=0)
+        metrics.update(f1_label=str(names[1]) if num_classes == 2 else "macro",
+                       macro_f1=float(np.mean(per_class)),
+                       f1_per_class={str(n): float(v) for n, v in zip(names, per_class)})
+    return metrics
 
 
 def log_softmax(logits):

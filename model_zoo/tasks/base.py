@@ -68,6 +68,9 @@ class Task:
     """
 
     task_name = None
+    # Attributes that cache something built from `self.model` (compiled functions, decoders):
+    # cleared when the model is replaced (`reinitialized`).
+    model_caches = ()
 
     def __init__(self, model, preprocessing, metadata=None, directory=None):
         self.model = model
@@ -101,6 +104,24 @@ class Task:
         self.directory = directory
         return directory
 
+    def reinitialized(self, seed=0):
+        """A copy of this task whose network is the same architecture with fresh weights.
+
+        The layers are rebuilt from their configs (`keras.models.clone_model`), so every
+        weight is drawn again from its initializer; preprocessing, vocabularies and metadata
+        are kept. `model_zoo.finetune(..., init="random")` trains such a copy, to measure
+        what the pretrained weights buy.
+        """
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        fresh = copy.copy(self)
+        fresh.model = keras.models.clone_model(self.model)
+        fresh.random_init = True  # Its fine-tune comparison has no zero-shot row.
+        for attribute in self.model_caches:
+            setattr(fresh, attribute, None)
+        return fresh
+
     # -- description --------------------------------------------------------------------------
 
     @property
@@ -131,6 +152,49 @@ class Task:
     def evaluate(self, data, **kwargs):
         """Metrics of this model on `data`, computed as its recipe computes them."""
         raise NotImplementedError
+
+    # -- the comparison every fine-tune reports (see `model_zoo.comparison`) ----------------------
+
+    #: The metric of `evaluate` that decides the comparison, and whether higher is better.
+    comparison_metric = None
+    comparison_higher_is_better = True
+    random_init = False
+
+    def comparison_rows(self, tuned, train, test):
+        """This task's part of a fine-tune's comparison (the one method a task implements).
+
+        `self` is the parent (zero-shot) model, `tuned` the fine-tuned one; `train` is the part
+        of the user's data the fine-tune saw (training and validation), `test` the held-out
+        part, in the task's own form.
+
+        Returns:
+            `(rows, models, skipped)`: `rows` holds the `evaluate` metrics on `test` of
+            "fine-tuned", "baseline" (the task's classical baseline fitted on `train` only) and,
+            where meaningful, "zero-shot"; `models` describes each row's model in a few words;
+            `skipped` gives the reason for a row left out.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no fine-tuning comparison yet.")
+
+    def compare_finetuned(self, tuned, train, test, split):
+        """Measures `tuned`, this model and the baseline on `test`; stores the comparison in
+        `tuned.finetune_metrics["comparison"]` and returns it.
+
+        Args:
+            split: how `test` was held out: `rule` (a few words) and the sizes `train`,
+                `validation`, `test`.
+        """
+        from model_zoo import comparison
+
+        rows, models, skipped = self.comparison_rows(tuned, train, test)
+        if self.random_init:  # `rows["zero-shot"]` would be the random weights.
+            rows.pop("zero-shot", None)
+            models.pop("zero-shot", None)
+            models["fine-tuned"] = f"{self.name}'s architecture trained from random weights"
+            skipped["zero-shot"] = "trained from random weights: no pretrained model to compare"
+        record = comparison.build(rows, self.comparison_metric, self.comparison_higher_is_better,
+                                  split, models, skipped)
+        tuned.finetune_metrics = {**getattr(tuned, "finetune_metrics", {}), "comparison": record}
+        return record
 
     # -- command-line hooks ----------------------------------------------------------------------
 

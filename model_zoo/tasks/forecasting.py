@@ -18,6 +18,7 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
 from model_zoo.models.copying import copy_model
+from model_zoo.models.forecasting.baselines import seasonal_naive
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
@@ -105,14 +106,20 @@ class Forecaster(Task):
 
     # -- evaluation ---------------------------------------------------------------------------
 
-    def evaluate(self, series, test_size, train_size=None, max_origins=None):
+    def evaluate(self, series, test_size, train_size=None, max_origins=None,
+                 return_forecasts=False):
         """Rolling-origin accuracy on the last `test_size` values, `horizon` at a time.
 
         MASE is scaled by the in-sample seasonal-naive error on the values before the test
         period (or the first `train_size` values).
 
+        Args:
+            return_forecasts: also return the forecast origins, the forecasts and the true
+                values (one row of `horizon` values per origin), e.g. to plot them.
+
         Returns:
-            `{"mase", "smape", "rmse", "origins", "forecasts": [[...]], "truth": [[...]]}`.
+            `{"mase", "smape", "rmse", "n_origins"}`; with `return_forecasts=True` also
+            `"origins": [t, ...], "forecasts": [[...]], "truth": [[...]]`.
         """
         values = as_series(series)
         origins = rolling_origins(values.size, test_size, self.horizon)
@@ -127,14 +134,17 @@ class Forecaster(Task):
         forecasts = self.forecast_at(values, origins)
         truth = np.stack([values[t:t + self.horizon] for t in origins])
         scale = mase_scale(values[:train_size or origins[0]], self.season)
-        metrics = forecast_metrics(truth, forecasts, scale)
-        return {**metrics, "origins": [int(o) for o in origins],
-                "forecasts": forecasts.tolist(), "truth": truth.tolist()}
+        result = {**forecast_metrics(truth, forecasts, scale), "n_origins": len(origins)}
+        if return_forecasts:
+            result.update(origins=[int(o) for o in origins], forecasts=forecasts.tolist(),
+                          truth=truth.tolist())
+        return result
 
     # -- fine-tuning ------------------------------------------------------------------------------
 
     def finetune(self, data, column=None, epochs=40, val_size=None, batch_size=32,
-                 strategy=None, fill_missing=None, seed=0, verbose=0):
+                 strategy=None, fill_missing=None, seed=0, verbose=0, test_size=None,
+                 season=None):
         """Adapts the forecaster to a new series; returns a new `Forecaster`.
 
         The scaler is refitted on the new series; the network keeps its shape (lookback,
@@ -151,14 +161,35 @@ class Forecaster(Task):
             strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
             fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
             seed: random seed of shuffling and dropout.
+            test_size: values held out at the end, never trained on, on which the fine-tuned
+                model, the zero-shot model (its scaler refitted to the values before them) and
+                seasonal naive are compared (`finetune_metrics["comparison"]`), rolling origin
+                as in `evaluate`; default: about the last 20%, in whole horizons; 0: none.
+            season: the series' season (for seasonal naive and the MASE scale); default: the
+                model's.
         """
         values = as_series(data, column=column, fill_missing=fill_missing)
-        val_size = val_size or max(self.horizon, values.size // 10)
-        needed = self.lookback + self.horizon + val_size
+        if season is not None:
+            season = limits.positive_int(season, "season")
+        if test_size is None:  # About the last 20%, in whole forecasts of `horizon` values.
+            test_size = self.horizon * max(1, round(values.size / 5 / self.horizon))
+            rule = f"the last {test_size} values (about 20%, whole horizons), by time"
+        elif not (type(test_size) is int and test_size == 0):
+            test_size = limits.positive_int(test_size, "test_size")
+            if test_size < self.horizon:
+                raise InputError(
+                    f"`test_size` must hold at least one forecast of this model's horizon "
+                    f"({self.horizon} values), or be 0. Received: test_size={test_size}")
+            rule = f"the last {test_size} values, by time"
+        fit_size = values.size - test_size
+        val_size = val_size or max(self.horizon, fit_size // 10)
+        needed = self.lookback + self.horizon + val_size + test_size
         require_length(values, needed,
                        f"fine-tuning (a {self.lookback}-value window, a {self.horizon}-value "
-                       f"target and {val_size} validation values)")
+                       f"target, {val_size} validation values and {test_size} held-out test "
+                       "values)")
         keras.utils.set_random_seed(seed)
+        held_out, values = values, values[:fit_size]
         split = values.size - val_size
         scaler = StandardScaler.fit(values[:split], self.scaler.transform)
         scaled = scaler.scale(values)
@@ -168,6 +199,8 @@ class Forecaster(Task):
         model = copy_model(self.model)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["scaler"] = scaler.to_dict()
+        if season is not None:
+            preprocessing["season"] = season
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
         history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
                                              verbose=verbose)
@@ -175,8 +208,36 @@ class Forecaster(Task):
         tuned.finetune_metrics = {"val_mae_scaled_before": before,
                                   "val_mae_scaled_after": tuned._val_mae(scaled, split),
                                   "train_values": int(split), "val_values": int(val_size),
+                                  "test_values": int(test_size),
                                   "stages": len(history["stages"])}
+        if test_size:
+            self.compare_finetuned(tuned, values, held_out, {
+                "rule": rule, "train": int(split), "validation": int(val_size),
+                "test": int(test_size), "unit": "values"})
         return tuned
+
+    comparison_metric, comparison_higher_is_better = "mase", False
+
+    def comparison_rows(self, tuned, train, test):
+        """Rolling-origin accuracy (as `evaluate`) on the values of `test` after `train`: the
+        fine-tuned model, this model with the fine-tuned scaler (refitted to the user's
+        training values) and seasonal naive, all with the fine-tuned model's season."""
+        test_size = test.size - train.size
+        zero_shot = Forecaster(self.model, tuned.preprocessing)
+        rows = {name: {k: v for k, v in model.evaluate(test, test_size).items()
+                       if k in ("mase", "smape", "rmse")}
+                for name, model in (("fine-tuned", tuned), ("zero-shot", zero_shot))}
+        origins = rolling_origins(test.size, test_size, tuned.horizon)
+        truth = np.stack([test[t:t + tuned.horizon] for t in origins])
+        naive = np.stack([seasonal_naive(test[:t], tuned.horizon, tuned.season)
+                          for t in origins])
+        rows["baseline"] = forecast_metrics(truth, naive, mase_scale(train, tuned.season))
+        for values in rows.values():
+            values["origins"] = len(origins)
+        models = {"fine-tuned": f"{self.name} fine-tuned",
+                  "zero-shot": f"{self.name}, scaler refitted to your training values",
+                  "baseline": f"seasonal naive (lag {tuned.season})"}
+        return rows, models, {}
 
     def _val_mae(self, scaled, split):
         x, y, _ = make_windows(scaled, self.lookback, self.horizon, start=split)

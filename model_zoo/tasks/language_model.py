@@ -95,6 +95,8 @@ class LanguageModel(Task):
     >>> lm.generate("ROMEO.\\n", max_chars=200, temperature=0.8, top_k=20, seed=1)
     """
 
+    model_caches = ("_sampler", "_score")
+
     def __init__(self, model, preprocessing, metadata=None, directory=None, tokenizer=None):
         super().__init__(model, preprocessing, metadata, directory)
         self._tokenizer = tokenizer
@@ -203,6 +205,13 @@ class LanguageModel(Task):
         Args:
             texts: a string or a list of strings (joined into one stream).
             limit: score only the first `limit` windows (the registry's quick check).
+
+        Returns:
+            `{"nats_per_char", "bits_per_char", "perplexity", "chars"}` (`token` for a subword
+            model) and how many of the scored characters were outside the model's alphabet
+            (`out_of_alphabet_chars`, and their share `out_of_alphabet_share`; a subword
+            model: `unknown_tokens`, `unknown_share`). Each of them was read, and scored,
+            as the one unknown symbol.
         """
         texts = [texts] if isinstance(texts, str) else list(texts)
         return self.evaluate_ids(self.encode_stream(check_texts(texts)), limit, batch_size)
@@ -214,7 +223,12 @@ class LanguageModel(Task):
                                            self.model.variables)
         nats, count = score_stream(self._score, stream, int(self.preprocessing["seq_length"]),
                                    int(self.preprocessing["context"]), limit, batch_size)
-        return language_model_metrics(nats, count, self.unit)
+        # The scored ids are stream[1:1 + count] (windows tile the stream from its 2nd id).
+        unknown = int(np.count_nonzero(np.asarray(stream)[1:1 + count]
+                                       == self.tokenizer.unknown_id))
+        name = "out_of_alphabet" if self.unit == "char" else "unknown"
+        return {**language_model_metrics(nats, count, self.unit),
+                f"{name}_{self.unit}s": unknown, f"{name}_share": unknown / max(count, 1)}
 
     # -- adaptation and transfer ------------------------------------------------------------------
 

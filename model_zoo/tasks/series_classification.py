@@ -42,6 +42,9 @@ class SeriesClassifier(Task):
     is a list of such series (lengths may differ), a `(n, time, channels)` array, or a path to
     a `.ts` file or a long-format CSV file.
 
+    The verbs are those of `TextClassifier` too: `classify` gives label strings (one for one
+    series), `predict_proba` probabilities with columns in the order of `classes`.
+
     Example:
     >>> classifier = model_zoo.load("classify_bigru_japanesevowels")
     >>> classifier.classify(utterance)              # (time, 12) array -> '3'
@@ -164,9 +167,9 @@ class SeriesClassifier(Task):
 
     # -- fine-tuning -----------------------------------------------------------------------------
 
-    def finetune(self, data, labels=None, epochs=60, val_fraction=0.2, batch_size=16,
+    def finetune(self, data, labels=None, epochs=60, val_fraction=None, batch_size=16,
                  strategy=None, new_head="auto", refit_scaler=True, seed=0, verbose=0,
-                 **csv_options):
+                 test=None, test_fraction=0.2, **csv_options):
         """Adapts the classifier to the user's labelled series; returns a new `SeriesClassifier`.
 
         With a new class set the head is replaced by a fresh one (`new_head="auto"`); the
@@ -179,21 +182,42 @@ class SeriesClassifier(Task):
                 list of series with `labels=`.
             labels: one label per series when `data` is a list of series.
             epochs: total epochs over all stages.
-            val_fraction: fraction of each class held out for early stopping (none when a
-                class has fewer than 2 series).
+            val_fraction: fraction of each class of the training part held out for early
+                stopping (none when a class has fewer than 2 series). Default: 0.2 when
+                `test` is given or `test_fraction=0`, else none: the held-out test part
+                already takes `test_fraction`, and a small set cannot spare both.
             batch_size: series per batch.
             strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
             new_head: `"auto"` (a new head iff the label set differs from the model's),
                 True or False.
             refit_scaler: fit the per-channel scaler on the new training series.
-            seed: random seed of the split, shuffling, dropout and the new head.
+            seed: random seed of the splits, shuffling, dropout and the new head.
+            test: labelled series never trained on (a path, a `SeriesCollection`, or
+                `(series, labels)`), on which the fine-tuned model, the zero-shot model (when
+                its classes are the fine-tuned ones) and 1-NN Euclidean (fitted on the training
+                part) are compared (`finetune_metrics["comparison"]`); by default
+                `test_fraction` of each class is held out of `data` first (0: no comparison).
             **csv_options: `id_column`, `label_column`, `time_column`, `value_columns` of a
                 long-format CSV.
         """
-        if isinstance(data, (str, os.PathLike)):
-            collection = as_collection(read_collection(data, **csv_options), self.channels)
-        else:
-            collection = as_collection(data, self.channels, labels)
+        from model_zoo.comparison import check_fraction
+
+        test_fraction = check_fraction(test_fraction)
+        if val_fraction is not None:
+            val_fraction = check_fraction(val_fraction, "val_fraction")
+        collection = self._labelled_collection(data, labels, csv_options)
+        held_out = None
+        if test is not None:
+            test_data, test_labels = test if isinstance(test, tuple) else (test, None)
+            held_out = self._labelled_collection(test_data, test_labels, csv_options)
+            rule = "the given test series"
+        elif test_fraction and collection.labels is not None:
+            keep, held = stratified_split(collection.labels, test_fraction, seed)
+            if held is not None:
+                collection, held_out = collection.subset(keep), collection.subset(held)
+                rule = f"{test_fraction:.0%} of each class, stratified (seed {seed})"
+        if val_fraction is None:
+            val_fraction = 0.2 if held_out is None or test is not None else 0.0
         if collection.labels is None:
             raise InputError(
                 "Fine-tuning needs a label per series (a `label` column, labels in the .ts "
@@ -206,6 +230,11 @@ class SeriesClassifier(Task):
             new_head = classes != sorted(self.classes)
         if not new_head:
             classes = self.classes
+        if held_out is not None:  # Checked before training: the model can only say `classes`.
+            if held_out.labels is None:
+                raise InputError("The test series need a label each, as the training series "
+                                 "do. Received: unlabelled test series")
+            encode_labels(held_out.labels, classes)
         keras.utils.set_random_seed(seed)
         y = encode_labels(collection.labels, classes)
         train_idx, val_idx = stratified_split(y, val_fraction, seed)
@@ -231,7 +260,38 @@ class SeriesClassifier(Task):
         if val_idx is not None:
             metrics["val_accuracy"] = tuned.evaluate(collection.subset(val_idx))["accuracy"]
         tuned.finetune_metrics = metrics
+        if held_out is not None:
+            self.compare_finetuned(tuned, collection, held_out, {
+                "rule": rule, "train": metrics["train_series"],
+                "validation": metrics["val_series"], "test": len(held_out),
+                "unit": "series"})
         return tuned
+
+    def _labelled_collection(self, data, labels, csv_options):
+        if isinstance(data, (str, os.PathLike)):
+            return as_collection(read_collection(data, **csv_options), self.channels)
+        return as_collection(data, self.channels, labels)
+
+    comparison_metric = "accuracy"
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate` on the held-out series of the fine-tuned model, of this model when its
+        classes are the fine-tuned ones, and of 1-NN Euclidean fitted on all the series the
+        fine-tune saw (training and validation), scaled with the fine-tuned model's scaler."""
+        from model_zoo.models.series_classification import baselines
+
+        rows = {"fine-tuned": tuned.evaluate(test)}
+        models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
+        skipped = {}
+        if sorted(tuned.classes) == sorted(self.classes):
+            rows["zero-shot"] = self.evaluate(test)
+            models["zero-shot"] = self.name
+        else:
+            skipped["zero-shot"] = (f"its classes {self.classes} are not the fine-tuned "
+                                    f"{tuned.classes}")
+        predicted = baselines.NearestNeighbourEuclidean(tuned.scaler).fit(train).predict(test)
+        rows["baseline"] = classification_metrics(test.labels, predicted)
+        return rows, models, skipped
 
     # -- command line --------------------------------------------------------------------------
 

@@ -83,8 +83,16 @@ class TextClassifier(Task):
         model, preprocessing, metadata, directory: see `Task`.
         tokenizer: the tokenizer object, when not read from a checkpoint folder.
 
+    The verbs are those of `SeriesClassifier` too: `classify` gives label strings,
+    `predict_proba` probabilities (columns in the order of `labels`); `predict` gives both,
+    one dict per text.
+
     Example:
     >>> classifier = model_zoo.load("sentiment_bigru_imdb")
+    >>> classifier.classify("A wonderful, moving film.")
+    'positive'
+    >>> classifier.classify(["A wonderful, moving film.", "Dull and far too long."])
+    ['positive', 'negative']
     >>> classifier.predict(["A wonderful, moving film.", "Dull and far too long."])
     [{'label': 'positive', 'probabilities': {'negative': 0.03, 'positive': 0.97}}, ...]
     """
@@ -119,11 +127,17 @@ class TextClassifier(Task):
     # -- prediction --------------------------------------------------------------------------
 
     def predict_proba(self, texts, batch_size=64):
-        """Class probabilities, `(len(texts), len(labels))`, columns in the order of `labels`.
+        """Class probabilities, `(len(texts), len(labels))`, columns in the order of `labels`;
+        `(len(labels),)` for one string.
 
         Each text must have some words; at most 10,000 texts of 20,000 characters per call
         (see `model_zoo.limits`).
         """
+        if isinstance(texts, str):
+            return self._texts_probabilities([texts], batch_size)[0]
+        return self._texts_probabilities(texts, batch_size)
+
+    def _texts_probabilities(self, texts, batch_size=64):
         sequences = self.encode(limits.check_texts(check_texts(texts)))
         return self._probabilities(sequences, batch_size)
 
@@ -145,13 +159,20 @@ class TextClassifier(Task):
         Returns:
             One `{"label": str, "probabilities": {label: float}}` per text.
         """
-        probabilities = self.predict_proba(texts, batch_size)
+        probabilities = self._texts_probabilities(texts, batch_size)
         labels = self.labels
         return [{"label": labels[int(np.argmax(p))],
                  "probabilities": {name: float(v) for name, v in zip(labels, p)}}
                 for p in probabilities]
 
-    classify = predict
+    def classify(self, texts, batch_size=64):
+        """The predicted label of one string, or the list of labels of a list of strings
+        (as `SeriesClassifier.classify`; `predict` also gives the probabilities)."""
+        probabilities = self.predict_proba(texts, batch_size)
+        labels = self.labels
+        if probabilities.ndim == 1:
+            return labels[int(np.argmax(probabilities))]
+        return [labels[int(k)] for k in probabilities.argmax(axis=1)]
 
     def predict_example(self):
         texts = ["A wonderful film, moving and funny.", "Dull, and far too long.", "Fine."]
@@ -162,10 +183,18 @@ class TextClassifier(Task):
     # -- evaluation ----------------------------------------------------------------------------
 
     def evaluate(self, texts, labels, batch_size=64):
-        """Accuracy and F1 on labelled texts (labels as names, or as class indices)."""
+        """Accuracy and F1 on labelled texts (labels as names, or as class indices).
+
+        Returns:
+            `{"accuracy", "f1", "f1_label", "macro_f1", "f1_per_class": {label: f1}}`.
+            `f1` is the number recipes record: with two labels the F1 of the second label
+            (`f1_label`, e.g. `"positive"`), with more the macro F1 (`f1_label` is then
+            `"macro"`). `f1_per_class` gives every label's own F1.
+        """
         y = self._label_indices(labels)
         probabilities = self._probabilities(self.encode(check_texts(texts)), batch_size)
-        return classification_metrics(y, probabilities.argmax(axis=1), len(self.labels))
+        return classification_metrics(y, probabilities.argmax(axis=1), len(self.labels),
+                                      names=self.labels)
 
     def _label_indices(self, labels):
         names = self.labels
@@ -185,7 +214,7 @@ class TextClassifier(Task):
 
     def finetune(self, data, text_column="text", label_column="label", epochs=4,
                  strategy=None, validation=None, val_fraction=0.1, batch_size=32, seed=0,
-                 verbose=0):
+                 verbose=0, test=None, test_fraction=0.2):
         """Adapts the classifier to labelled texts; returns a new `TextClassifier`.
 
         Labels can be any strings, any number of classes. If they are not exactly this model's
@@ -203,15 +232,71 @@ class TextClassifier(Task):
             validation: labelled data (same forms as `data`) for early stopping; by default
                 `val_fraction` of each class is held out of `data`.
             batch_size: texts per batch.
-            seed: random seed of the hold-out, shuffling and dropout.
+            seed: random seed of the hold-outs, shuffling and dropout.
+            test: labelled data (same forms as `data`) never trained on, on which the
+                fine-tuned model, the zero-shot model (when the labels are the model's) and
+                TF-IDF + logistic regression (fitted on `data`) are compared
+                (`finetune_metrics["comparison"]`); by default `test_fraction` of each class
+                is held out of `data` first (0: no comparison).
         """
+        from model_zoo.comparison import check_fraction
+
+        test_fraction = check_fraction(test_fraction)
         texts, labels = labelled_data(data, text_column, label_column)
         if validation is not None:
             val_texts, val_labels = labelled_data(validation, text_column, label_column)
         else:
             val_texts = val_labels = None
-        return self._finetune(texts, labels, val_texts, val_labels, epochs, strategy,
-                              val_fraction, batch_size, seed, verbose)
+        compare = test is not None
+        if test is not None:
+            test_texts, test_labels = labelled_data(test, text_column, label_column)
+            rule = "the given test data"
+        elif test_fraction:
+            keep, held = stratified_holdout(labels, test_fraction, seed)
+            compare = len(held) > 0  # None when every label has a single text.
+            test_texts, test_labels = [texts[i] for i in held], [labels[i] for i in held]
+            texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+            rule = f"{test_fraction:.0%} of each label, stratified (seed {seed})"
+        if test is not None:  # Checked before training: the model can only say these labels.
+            unknown = sorted(set(test_labels) - set(labels) - set(val_labels or []))
+            if unknown:
+                raise InputError(f"The test data has labels the training data lacks, which the "
+                                 f"fine-tuned model cannot predict: {unknown[:10]}. Received: "
+                                 f"{len(unknown)} unknown labels")
+        tuned = self._finetune(texts, labels, val_texts, val_labels, epochs, strategy,
+                               val_fraction, batch_size, seed, verbose)
+        if compare:
+            m = tuned.finetune_metrics
+            self.compare_finetuned(
+                tuned, (texts + list(val_texts or []), labels + list(val_labels or [])),
+                (test_texts, test_labels),
+                {"rule": rule, "train": m["train_texts"], "validation": m["val_texts"],
+                 "test": len(test_texts), "unit": "texts"})
+        return tuned
+
+    comparison_metric = "accuracy"
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate` on the held-out texts of the fine-tuned model, of this model when its
+        labels are the fine-tuned ones, and of TF-IDF + logistic regression fitted on all the
+        texts the fine-tune saw (training and validation)."""
+        from model_zoo.models.text import baselines
+
+        test_texts, test_labels = test
+        rows = {"fine-tuned": tuned.evaluate(test_texts, test_labels)}
+        models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
+        skipped = {}
+        if tuned.labels == self.labels:
+            rows["zero-shot"] = self.evaluate(test_texts, test_labels)
+            models["zero-shot"] = self.name
+        else:
+            skipped["zero-shot"] = (f"its labels {self.labels} are not the fine-tuned "
+                                    f"{tuned.labels}")
+        predicted = baselines.tfidf_logistic_regression(*train).predict(test_texts)
+        rows["baseline"] = classification_metrics(tuned._label_indices(test_labels),
+                                                  tuned._label_indices(predicted),
+                                                  len(tuned.labels), names=tuned.labels)
+        return rows, models, skipped
 
     def _finetune(self, texts, labels, val_texts, val_labels, epochs, strategy, val_fraction,
                   batch_size, seed, verbose):

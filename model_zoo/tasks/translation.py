@@ -7,6 +7,7 @@ decoding settings, so a user passes plain sentences and gets plain sentences bac
 import dataclasses
 import json
 import os
+import warnings
 
 import numpy as np
 
@@ -50,6 +51,8 @@ class Translator(Task):
     >>> translator.translate(["God is love."], beam_size=4)
     ['Dios es amor.']
     """
+
+    model_caches = ("_decoder",)
 
     def __init__(self, model, preprocessing, metadata=None, directory=None, tokenizers=None):
         super().__init__(model, preprocessing, metadata, directory)
@@ -227,8 +230,10 @@ class Translator(Task):
                 `"gradual_unfreezing"`, or a strategy object (`model_zoo.training.finetune`).
             learning_rate: peak learning rate (default: the strategy's).
             label_smoothing: as in training.
-            max_length: drop training pairs longer than this many subwords (default: the
-                checkpoint's training limit).
+            max_length: leave out training pairs longer than this many subwords (default:
+                the checkpoint's training limit). How many were left out is in
+                `finetune_metrics["dropped_long_pairs"]` and a warning; if it is most of them,
+                an `InputError` says so instead of training on what remains.
             seed: random seed of the split, shuffling and dropout.
 
         Returns:
@@ -250,9 +255,17 @@ class Translator(Task):
         tgt = self.target_tokenizer.tokenize([t for _, t in train])
         kept = [i for i in range(len(train)) if 0 < len(src[i]) <= limit
                 and 0 < len(tgt[i]) <= limit]
-        if not kept:
-            raise InputError(f"Every training pair is longer than {limit} subwords. Pass a "
-                             f"larger max_length. Received: {len(train)} pairs")
+        dropped = len(train) - len(kept)
+        if 2 * dropped > len(train):
+            raise InputError(
+                f"{dropped} of the {len(train)} training pairs have a side longer than {limit} "
+                f"subwords (or an empty side) and would be left out; most of the data would go "
+                f"unused. Pass a larger max_length, or split long pairs into sentences. "
+                f"Received: max_length={limit}")
+        if dropped:
+            warnings.warn(f"Left out {dropped} of {len(train)} training pairs with a side "
+                          f"longer than {limit} subwords (or empty); pass a larger max_length "
+                          f"to keep them.", stacklevel=2)
         train_ds = seq2seq_dataset([src[i] for i in kept], [tgt[i] for i in kept], batch_size,
                                    shuffle=True, seed=seed)
         val_src = self.source_tokenizer.tokenize([s for s, _ in val])
@@ -275,7 +288,7 @@ class Translator(Task):
             "val_bleu_greedy_before": before["bleu"], "val_bleu_greedy_after": after["bleu"],
             "val_chrf_greedy_before": before["chrf"], "val_chrf_greedy_after": after["chrf"],
             "bleu_signature": after["bleu_signature"], "train_pairs": len(kept),
-            "dropped_long_pairs": len(train) - len(kept), "val_pairs": len(val),
+            "dropped_long_pairs": dropped, "max_length": int(limit), "val_pairs": len(val),
             "stages": len(history["stages"])}
         return tuned
 

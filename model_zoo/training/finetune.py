@@ -67,6 +67,10 @@ class FullFineTune:
                                   train, val, loss, epochs, metrics, self.patience, verbose)
         return {"stages": [{"trainable_groups": "all", "history": history.history}]}
 
+    def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
+        """A language model's adaptation step (see `ULMFiT.adapt`): the same as `fit`."""
+        return self.fit(model, train, val, loss, epochs, metrics=metrics, verbose=verbose)
+
 
 def _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics, patience, verbose):
     """Every layer trainable; early stopping on the validation loss (when there is one)."""
