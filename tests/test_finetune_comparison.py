@@ -248,33 +248,12 @@ def _ramps(n_per_class, seed, classes=("up", "down")):
     return series, labels
 
 
-@pytest.fixture(scope="module")
-def series_classifier_dir(tmp_path_factory):
-    import keras
-
-    from model_zoo.data.labelled_series import PAD_VALUE
-    from model_zoo.models.series_classification import build_rnn_classifier
-    from model_zoo.registry import CheckpointMetadata
-    from model_zoo.tasks.series_classification import SeriesClassifier
-
-    keras.utils.set_random_seed(0)
-    model = build_rnn_classifier(channels=2, classes=3, units=8, depth=1, dropout=0.0)
-    task = SeriesClassifier(model, {"channels": 2, "classes": ["a", "b", "c"],
-                                    "scaler": {"mean": [0.0, 0.0], "std": [1.0, 2.0]},
-                                    "pad_value": PAD_VALUE})
-    directory = str(tmp_path_factory.mktemp("ckpt") / "classify_bigru_tiny")
-    task.save(directory, CheckpointMetadata(
-        name="classify_bigru_tiny", version=1, task="series_classification",
-        architecture="bigru_series_classifier", description="tiny", recipe="series_classification"))
-    return directory
-
-
-def test_series_classifier_compares_with_1nn_euclidean(series_classifier_dir, tmp_path):
+def test_series_classifier_compares_with_1nn_euclidean(tiny_classifier_dir, tmp_path):
     from model_zoo.data.labelled_series import SeriesCollection
 
     series, labels = _ramps(10, 0)
     out = str(tmp_path / "mine")
-    tuned = model_zoo.finetune(series_classifier_dir, series, labels=labels, out=out, epochs=2,
+    tuned = model_zoo.finetune(tiny_classifier_dir, series, labels=labels, out=out, epochs=2,
                                strategy="full")
     c = tuned.finetune_metrics["comparison"]
     # 20% of each class held out; no early-stopping split on top of it (the training part keeps
@@ -309,8 +288,8 @@ def test_series_classifier_compares_with_1nn_euclidean(series_classifier_dir, tm
     assert CARD_TITLE in card and "1-NN Euclidean" in card and c["verdict"] in card
 
 
-def test_series_classifier_zero_shot_row_when_classes_match(series_classifier_dir):
-    task = model_zoo.load(series_classifier_dir)
+def test_series_classifier_zero_shot_row_when_classes_match(tiny_classifier_dir):
+    task = model_zoo.load(tiny_classifier_dir)
     series, labels = _ramps(5, 1, classes=("a", "b", "c"))
     test = _ramps(2, 2, classes=("a", "b", "c"))
     tuned = task.finetune(series, labels=labels, epochs=1, test=test, strategy="full")

@@ -56,29 +56,6 @@ def write_long_csv(path, series, labels, shuffle_rows=False):
     return str(path)
 
 
-@pytest.fixture(scope="module")
-def tiny_classifier_dir(tmp_path_factory):
-    """A small, untrained 2-channel, 3-class classifier checkpoint."""
-    import keras
-
-    from model_zoo.data.labelled_series import PAD_VALUE
-    from model_zoo.models.series_classification import build_rnn_classifier
-    from model_zoo.registry import CheckpointMetadata
-    from model_zoo.tasks.series_classification import SeriesClassifier
-
-    keras.utils.set_random_seed(0)
-    model = build_rnn_classifier(channels=2, classes=3, units=8, depth=1, dropout=0.0)
-    task = SeriesClassifier(model, {"channels": 2, "classes": ["a", "b", "c"],
-                                    "scaler": {"mean": [0.0, 0.0], "std": [1.0, 2.0]},
-                                    "pad_value": PAD_VALUE, "dataset": "tiny"})
-    directory = tmp_path_factory.mktemp("ckpt") / "classify_bigru_tiny"
-    task.save(str(directory), CheckpointMetadata(
-        name="classify_bigru_tiny", version=1, task="series_classification",
-        architecture="bigru_series_classifier", description="tiny test model",
-        recipe="series_classification"))
-    return str(directory)
-
-
 # -- reading files -------------------------------------------------------------------------------
 
 
