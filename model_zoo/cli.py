@@ -4,6 +4,8 @@
     model-zoo info NAME                       a checkpoint's metadata
     model-zoo recipes                         registered recipes
     model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
+                    [--run-dir DIR] [--backup-steps N]
+    model-zoo train --resume RUN_DIR          continue a killed run from its last backup
     model-zoo publish RUN_DIR [--replace]     publish a finished run's checkpoint
     model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--overwrite]
     model-zoo evaluate NAME [--sample]        re-measure a checkpoint, compare with the registry
@@ -24,7 +26,7 @@ import shlex
 import sys
 import threading
 
-from model_zoo.errors import ModelZooError
+from model_zoo.errors import InputError, ModelZooError
 
 CORE = ("list", "info", "recipes", "train", "publish", "tune", "evaluate", "predict", "finetune",
         "cudnn")
@@ -147,12 +149,29 @@ def cmd_recipes(args):
 
 
 def cmd_train(args):
-    from model_zoo.training.runner import train
+    from model_zoo.training import runner
 
-    result = train(args.recipe, parse_sets(args.set), epochs=args.epochs, seed=args.seed,
-                   publish_to_registry=args.publish, replace=args.replace,
-                   run_dir=args.run_dir, registry_dir=args.registry_dir,
-                   verbose=0 if args.quiet else 2)
+    verbose = 0 if args.quiet else 2
+    if args.resume is not None:
+        given = [flag for flag, value in (
+            ("RECIPE", args.recipe), ("--set", args.set), ("--epochs", args.epochs),
+            ("--seed", args.seed), ("--publish", args.publish), ("--replace", args.replace),
+            ("--run-dir", args.run_dir), ("--registry-dir", args.registry_dir),
+            ("--backup-steps", args.backup_steps)) if value not in (None, False)]
+        if given:
+            raise InputError(f"`--resume RUN_DIR` continues a run with the settings it was "
+                             f"started with; it takes no other settings. Received: "
+                             f"{', '.join(given)}")
+        result = runner.resume(args.resume, verbose=verbose)
+    elif args.recipe is None:
+        raise InputError("`model-zoo train` needs a RECIPE (`model-zoo recipes` lists them), or "
+                         "--resume RUN_DIR. Received: neither")
+    else:
+        result = runner.train(args.recipe, parse_sets(args.set), epochs=args.epochs,
+                              seed=0 if args.seed is None else args.seed,
+                              publish_to_registry=args.publish, replace=args.replace,
+                              run_dir=args.run_dir, registry_dir=args.registry_dir,
+                              verbose=verbose, backup_steps=args.backup_steps)
     print(f"run folder: {result.run_dir}")
     print(f"checkpoint: {result.checkpoint_dir}")
     if result.published:
@@ -322,17 +341,24 @@ def build_parser(extra_commands=None):
     p = sub.add_parser("recipes", help="list recipes")
     p.set_defaults(func=cmd_recipes)
 
-    p = sub.add_parser("train", help="train a recipe; --publish adds it to the registry")
-    p.add_argument("recipe")
+    p = sub.add_parser("train", help="train a recipe; --publish adds it to the registry",
+                       usage="model-zoo train RECIPE [options] | model-zoo train --resume "
+                             "RUN_DIR")
+    p.add_argument("recipe", nargs="?", default=None)
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config value or hyperparameter (repeatable)")
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--publish", action="store_true", help="write the checkpoint to the registry")
     p.add_argument("--replace", action="store_true",
                    help="with --publish: overwrite the newest version instead of adding one")
-    p.add_argument("--run-dir", default=None)
+    p.add_argument("--run-dir", default=None,
+                   help="the run folder (default: under $MODEL_ZOO_RUNS, else ./runs)")
     p.add_argument("--registry-dir", default=None, help="registry folder to publish into")
+    p.add_argument("--backup-steps", type=int, default=None, metavar="N",
+                   help="back the training state up every N steps too (default: at epoch ends)")
+    p.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue a killed run from its last backup, with its own settings")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 

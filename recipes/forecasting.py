@@ -185,7 +185,7 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
                      learning_rate=hp.get("learning_rate"), callbacks=callbacks,
                      verbose=verbose)
         strategy = GradualUnfreezing(learning_rate=hp.get("learning_rate"),
-                                     patience=config["patience"])
+                                     patience=config["patience"], callbacks=tuple(callbacks))
         report = strategy.fit(model, train, val, loss="mae", epochs=epochs or config["epochs"],
                               verbose=verbose)
         return merged_history(report)

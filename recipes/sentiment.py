@@ -277,7 +277,8 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
     epochs = epochs or config["epochs"]
     if config["encoder"] != "bigru" and config["init"] == "pretrained":
         lm = language_model(config)
-        strategy = ULMFiT(learning_rate=hp.get("learning_rate"), patience=config["patience"])
+        strategy = ULMFiT(learning_rate=hp.get("learning_rate"), patience=config["patience"],
+                          callbacks=tuple(callbacks))
         if config["lm_epochs"]:
             lm = lm.adapt(data.train[0], epochs=config["lm_epochs"], strategy=strategy,
                           verbose=verbose)

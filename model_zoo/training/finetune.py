@@ -12,7 +12,7 @@ import keras
 
 from model_zoo.errors import InputError
 from model_zoo.limits import positive_int
-from model_zoo.training.fit import steps_in
+from model_zoo.training.fit import early_stopping, fit_model, steps_in
 from model_zoo.training.optimizers import DiscriminativeAdam, SlantedTriangular
 
 
@@ -54,17 +54,27 @@ def discriminative_multipliers(groups, lr_decay):
 
 @dataclasses.dataclass
 class FullFineTune:
-    """Every layer trainable, Adam with a small slanted-triangular learning rate."""
+    """Every layer trainable, Adam with a small slanted-triangular learning rate.
+
+    Args:
+        learning_rate: peak learning rate.
+        clipnorm: gradient-norm clipping.
+        patience: early-stopping patience (on the validation loss, when there is a set).
+        callbacks: Keras callbacks every `model.fit` of the strategy gets (a run's TensorBoard
+            and `RunBackup`, which makes a killed fine-tune resumable).
+    """
 
     learning_rate: float = 3e-4
     clipnorm: float = 1.0
     patience: int = 5
+    callbacks: tuple = dataclasses.field(default=(), repr=False, compare=False)
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
         epochs = positive_int(epochs, "epochs")
         schedule = SlantedTriangular(self.learning_rate, steps_in(train) * epochs)
         history = _fit_all_layers(model, keras.optimizers.Adam(schedule, clipnorm=self.clipnorm),
-                                  train, val, loss, epochs, metrics, self.patience, verbose)
+                                  train, val, loss, epochs, metrics, self.patience, verbose,
+                                  self.callbacks)
         return {"stages": [{"trainable_groups": "all", "history": history.history}]}
 
     def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
@@ -72,17 +82,14 @@ class FullFineTune:
         return self.fit(model, train, val, loss, epochs, metrics=metrics, verbose=verbose)
 
 
-def _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics, patience, verbose):
+def _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics, patience, verbose,
+                    callbacks=()):
     """Every layer trainable; early stopping on the validation loss (when there is one)."""
     for layer in model.layers:
         layer.trainable = True
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics or [])
-    callbacks = []
-    if val is not None and patience:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=patience,
-                                                       restore_best_weights=True))
-    return model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                     verbose=verbose)
+    return fit_model(model, train, val, epochs=epochs, callbacks=callbacks,
+                     early_stopping=early_stopping(val, patience), verbose=verbose)
 
 
 @dataclasses.dataclass
@@ -97,6 +104,8 @@ class GradualUnfreezing:
         clipnorm: gradient-norm clipping.
         patience: early-stopping patience of the last stage.
         max_stages: unfreeze at most this many groups from the top (None: all).
+        callbacks: Keras callbacks every `model.fit` of the strategy gets (each stage is one;
+            with a run's `RunBackup` a killed run resumes in the stage it was in).
     """
 
     learning_rate: float = 1e-3
@@ -105,6 +114,7 @@ class GradualUnfreezing:
     clipnorm: float = 1.0
     patience: int = 5
     max_stages: int | None = None
+    callbacks: tuple = dataclasses.field(default=(), repr=False, compare=False)
 
     def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
         epochs = positive_int(epochs, "epochs")
@@ -125,12 +135,9 @@ class GradualUnfreezing:
                                                        clipnorm=self.clipnorm),
                           loss=loss, metrics=metrics or [])
             last = stage == len(stage_epochs)
-            callbacks = []
-            if last and val is not None and self.patience:
-                callbacks.append(keras.callbacks.EarlyStopping(patience=self.patience,
-                                                               restore_best_weights=True))
-            history = model.fit(train, validation_data=val, epochs=n_epochs,
-                                callbacks=callbacks, verbose=verbose, shuffle=False)
+            history = fit_model(model, train, val, epochs=n_epochs, callbacks=self.callbacks,
+                                early_stopping=early_stopping(val, self.patience)
+                                if last else None, verbose=verbose)
             report.append({"trainable_groups": stage, "layers": sorted(names),
                            "history": history.history})
         for layer in model.layers:
@@ -173,7 +180,7 @@ class ULMFiT(GradualUnfreezing):
         optimizer = DiscriminativeAdam(multipliers, learning_rate=schedule,
                                        clipnorm=self.clipnorm)
         history = _fit_all_layers(model, optimizer, train, val, loss, epochs, metrics,
-                                  self.patience, verbose)
+                                  self.patience, verbose, self.callbacks)
         return {"stages": [{"trainable_groups": "all", "multipliers": multipliers,
                             "history": history.history}]}
 

@@ -44,12 +44,40 @@ def fit(model, train, val, loss, *, epochs, learning_rate=1e-3, clipnorm=1.0, pa
     optimizer = default_optimizer(learning_rate, steps_in(train), epochs, clipnorm,
                                   warmup_epochs, weight_decay)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics or [])
-    cbs = list(callbacks)
-    if val is not None and patience and patience < epochs:
-        cbs.append(keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
-                                                 restore_best_weights=True))
-    return model.fit(train, validation_data=val, epochs=epochs, callbacks=cbs, verbose=verbose,
-                     shuffle=False)  # The tf.data pipeline shuffles.
+    stopping = early_stopping(val, patience, epochs, monitor)
+    return fit_model(model, train, val, epochs=epochs, callbacks=callbacks,
+                     early_stopping=stopping, verbose=verbose)
+
+
+def early_stopping(val, patience, epochs=None, monitor="val_loss"):
+    """Keras's `EarlyStopping` restoring the best weights, or None (no validation set, no
+    patience, or a patience the epochs cannot reach)."""
+    if val is None or not patience or (epochs is not None and patience >= epochs):
+        return None
+    return keras.callbacks.EarlyStopping(monitor=monitor, patience=patience,
+                                         restore_best_weights=True)
+
+
+def fit_model(model, train, val, *, epochs, callbacks=(), early_stopping=None, verbose=2):
+    """`model.fit` of a compiled model, as every training in the zoo calls it.
+
+    If `callbacks` hold a run's `RunBackup` (`model_zoo.training.backup`), this fit is the next
+    stage of that run: after a kill it continues from the stage's backup, with the training
+    set's shuffles advanced by the epochs already done, and returns the whole stage's history.
+    The early stopping comes first among the callbacks and the backup last, so that a backup
+    holds the early stopping's state of that epoch and a finished stage its restored weights.
+    """
+    from model_zoo.training.backup import advance_shuffles, find_backup
+
+    backup = find_backup(callbacks)
+    ordered = [early_stopping] if early_stopping is not None else []
+    ordered += [c for c in callbacks if c is not backup]
+    if backup is not None:
+        ordered.append(backup)
+        advance_shuffles(train, backup.begin_stage(epochs, early_stopping))
+    history = model.fit(train, validation_data=val, epochs=epochs, callbacks=ordered,
+                        verbose=verbose, shuffle=False)  # The tf.data pipeline shuffles.
+    return backup.history() if backup is not None else history
 
 
 def finite_or_none(value):

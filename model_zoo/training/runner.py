@@ -2,7 +2,11 @@
 
 A run folder (`runs/<recipe>/<time>-<checkpoint name>/`) holds:
 
+    run.json         how the run was started (recipe, --set values, seed, ...)
     config.json      the resolved config and hyperparameters
+    backup/          the training state after the last epoch (or N steps), by stage, while
+                     the run trains: `model-zoo train --resume RUN_DIR` continues a killed
+                     run from it (see `model_zoo.training.backup`); removed when it ends
     history.json     the Keras training history
     metrics.json     test metrics, baselines, the quick-check sample metrics
     tensorboard/     TensorBoard logs
@@ -10,7 +14,9 @@ A run folder (`runs/<recipe>/<time>-<checkpoint name>/`) holds:
     checkpoint/      the trained checkpoint (loadable with model_zoo.load(path))
 
 With `publish=True` the checkpoint and its metadata also go into the registry folder, and the
-registry tests re-measure it from then on.
+registry tests re-measure it from then on. A run folder can be anywhere (`run_dir=`,
+`--run-dir`, or under `MODEL_ZOO_RUNS`), so a run stopped today can be resumed days later by
+another process and published as usual.
 """
 
 import dataclasses
@@ -19,6 +25,7 @@ import glob
 import json
 import os
 import shlex
+import shutil
 import time
 
 from model_zoo.errors import InputError
@@ -150,16 +157,31 @@ def start_from(model, config):
                         strict=not config.get("init_partial", False))
 
 
+RUN_FILE = "run.json"  # How the run was started: what `resume` starts it again with.
+
+
 def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
-          replace=False, run_dir=None, registry_dir=None, verbose=2):
-    """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring."""
+          replace=False, run_dir=None, registry_dir=None, verbose=2, backup_steps=None,
+          resume=False):
+    """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring.
+
+    The run's training state is backed up in `<run_dir>/backup` after every epoch (and every
+    `backup_steps` training steps, for long epochs), so a killed run continues with
+    `resume(run_dir)` (`model-zoo train --resume RUN_DIR`) exactly where it was. A run folder
+    that holds a run already is refused unless `resume` is true (then `resume(run_dir)` is
+    the way to call it).
+    """
     import keras
+
+    from model_zoo.training.backup import RunBackup
 
     recipe = get_recipe(recipe_name)
     overrides = dict(overrides or {})
     config, hp = recipe.resolve(overrides)
     if epochs is not None:
         config["epochs"] = positive_int(epochs, "epochs")
+    if backup_steps is not None:
+        backup_steps = positive_int(backup_steps, "backup_steps")
     set_seed(seed)
     name = recipe.checkpoint_name(config)
     if publish_to_registry:
@@ -167,14 +189,23 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = os.path.abspath(run_dir or os.path.join(runs_root(), recipe.name, f"{stamp}-{name}"))
     require_writable(run_dir, "run folder", folder=True)
-
+    if not resume and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
+        raise InputError(
+            f"{run_dir} holds a run already. Continue it with `model-zoo train --resume "
+            f"{run_dir}`, or give another --run-dir. Received: {run_dir}")
+    started = time.monotonic()
     started = time.monotonic()
     data = recipe.load_data(config)
     model = start_from(recipe.build_model(hp, config), config)
     os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)  # Only once the model is built.
     _write_json(os.path.join(run_dir, "config.json"),
                 {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
-    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard"))]
+    _write_json(os.path.join(run_dir, RUN_FILE),
+                {"recipe": recipe.name, "overrides": overrides, "epochs": epochs, "seed": seed,
+                 "publish_to_registry": publish_to_registry, "replace": replace,
+                 "registry_dir": registry_dir, "backup_steps": backup_steps})
+    backup = RunBackup(os.path.join(run_dir, "backup"), save_freq=backup_steps or "epoch")
+    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")), backup]
     history = recipe.fit(model, data, config, hp, callbacks=callbacks, verbose=verbose)
     history = getattr(history, "history", history) or {}
     train_seconds = time.monotonic() - started
@@ -202,10 +233,36 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     )
     checkpoint_dir = os.path.join(run_dir, "checkpoint")
     task.save(checkpoint_dir, metadata, overwrite=True)
+    shutil.rmtree(backup.backup_dir, ignore_errors=True)  # The run is done: nothing to resume.
     published = None
     if publish_to_registry:
         published = publish(task, CheckpointMetadata.load(checkpoint_dir), registry_dir, replace)
     return RunResult(run_dir, checkpoint_dir, metrics, published)
+
+
+def resume(run_dir, verbose=2):
+    """Continues the run a kill interrupted in `run_dir`, from its last backup, with the
+    settings it was started with; then evaluates and publishes it as the run would have.
+
+    The epochs after the backup are the ones the uninterrupted run would have trained (same
+    data order, random state, early stopping and learning-rate schedule); a multi-stage recipe
+    continues in the stage it was in. Returns the `RunResult`.
+    """
+    run_dir = os.path.abspath(os.fspath(run_dir))
+    path = os.path.join(run_dir, RUN_FILE)
+    if not os.path.isfile(path):
+        raise InputError(
+            f"{run_dir} is not a run folder of `model-zoo train` (it has no {RUN_FILE}). "
+            f"Received: {run_dir}")
+    if os.path.isfile(os.path.join(run_dir, "checkpoint", METADATA_FILE)):
+        raise InputError(
+            f"The run in {run_dir} has finished: there is nothing to resume. Publish it with "
+            f"`model-zoo publish {run_dir}`, or train again in another folder. "
+            f"Received: {run_dir}")
+    with open(path, encoding="utf-8") as f:
+        settings = json.load(f)
+    recipe = settings.pop("recipe")
+    return train(recipe, run_dir=run_dir, verbose=verbose, resume=True, **settings)
 
 
 def publish_run(run_dir, registry_dir=None, replace=False):
