@@ -42,6 +42,10 @@ LIMITS = {
     "prompt_chars": Limit(10_000, "characters", "in one prompt"),
     "generate_chars": Limit(10_000, "characters (tokens)", "generated per sample"),
     "audio_seconds": Limit(180, "seconds", "in one audio clip (split it at pauses)"),
+    # Translating is slow (beam 8: about 10 sentences a second here, so 500 pairs take about
+    # 50 s per model, and the comparison translates them with two): a share held out of the
+    # user's pairs stops at this many; a test set given larger is refused.
+    "finetune_test_pairs": Limit(500, "pairs", "held out to compare a fine-tuned translator"),
 }
 
 _OVERRIDES = contextvars.ContextVar("model_zoo_limits", default={})

@@ -30,13 +30,12 @@ import numpy as np
 from model_zoo.data.anomaly_series import (
     downsample,
     load_labelled_series,
-    point_scores,
     series_windows,
-    upsample,
     window_dataset,
 )
 from model_zoo.data.timeseries import StandardScaler
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
+from model_zoo.models.anomaly import baselines as anomaly_baselines
 from model_zoo.models.anomaly import build_lstm_autoencoder
 from model_zoo.tasks.anomaly_detection import AnomalyDetector
 from model_zoo.training import fit as training
@@ -178,26 +177,18 @@ def evaluate(task, data, config, limit=None):
                                     "flagged")}
 
 
-def isolation_forest(data, seed=0):
-    """An isolation forest fitted on the same training windows as the autoencoder."""
-    from sklearn.ensemble import IsolationForest
-
-    forest = IsolationForest(n_estimators=200, random_state=seed)
-    return forest.fit(data.windows(0, data.fit_end)[..., 0])
-
-
 def forest_scores(forest, data, stop=None):
-    """Point scores of `data.scaled[:stop]` by the forest (window score: -score_samples),
-    aggregated over windows as the network's are."""
-    windows = data.windows(0, stop)[..., 0]
-    coarse = point_scores(-forest.score_samples(windows), len(windows) + data.window - 1)
-    return upsample(coarse, data.downsample, data.scaled[:stop].size)
+    """Point scores of `data.scaled[:stop]` by the forest (`anomaly_baselines.forest_scores`)."""
+    return anomaly_baselines.forest_scores(forest, data.scaled[:stop], data.window,
+                                           data.downsample)
 
 
 def baselines(data, config):
+    """The isolation forest (`model_zoo.models.anomaly.baselines`), fitted on the same training
+    windows as the autoencoder, its threshold chosen by the same rule."""
     if not config.get("baselines", True):
         return {}
-    forest = isolation_forest(data)
+    forest = anomaly_baselines.isolation_forest(data.windows(0, data.fit_end))
     training_scores = forest_scores(forest, data, data.test_start)
     threshold = threshold_from_scores(training_scores[data.fit_end:],
                                       config["threshold_quantile"])
@@ -209,7 +200,7 @@ def baselines(data, config):
         **{k: metrics[k] for k in ("precision", "recall", "f1", "roc_auc", "ucr_hit",
                                    "flagged")},
         "threshold": threshold,
-        "model": "sklearn IsolationForest(200 trees, seed 0) on the network's windows"}}
+        "model": anomaly_baselines.DESCRIPTION}}
 
 
 def plot_scores(task, data, config, metrics, out_dir):

@@ -21,17 +21,18 @@ token and perplexity on the sentiment validation reviews.
 Training: windows of `seq_length` ids from the stream (a random offset and order each epoch),
 Adam with a cosine schedule and gradient clipping, early stopping on validation loss.
 Baselines in the same run: the unigram model of the training text (and, for characters,
-an interpolated trigram model), scored on the same held-out ids.
+an interpolated trigram model), scored on the same held-out ids (`ngram_nats`, in
+`model_zoo.models.text.ngram_baseline`, next to the stronger n-grams a fine-tuned language
+model is compared with).
 """
 
-import collections
 import functools
 import hashlib
-import math
 
 from model_zoo.data.text import shakespeare_works, stream_windows, SHAKESPEARE_POEMS
 from model_zoo.metrics.text import language_model_metrics
 from model_zoo.models.text import CharacterTokenizer, build_lstm_language_model
+from model_zoo.models.text.ngram_baseline import ngram_nats
 from model_zoo.tasks.language_model import LanguageModel, _lm_loss, encode_stream
 from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
@@ -200,29 +201,6 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
 def evaluate(task, data, config, limit=None):
     """Nats per char/token on the test texts, read with the checkpoint's own tokenizer."""
     return task.evaluate(data.texts["test"], limit=limit)
-
-
-def ngram_nats(train, test, order, vocabulary_size):
-    """Interpolated add-one n-gram model (orders 1..order, equal weights): total nats on test."""
-    counts = [collections.Counter() for _ in range(order + 1)]
-    train = train.tolist()
-    for n in range(1, order + 1):
-        counts[n].update(tuple(train[i:i + n]) for i in range(len(train) - n + 1))
-    counts[0][()] = len(train)
-    test = test.tolist()
-    nats = 0.0
-    for i in range(1, len(test)):
-        p = 0.0
-        for n in range(1, order + 1):
-            history = tuple(test[max(0, i - n + 1):i])
-            if len(history) < n - 1:
-                continue
-            numerator = counts[n][history + (test[i],)] + 1
-            denominator = counts[len(history)][history] + vocabulary_size
-            p += numerator / denominator
-        usable = min(order, i + 1)
-        nats -= math.log(p / usable)
-    return nats, len(test) - 1
 
 
 def baselines(data, config):

@@ -22,7 +22,6 @@ embedding (`oov_accuracy`); entity-level precision/recall/F1 (seqeval) for BIO/B
 Baseline, same split: each word's most frequent training tag.
 """
 
-import collections
 import functools
 import os
 import re
@@ -43,6 +42,7 @@ from model_zoo.data.tagging import (
 from model_zoo.errors import InputError
 from model_zoo.metrics.tagging import tagging_metrics
 from model_zoo.models.tagging import TokenMeanLoss, build_bilstm_tagger, training_model
+from model_zoo.models.tagging.baselines import most_frequent_tag
 from model_zoo.tasks.tagging import SequenceTagger
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
@@ -241,19 +241,6 @@ def _numeric(metrics):
 def evaluate(task, data, config, limit=None):
     test = data.test[:limit] if limit else data.test
     return _numeric(task.evaluate(test, seen_words=data.train_words))
-
-
-def most_frequent_tag(train):
-    """A tagger giving each word its most frequent training tag (unknown words: the most
-    frequent tag of words seen once). Returns `tag(tokens) -> tags`."""
-    counts = collections.defaultdict(collections.Counter)
-    for tokens, tags in train:
-        for token, tag in zip(tokens, tags):
-            counts[token.lower()][tag] += 1
-    best = {w: c.most_common(1)[0][0] for w, c in counts.items()}
-    rare = collections.Counter(t for w, c in counts.items() if sum(c.values()) == 1 for t in c)
-    fallback = rare.most_common(1)[0][0]
-    return lambda tokens: [best.get(t.lower(), fallback) for t in tokens]
 
 
 def baselines(data, config):

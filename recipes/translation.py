@@ -17,7 +17,8 @@ validation loss and the test scores use every verse of the held-out books.
 Model: stacked bidirectional LSTM encoder, LSTM decoder with Luong (or Bahdanau) attention,
 teacher forcing, label smoothing, Adam with gradient clipping (model_zoo.training.fit). Test:
 sacreBLEU BLEU and chrF with signatures, beam search and greedy, against two baselines in the
-same run (copying the English; retrieving the Spanish of the most similar training verse).
+same run (copying the English; retrieving the Spanish of the most similar training verse:
+`model_zoo.models.seq2seq.baselines`, which a fine-tuned translator is compared with too).
 """
 
 import hashlib
@@ -32,6 +33,7 @@ from model_zoo.models.seq2seq import (
     SentencePieceTokenizer,
     build_lstm_seq2seq,
 )
+from model_zoo.models.seq2seq import baselines as seq2seq_baselines
 from model_zoo.tasks.translation import Translator
 from model_zoo.training import fit as training
 from model_zoo.training.recipe import Recipe, register_recipe
@@ -208,18 +210,13 @@ def evaluate(task, data, config, limit=None):
 def baselines(data, config):
     if not config.get("baselines", True):
         return {}
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.neighbors import NearestNeighbors
-
     train, test = data.split["train"], data.split["test"]
-    references = [p.spanish for p in test]
-    results = {"copy_source": translation_metrics([p.english for p in test], references)}
-    vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    index = vectorizer.fit_transform([p.english for p in train])
-    nearest = NearestNeighbors(n_neighbors=1, metric="cosine").fit(index)
-    _, found = nearest.kneighbors(vectorizer.transform([p.english for p in test]))
-    results["nearest_training_verse"] = translation_metrics(
-        [train[i].spanish for i in found[:, 0]], references)
+    sources, references = [p.english for p in test], [p.spanish for p in test]
+    results = {"copy_source": translation_metrics(seq2seq_baselines.copy_source(sources),
+                                                  references)}
+    retrieval = seq2seq_baselines.nearest_pair([(p.english, p.spanish) for p in train])
+    results["nearest_training_verse"] = translation_metrics(retrieval.translate(sources),
+                                                            references)
     for r in results.values():
         r.pop("chrf_signature")
         r.pop("bleu_signature")

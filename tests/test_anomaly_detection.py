@@ -156,6 +156,124 @@ def test_finetune_on_normal_data_makes_an_injected_spike_the_top_score(tiny_dete
         task.finetune(sine(30))
 
 
+# -- the comparison every fine-tune reports (issue 18, item 1) -------------------------------------
+
+
+def spiked(n=200, seed=2, at=(120, 123)):
+    """A sine with a labelled spike: `(values, labels)`."""
+    values = sine(n, seed=seed)
+    values[at[0]:at[1]] += 4.0
+    labels = np.zeros(n, dtype=int)
+    labels[at[0]:at[1]] = 1
+    return values, labels
+
+
+def _saved_finetune_metrics(directory):
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as f:
+        return json.load(f)["metrics"]["finetune"]
+
+
+def test_finetune_compares_with_an_isolation_forest_on_labelled_data(tiny_detector_dir,
+                                                                      tmp_path):
+    import model_zoo
+    from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
+    from model_zoo.models.anomaly import baselines
+    from model_zoo.tasks.anomaly_detection import AnomalyDetector
+
+    normal = sine(300, seed=1)
+    test, labels = spiked()
+    out = str(tmp_path / "mine")
+    tuned = model_zoo.finetune(tiny_detector_dir, normal, out=out, epochs=2, test=test,
+                               test_labels=labels)
+    m = tuned.finetune_metrics
+    c = m["comparison"]
+    assert "comparison_skipped" not in m
+    assert c["metric"] == "roc_auc" and c["higher_is_better"] is True
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline"} and not c["skipped"]
+    assert c["split"] == {"rule": "the given labelled test series", "train": 240,
+                          "validation": 60, "test": 200, "unit": "values"}
+    assert m["train_values"] + m["val_values"] == normal.size  # the test series is apart
+    assert c["rows"]["fine-tuned"] == tuned.evaluate(test, labels)
+    # Zero-shot: the published network, its scaler refitted to the user's training part and
+    # its threshold chosen again on the held-out part, as the fine-tune does.
+    parent = model_zoo.load(tiny_detector_dir)
+    zero_shot = AnomalyDetector(parent.model, {**parent.preprocessing,
+                                               "scaler": tuned.preprocessing["scaler"]})
+    assert tuned.scaler.mean == pytest.approx(np.mean(normal[:240]))
+    zero_shot.preprocessing["threshold"] = threshold_from_scores(
+        zero_shot.score(normal)[240:], 0.99)
+    assert c["rows"]["zero-shot"] == pytest.approx(zero_shot.evaluate(test, labels))
+    # The baseline: the baselines module's forest on the training part's windows.
+    scaled = tuned.scaler.scale(normal)
+    forest = baselines.isolation_forest(tuned._windows(scaled[:240]))
+    threshold = threshold_from_scores(
+        baselines.forest_scores(forest, scaled, WINDOW)[240:], 0.99)
+    scores = baselines.forest_scores(forest, tuned.scaler.scale(test), WINDOW)
+    expected = {**anomaly_metrics(labels, scores, threshold), "ucr_hit": ucr_hit(labels, scores)}
+    assert c["rows"]["baseline"] == pytest.approx(expected)
+    assert c["rows"]["baseline"]["roc_auc"] > 0.9  # the spike is plain to see
+    assert set(c["rows"]["baseline"]) == set(c["rows"]["fine-tuned"])
+    assert "refitted to your series" in c["models"]["zero-shot"]
+    assert c["models"]["baseline"].startswith(baselines.DESCRIPTION)
+    # Stored in the checkpoint's metadata and its model card.
+    assert _saved_finetune_metrics(out)["comparison"] == c
+    with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
+        assert c["verdict"] in f.read()
+
+
+def test_finetune_without_labelled_test_data_says_why_there_is_no_comparison(
+        tiny_detector_dir):
+    import model_zoo
+
+    tuned = model_zoo.load(tiny_detector_dir).finetune(sine(300, seed=1), epochs=1)
+    assert "comparison" not in tuned.finetune_metrics
+    assert "no labelled test series" in tuned.finetune_metrics["comparison_skipped"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"test_labels": np.zeros(200)}, "pass it as `test=`"),
+    ({"test": sine(200)}, "needs its 0/1 labels"),
+    ({"test": sine(200), "test_labels": np.zeros(199)},
+     "one 0/1 label per value of the test series. Received: 199 labels for 200 values"),
+    ({"test": sine(200), "test_labels": np.full(200, 2)}, r"0 \(normal\) or 1.*Received: 2"),
+    ({"test": sine(200), "test_labels": np.zeros(200)},
+     "at least one anomalous.*Received: 0 anomalous of 200 values"),
+    ({"test": sine(10), "test_labels": [0] * 9 + [1]}, "too short"),
+    ({"test": sine(200), "test_labels": "label"}, "names a column only when"),
+])
+def test_finetune_rejects_bad_test_data_before_training(tiny_detector_dir, kwargs, message):
+    import model_zoo
+
+    with pytest.raises(InputError, match=message):
+        model_zoo.load(tiny_detector_dir).finetune(sine(300, seed=1), epochs=1, **kwargs)
+
+
+def test_cli_finetune_with_a_labelled_test_csv(tiny_detector_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    train = tmp_path / "normal.csv"
+    train.write_text("v\n" + "\n".join(f"{v:.6f}" for v in sine(300, seed=1)) + "\n")
+    values, labels = spiked()
+    test = tmp_path / "test.csv"
+    test.write_text("value,anomaly\n" + "\n".join(f"{v:.6f},{y}" for v, y in
+                                                  zip(values, labels)) + "\n")
+    out = str(tmp_path / "cli")
+    assert main(["finetune", tiny_detector_dir, "--csv", str(train), "--column", "v",
+                 "--test-csv", str(test), "--test-column", "value", "--labels-column",
+                 "anomaly", "--out", out, "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    assert lines[header].split()[:2] == ["model", "roc_auc"]
+    assert [lines[header + k].split()[0] for k in (1, 2, 3)] == ["fine-tuned", "zero-shot",
+                                                                  "baseline"]
+    saved = _saved_finetune_metrics(out)["comparison"]
+    assert saved["split"]["test"] == 200 and saved["rows"]["fine-tuned"]["anomalies"] == 3
+    assert main(["finetune", tiny_detector_dir, "--csv", str(train), "--column", "v",
+                 "--test-csv", str(test), "--out", str(tmp_path / "x")]) == 2
+    assert "--labels-column" in capsys.readouterr().err and not os.path.exists(tmp_path / "x")
+
+
 # -- command line --------------------------------------------------------------------------------------
 
 

@@ -326,6 +326,137 @@ def test_finetune_and_predict_from_the_cli(tiny_tagger_dir, tmp_path, capsys):
     assert main(["predict", out]) == 2
 
 
+# -- the comparison every fine-tune reports (issue 18, item 1) -------------------------------------
+
+POS_TEST = [
+    (["The", "bird", "sleeps", "."], ["DET", "NOUN", "VERB", "."]),
+    (["A", "dog", "sees", "the", "cat", "."], ["DET", "NOUN", "VERB", "DET", "NOUN", "."]),
+    (["Cats", "run", "."], ["NOUN", "VERB", "."]),
+]
+
+
+def _saved_finetune_metrics(directory):
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as f:
+        return json.load(f)["metrics"]["finetune"]
+
+
+def _without_nan(metrics):
+    return {k: v for k, v in metrics.items() if not (isinstance(v, float) and np.isnan(v))}
+
+
+def test_finetune_compares_with_the_most_frequent_tag(tiny_tagger_dir, tmp_path):
+    import model_zoo
+    from model_zoo.metrics.tagging import tagging_metrics
+    from model_zoo.models.tagging import baselines
+
+    out = str(tmp_path / "pos_model")
+    tuned = model_zoo.finetune(tiny_tagger_dir, SENTENCES, out=out, epochs=1, batch_size=8,
+                               strategy="full", test=POS_TEST)
+    m = tuned.finetune_metrics
+    c = m["comparison"]
+    assert c["metric"] == "accuracy" and c["higher_is_better"] is True
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline"} and not c["skipped"]
+    # The given test data is all held out; every sentence of `data` is trained or validated on.
+    assert c["split"] == {"rule": "the given test data", "train": 14, "validation": 2,
+                          "test": 3, "unit": "sentences"}
+    assert m["train_sentences"] + m["val_sentences"] == len(SENTENCES)
+    seen = {t.lower() for tokens, _ in SENTENCES for t in tokens}
+    assert c["rows"]["fine-tuned"] == _without_nan(tuned.evaluate(POS_TEST, seen_words=seen))
+    parent = model_zoo.load(tiny_tagger_dir)
+    assert c["rows"]["zero-shot"] == _without_nan(parent.evaluate(POS_TEST, seen_words=seen))
+    # The baseline is the baselines module's tagger, counted on all of `data`.
+    tag = baselines.most_frequent_tag(SENTENCES)
+    tokens = [t for t, _ in POS_TEST]
+    expected = tagging_metrics(tokens, [g for _, g in POS_TEST], [tag(t) for t in tokens],
+                               seen=lambda t: t.lower() in seen)
+    assert c["rows"]["baseline"] == _without_nan(expected)
+    assert c["rows"]["baseline"]["unseen_tokens"] == 2  # "bird" and "cats"
+    assert tag(["bird"]) == ["NOUN"]  # no word seen once: the most frequent tag of all
+    assert c["models"]["baseline"] == baselines.DESCRIPTION
+    # Stored in the checkpoint's metadata and its model card.
+    assert _saved_finetune_metrics(out)["comparison"] == c
+    with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
+        card = f.read()
+    assert "fine-tuned, zero-shot and classical baseline" in card and c["verdict"] in card
+
+
+def test_finetune_holds_out_a_fifth_of_the_sentences(tiny_tagger_dir):
+    import model_zoo
+    from model_zoo.models.tagging import baselines
+    from model_zoo.tasks.tagging import holdout_sentences
+
+    # Each sentence has a word of its own, so held-out words are unseen by construction.
+    data = [(tokens + [f"n{k}"], tags + ["O"]) for k, (tokens, tags) in enumerate(NER)]
+    tagger = model_zoo.load(tiny_tagger_dir)
+    tuned = tagger.finetune(data, epochs=1, batch_size=4, strategy="full")
+    m, c = tuned.finetune_metrics, tuned.finetune_metrics["comparison"]
+    assert c["split"] == {"rule": "20% of the sentences, drawn at random (seed 0)",
+                          "train": 9, "validation": 1, "test": 2, "unit": "sentences"}
+    assert m["train_sentences"] + m["val_sentences"] + c["split"]["test"] == len(data)
+    keep, held = holdout_sentences(len(data), 0.2, 0)
+    assert held == holdout_sentences(len(data), 0.2, 0)[1] and not set(keep) & set(held)
+    test = [data[i] for i in held]
+    train = [data[i] for i in keep]
+    # The held-out sentences are in no part the fine-tune saw: their own words are unseen.
+    assert c["rows"]["baseline"]["tokens"] == sum(len(t) for t, _ in test)
+    assert c["rows"]["baseline"]["unseen_tokens"] >= len(test)
+    tag = baselines.most_frequent_tag(train)
+    predicted = [tag(t) for t, _ in test]
+    right = [p == g for (_, gold), pred in zip(test, predicted) for p, g in zip(pred, gold)]
+    assert c["rows"]["baseline"]["accuracy"] == pytest.approx(np.mean(right))
+    assert {"precision", "recall", "f1"} <= set(c["rows"]["baseline"])  # BIO: entities too
+    # A new tag set: the model before fine-tuning cannot say these tags.
+    assert set(c["rows"]) == {"fine-tuned", "baseline"}
+    assert "are not the fine-tuned ['B-LOC', 'B-PER', 'I-PER', 'O']" in c["skipped"]["zero-shot"]
+    assert "comparison" not in tagger.finetune(data, epochs=1, batch_size=4, strategy="full",
+                                               test_fraction=0).finetune_metrics
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"test_fraction": 1.5}, "`test_fraction` must be a number >= 0 and < 1"),
+    ({"test_fraction": -0.1}, "`test_fraction` must be a number >= 0 and < 1"),
+    ({"test": [(["Paris"], ["B-GPE"])]}, r"tags the training data lacks.*\['B-GPE'\]"),
+    ({"test": [(["a", "dog"], ["DET", "NOUN"])]}, "uses BIO tags and the test data plain tags"),
+    ({"test": [(["Paris"], [])]}, "Sentence 0 has 1 tokens and 0 tags"),
+])
+def test_finetune_rejects_bad_test_settings(tiny_tagger_dir, kwargs, message):
+    import model_zoo
+
+    with pytest.raises(InputError, match=message):
+        model_zoo.load(tiny_tagger_dir).finetune(NER, epochs=1, **kwargs)
+
+
+def test_finetune_needs_sentences_left_after_the_hold_out(tiny_tagger_dir):
+    import model_zoo
+
+    tagger = model_zoo.load(tiny_tagger_dir)
+    with pytest.raises(InputError, match="Too few sentences.*test_fraction=0. Received: 2"):
+        tagger.finetune(NER[:2], epochs=1)
+
+
+def test_cli_finetune_with_a_test_file_prints_the_comparison(tiny_tagger_dir, tmp_path, capsys):
+    from model_zoo.cli import main
+
+    train = write_conll(tmp_path / "train.conll", [t for t, _ in SENTENCES],
+                        [g for _, g in SENTENCES])
+    test = write_conll(tmp_path / "test.conll", [t for t, _ in POS_TEST],
+                       [g for _, g in POS_TEST])
+    out = str(tmp_path / "cli_pos")
+    assert main(["finetune", tiny_tagger_dir, "--conll", train, "--test-conll", test,
+                 "--out", out, "--epochs", "1", "--strategy", "full"]) == 0
+    printed = capsys.readouterr().out
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    assert [lines[header + k].split()[0] for k in (1, 2, 3)] == ["fine-tuned", "zero-shot",
+                                                                  "baseline"]
+    assert "Held out: the given test data (train 14, validation 2, test 3); accuracy " \
+        "decides, higher is better." in printed
+    assert _saved_finetune_metrics(out)["comparison"]["split"]["test"] == 3
+    assert main(["finetune", tiny_tagger_dir, "--conll", train, "--test-fraction", "1.5",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "test_fraction" in capsys.readouterr().err and not os.path.exists(tmp_path / "x")
+
+
 @pytest.mark.large
 def test_checkpoint_loads_and_tags_under_jax(tiny_tagger_dir):
     pytest.importorskip("jax")

@@ -394,6 +394,16 @@ def test_language_model_scores_adapts_and_transfers(lm_dir, tmp_path):
     assert classifier.finetune_metrics["stages"] == 2
     assert classifier.finetune_metrics["language_model_adaptation"]["epochs"] == 1
     assert len(classifier.predict(["to be"])[0]["probabilities"]) == 3
+    # 20% of each label held out before the language model is adapted: neither step reads it.
+    c = classifier.finetune_metrics["comparison"]
+    assert c["split"]["rule"] == "20% of each label, stratified (seed 0)"
+    # (x: 2 of 12, y: 1 of 6, z: 1 of 6)
+    assert c["split"]["test"] == 4 and c["split"]["train"] + c["split"]["validation"] == 20
+    assert classifier.finetune_metrics["language_model_adaptation"]["texts"] == 20
+    # The classifier's head starts random: no zero-shot row, and the reason says so.
+    assert set(c["rows"]) == {"fine-tuned", "baseline"} and c["metric"] == "accuracy"
+    assert "no classifier head before fine-tuning" in c["skipped"]["zero-shot"]
+    assert c["models"]["fine-tuned"] == f"ULMFiT classifier on {lm.name}'s encoder"
 
     bad = _write(tmp_path / "bad.txt", "Caf\xe9".encode("latin-1"))
     with pytest.raises(InputError, match="not UTF-8"):
@@ -437,6 +447,147 @@ def test_cli_generate(lm_dir, capsys):
     assert len(first["samples"][0]["text"]) == 12
     assert main(["generate", lm_dir, "--max-chars", "0"]) == 2
     assert "positive integer" in capsys.readouterr().err
+
+
+# -- the fine-tuning comparison of a language model (issue 18, item 1) -------------------------------
+
+SONNET = ("Shall I compare thee to a summer's day? Thou art more lovely and more temperate: "
+          "rough winds do shake the darling buds of May, and summer's lease hath all too short "
+          "a date. ") * 6
+
+
+def _saved_comparison(directory):
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as f:
+        return json.load(f)["metrics"]["finetune"]["comparison"]
+
+
+def test_language_model_finetune_compares_with_a_character_5gram(lm_dir, tmp_path, capsys):
+    import model_zoo
+    from model_zoo.cli import main
+    from model_zoo.data.text import normalize_text
+    from model_zoo.models.speech.char_ngram_lm import CharNgramLM
+    from model_zoo.models.text import ngram_baseline
+
+    path = _write(tmp_path / "sonnet.txt", SONNET)
+    out = str(tmp_path / "adapted")
+    assert main(["finetune", lm_dir, "--text-file", path, "--test-fraction", "0.2", "--out",
+                 out, "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    c = _saved_comparison(out)
+    assert c["metric"] == "nats_per_char" and c["higher_is_better"] is False
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline"} and not c["skipped"]
+    text = normalize_text(SONNET)
+    n_test = round(0.2 * len(text))
+    # The last fifth of the characters is held out; the rest is all the adaptation reads.
+    assert c["split"] == {"rule": "the last 20% of the text (chars), by position",
+                          "train": c["split"]["train"], "validation": c["split"]["validation"],
+                          "test": n_test, "unit": "chars"}
+    assert c["split"]["train"] + c["split"]["validation"] == len(text) - n_test
+    assert c["split"]["validation"] > 0
+    # The rows are `evaluate` on the held-out text: the same key, the same scored characters.
+    held_out, seen = text[-n_test:], text[:-n_test]
+    tuned, parent = model_zoo.load(out), model_zoo.load(lm_dir)
+    assert c["rows"]["fine-tuned"] == pytest.approx(tuned.evaluate(held_out))
+    assert c["rows"]["zero-shot"] == pytest.approx(parent.evaluate(held_out))
+    assert c["rows"]["baseline"]["chars"] == c["rows"]["fine-tuned"]["chars"] == n_test - 1
+    assert set(c["rows"]["baseline"]) == set(c["rows"]["fine-tuned"])
+    # The baseline: the module's function on the same split, and by hand a Kneser-Ney
+    # character 5-gram of the seen text on the raw characters (two stand-ins for the padding
+    # and unknown ids), scoring each held-out character after the ones before it.
+    ids = parent.encode_stream([text])
+    nats, count = ngram_baseline.baseline_nats(ids[:-n_test], ids[-n_test:], "char",
+                                               parent.tokenizer.vocabulary_size)
+    assert c["rows"]["baseline"]["nats_per_char"] == pytest.approx(nats / count)
+    vocabulary = parent.tokenizer.vocabulary
+    known = set(vocabulary[2:])  # The characters outside it are read as one unknown symbol.
+    seen, held_out = ("".join(ch if ch in known else "\x01" for ch in part)
+                      for part in (seen, held_out))
+    assert c["rows"]["fine-tuned"]["out_of_alphabet_chars"] == held_out[1:].count("\x01") > 0
+    lm = CharNgramLM.fit([seen], "\x00\x01" + "".join(vocabulary[2:]), order=5)
+    by_hand = -sum(lm.log_prob(held_out[i], held_out[max(0, i - 4):i])
+                   for i in range(1, n_test))
+    assert nats == pytest.approx(by_hand)
+    assert "Kneser-Ney" in c["models"]["baseline"] and "5-gram" in c["models"]["baseline"]
+    assert c["beats_baseline"] == (c["rows"]["fine-tuned"]["nats_per_char"] < nats / count)
+    # Printed by the CLI, written into the model card.
+    assert "Held out: the last 20% of the text (chars), by position" in printed
+    lines = printed.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("model "))
+    assert lines[header].split()[:2] == ["model", "nats_per_char"]
+    assert [lines[header + k].split()[0] for k in (1, 2, 3)] == ["fine-tuned", "zero-shot",
+                                                                  "baseline"]
+    with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
+        assert c["verdict"] in f.read()
+
+
+@pytest.fixture(scope="module")
+def wordpiece_lm_dir(tmp_path_factory, wordpiece):
+    import keras
+
+    from model_zoo.models.text import build_lstm_language_model
+    from model_zoo.tasks.language_model import LanguageModel
+
+    keras.utils.set_random_seed(0)
+    model = build_lstm_language_model(wordpiece.vocabulary_size, embedding_dim=8, units=8,
+                                      depth=1)
+    task = LanguageModel(model, {"tokenizer": wordpiece.get_config(), "seq_length": 16,
+                                 "context": 4}, tokenizer=wordpiece)
+    return _save(task, tmp_path_factory, "lm_lstm_tiny", "stacked_lstm_language_model",
+                 "language_model")
+
+
+def test_subword_language_model_compares_with_a_witten_bell_trigram(wordpiece_lm_dir):
+    import model_zoo
+    from model_zoo.models.text import ngram_baseline
+
+    lm = model_zoo.load(wordpiece_lm_dir)
+    test_texts = ["A moving film, and funny.", "Dull and far too long; a waste."]
+    tuned = lm.finetune({"texts": CORPUS}, epochs=1, test={"texts": test_texts})
+    c = tuned.finetune_metrics["comparison"]
+    assert c["metric"] == "nats_per_token" and set(c["rows"]) == {"fine-tuned", "zero-shot",
+                                                                  "baseline"}
+    seen, held = lm.encode_stream(CORPUS), lm.encode_stream(test_texts)
+    assert c["split"] == {"rule": "the given test text", "train": c["split"]["train"],
+                          "validation": c["split"]["validation"], "test": held.size,
+                          "unit": "tokens"}
+    assert c["split"]["train"] + c["split"]["validation"] == seen.size  # all of `data`
+    assert c["rows"]["zero-shot"] == pytest.approx(lm.evaluate(test_texts))
+    assert c["rows"]["fine-tuned"] == pytest.approx(tuned.evaluate(test_texts))
+    nats, count = ngram_baseline.witten_bell_nats(seen, held, 3, lm.tokenizer.vocabulary_size)
+    assert count == held.size - 1 == c["rows"]["baseline"]["tokens"]
+    assert c["rows"]["baseline"]["nats_per_token"] == pytest.approx(nats / count)
+    assert "Witten-Bell" in c["models"]["baseline"]
+    # Witten-Bell gives a distribution: after any context, the vocabulary's probabilities
+    # add up to one (seen, partly seen and unseen contexts).
+    size = lm.tokenizer.vocabulary_size
+    for context in (seen[5:7].tolist(), [seen[5], size - 1], [size - 1, size - 2]):
+        before = ngram_baseline.witten_bell_nats(seen, np.array(context), 3, size)[0]
+        total = sum(np.exp(before - ngram_baseline.witten_bell_nats(
+            seen, np.array(context + [w]), 3, size)[0]) for w in range(size))
+        assert total == pytest.approx(1.0)
+    # Opting out, and bad values, before any training.
+    assert "comparison" not in lm.finetune({"texts": CORPUS}, epochs=1,
+                                           test_fraction=0).finetune_metrics
+    for kwargs, message in (({"test_fraction": 1.5}, "`test_fraction` must be a number >= 0 "
+                                                    "and < 1"),
+                            ({"test": {"texts": []}}, "at least one text"),
+                            ({"test": {"texts": ["  "]}}, "at least 2 tokens"),
+                            ({"test": ("a", "b")}, "`test` of a language model")):
+        with pytest.raises(InputError, match=message):
+            lm.finetune({"texts": CORPUS}, epochs=1, **kwargs)
+
+
+def test_ngram_baselines_of_the_recipe_moved_not_copied():
+    from model_zoo.models.text import ngram_baseline
+
+    recipe = recipe_module("language_model")
+    assert recipe.ngram_nats is ngram_baseline.ngram_nats
+    train, test = np.array([2, 3, 2, 3, 4, 2]), np.array([2, 3, 4])
+    nats, count = ngram_baseline.ngram_nats(train, test, 2, 5)
+    # By hand: (add-one unigram + add-one bigram) / 2, for 3 after 2 and 4 after 3.
+    p3 = (3 / 11 + 3 / 8) / 2
+    p4 = (2 / 11 + 2 / 7) / 2
+    assert count == 2 and nats == pytest.approx(-np.log(p3) - np.log(p4))
 
 
 # -- recipes -------------------------------------------------------------------------------------

@@ -273,7 +273,9 @@ def test_finetune_keeps_vocabulary_and_learns(tiny_translator_dir, tmp_path, cap
     tuned = model_zoo.finetune(tiny_translator_dir, tsv, out=str(tmp_path / "tuned"),
                                epochs=3, learning_rate=1e-2, val_fraction=0.2)
     m = tuned.finetune_metrics
-    assert m["train_pairs"] + m["val_pairs"] + m["dropped_long_pairs"] == len(PAIRS)
+    # 10% of the pairs (2 of 24) held out for the comparison, never trained on.
+    assert m["comparison"]["split"]["test"] == 2
+    assert m["train_pairs"] + m["val_pairs"] + m["dropped_long_pairs"] + 2 == len(PAIRS)
     reloaded = model_zoo.load(str(tmp_path / "tuned"))
     assert reloaded.source_tokenizer.proto == parent.source_tokenizer.proto
     assert reloaded.target_tokenizer.proto == parent.target_tokenizer.proto
@@ -299,7 +301,7 @@ def test_finetune_says_how_many_long_pairs_it_left_out(tiny_translator_dir):
     long_pair = ("God made " * 30 + "light.", "Dios hizo " * 30 + "luz.")  # > 40 subwords
     pairs = PAIRS[:8] + [long_pair] * 3  # one goes to validation: at least 2 are left out
     with pytest.warns(UserWarning, match=r"Left out \d+ of 10 training pairs") as caught:
-        tuned = parent.finetune(pairs, epochs=1, val_fraction=0.1)
+        tuned = parent.finetune(pairs, epochs=1, val_fraction=0.1, test_fraction=0)
     m = tuned.finetune_metrics
     assert f"Left out {m['dropped_long_pairs']} of 10" in str(caught[0].message)
     assert 2 <= m["dropped_long_pairs"] <= 4 and m["max_length"] == 40
@@ -307,6 +309,117 @@ def test_finetune_says_how_many_long_pairs_it_left_out(tiny_translator_dir):
     with pytest.raises(InputError, match=r"of the \d+ training pairs have a side longer than 3 "
                                          r"subwords .* Received: max_length=3"):
         model_zoo.finetune(tiny_translator_dir, PAIRS, epochs=1, max_length=3)
+
+
+# -- the fine-tuning comparison (issue 18, item 1) ----------------------------------------------------
+
+UNSEEN = [("God saw the earth.", "Y vió Dios la tierra."),
+          ("God blessed the light.", "Y bendijo Dios la luz."),
+          ("There was light.", "Y fué la luz."),
+          ("The first day was good.", "El primer día era bueno.")]
+
+
+def _saved_comparison(directory):
+    with open(os.path.join(directory, "metadata.json"), encoding="utf-8") as f:
+        return json.load(f)["metrics"]["finetune"]["comparison"]
+
+
+def test_finetune_compares_with_zero_shot_and_nearest_pair(tiny_translator_dir, tmp_path):
+    import model_zoo
+    from model_zoo.metrics.translation import translation_metrics
+    from model_zoo.models.seq2seq import baselines
+
+    train = PAIRS[:8] * 2
+    out = str(tmp_path / "tuned")
+    tuned = model_zoo.finetune(tiny_translator_dir, write_tsv(tmp_path / "train.tsv", train),
+                               out=out, epochs=1, val_fraction=0.25, test=UNSEEN)
+    m = tuned.finetune_metrics
+    c = m["comparison"]
+    assert c["metric"] == "bleu" and c["higher_is_better"] is True and not c["skipped"]
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline", "copy source"}
+    assert c["split"] == {"rule": "the given test pairs", "train": m["train_pairs"],
+                          "validation": 4, "test": 4, "unit": "pairs"}
+    assert m["train_pairs"] + m["val_pairs"] + m["dropped_long_pairs"] == len(train)
+    sources, references = [s for s, _ in UNSEEN], [t for _, t in UNSEEN]
+    # The baselines' rows are what the baselines module gives on the same split: fitted on
+    # every pair the fine-tune saw, scored on the test pairs ...
+    retrieved = baselines.nearest_pair(train).translate(sources)
+    assert retrieved[0] == "Y vió Dios que la luz era buena."  # "God saw ..." is nearest
+    assert c["rows"]["baseline"] == translation_metrics(retrieved, references)
+    assert c["rows"]["copy source"] == translation_metrics(sources, references)
+    assert "TF-IDF" in c["models"]["baseline"] and "copied" in c["models"]["copy source"]
+    # ... and the models' rows are `evaluate` (the checkpoint's beam), without the sentences.
+    expected = tuned.evaluate(sources, references)
+    assert expected.pop("hypotheses") and c["rows"]["fine-tuned"] == expected
+    zero_shot = model_zoo.load(tiny_translator_dir).evaluate(sources, references)
+    zero_shot.pop("hypotheses")
+    assert c["rows"]["zero-shot"] == zero_shot
+    assert c["beats_baseline"] == (expected["bleu"] > c["rows"]["baseline"]["bleu"])
+    assert _saved_comparison(out) == c
+    with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
+        card = f.read()
+    assert "| copy source |" in card and c["verdict"] in card
+
+
+def test_finetune_holds_out_a_share_of_the_pairs_from_the_cli(tiny_translator_dir, tmp_path,
+                                                               capsys):
+    from model_zoo import limits
+    from model_zoo.cli import main
+    from model_zoo.metrics.translation import translation_metrics
+    from model_zoo.models.seq2seq import baselines
+
+    tsv = write_tsv(tmp_path / "pairs.tsv", PAIRS)
+    out = str(tmp_path / "tuned")
+    with limits.override(finetune_test_pairs=3):  # 25% of 24 would be 6: at most 3.
+        assert main(["finetune", tiny_translator_dir, "--tsv", tsv, "--test-fraction", "0.25",
+                     "--epochs", "1", "--out", out]) == 0
+    printed = capsys.readouterr().out
+    c = _saved_comparison(out)
+    assert c["split"]["rule"] == "25% of the pairs (at most 3), at random (seed 0)"
+    assert c["split"]["test"] == 3
+    with open(os.path.join(out, "metadata.json"), encoding="utf-8") as f:
+        dropped = json.load(f)["metrics"]["finetune"]["dropped_long_pairs"]  # (too long)
+    assert c["split"]["train"] + dropped + c["split"]["validation"] == len(PAIRS) - 3
+    assert "Held out: 25% of the pairs (at most 3), at random (seed 0)" in printed
+    assert "copy source" in printed and "bleu decides, higher is better" in printed
+    # The held-out pairs, as the rule draws them; the baseline fitted on the other 21.
+    order = np.random.default_rng(0).permutation(len(PAIRS))
+    held = [PAIRS[i] for i in order[:3]]
+    seen = [PAIRS[i] for i in sorted(order[3:])]
+    retrieved = baselines.nearest_pair(seen).translate([s for s, _ in held])
+    assert c["rows"]["baseline"] == translation_metrics(retrieved, [t for _, t in held])
+
+
+def test_tokenizer_survives_setting_the_seed():
+    """Every fine-tune sets the seed, which clears TensorFlow's kernel cache and the
+    SentencepieceOp's resource with it: a second fine-tune of one object used to fail."""
+    tokenizer = SentencePieceTokenizer.train([s for s, _ in PAIRS], 60)
+    ids = tokenizer.tokenize(["God blessed them."])
+    keras.utils.set_random_seed(1)
+    assert tokenizer.tokenize(["God blessed them."]) == ids
+    keras.utils.set_random_seed(2)
+    assert tokenizer.detokenize(ids) == ["God blessed them."]
+
+
+def test_finetune_comparison_refuses_bad_values_before_training(tiny_translator_dir):
+    import model_zoo
+    from model_zoo import limits
+
+    task = model_zoo.load(tiny_translator_dir)
+    for kwargs, message in (
+            ({"test_fraction": 1.5}, r"`test_fraction` must be a number >= 0 and < 1.*"
+                                     r"Received: test_fraction=1.5"),
+            ({"test_fraction": "0.1"}, "`test_fraction` must be a finite number"),
+            ({"test": []}, "at least one sentence pair"),
+            ({"test": [("God is love.", "")]}, "not two non-empty strings")):
+        with pytest.raises(InputError, match=message):
+            task.finetune(PAIRS, epochs=1, **kwargs)
+    with limits.override(finetune_test_pairs=2), pytest.raises(
+            InputError, match=r"The test set is too long: 4 pairs, over the limit of 2 pairs.*"
+                              r"finetune_test_pairs"):
+        task.finetune(PAIRS, epochs=1, test=UNSEEN)
+    with pytest.raises(InputError, match=r"besides the 1 held out .* Received: 1"):
+        task.finetune(PAIRS[:2], epochs=1)
 
 
 # -- the recipe ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The anomaly-detection task: `load(name).score(series)` and `load(name).detect(series)`."""
 
 import json
+import os
 
 import keras
 import numpy as np
@@ -149,7 +150,7 @@ class AnomalyDetector(Task):
 
     def finetune(self, data, column=None, epochs=30, val_fraction=0.2, batch_size=64,
                  strategy="full", threshold_quantile=None, fill_missing=None, seed=0,
-                 verbose=0):
+                 verbose=0, test=None, test_labels=None, test_column=None):
         """Adapts the detector to a user's anomaly-free series; returns a new `AnomalyDetector`.
 
         The scaler is refitted on the new series, the autoencoder trains on its first part,
@@ -166,12 +167,27 @@ class AnomalyDetector(Task):
             strategy: `"full"` (default) or `"gradual_unfreezing"`, or a strategy object.
             threshold_quantile: quantile of held-out scores used as the threshold (default:
                 the model's).
-            fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
+            fill_missing: `"interpolate"` to fill gaps (of `data` and `test`); by default a
+                gap is an error.
             seed: random seed of shuffling.
+            test: a series with labelled anomalies, never trained on (the same forms as
+                `data`; a CSV path or DataFrame reads `test_column`), on which the fine-tuned
+                model, the zero-shot model (this network, its scaler and threshold refitted
+                to `data` as the fine-tune's are) and an isolation forest (fitted on the
+                windows of `data`'s training part) are compared by ROC-AUC
+                (`finetune_metrics["comparison"]`). A normal series cannot show how well
+                anomalies are found: without `test` there is no comparison, and
+                `finetune_metrics["comparison_skipped"]` says so.
+            test_labels: one 0/1 label per value of `test` (1: anomalous), at least one of
+                each: a list or array, or the name of the label column when `test` is a CSV
+                path or DataFrame.
+            test_column: the column of `test`'s values in a CSV file or DataFrame (default:
+                `column`).
         """
         values = as_series(data, column=column, fill_missing=fill_missing)
         if not 0 < val_fraction < 1:
             raise InputError(f"`val_fraction` must be in (0, 1). Received: {val_fraction!r}")
+        labelled = self._labelled_test(test, test_labels, test_column or column, fill_missing)
         split = int(round(values.size * (1 - val_fraction)))
         require_length(values[:split], 2 * self.span,
                        f"fine-tuning (two {self.span}-value windows before the held-out "
@@ -199,7 +215,86 @@ class AnomalyDetector(Task):
                                   "threshold": preprocessing["threshold"],
                                   "val_mse": float(np.mean(held_out)),
                                   "stages": len(history["stages"])}
+        if labelled is None:
+            tuned.finetune_metrics["comparison_skipped"] = (
+                "no labelled test series (test=, test_labels=): the normal series shows no "
+                "anomalies to measure the detectors on")
+        else:
+            self.compare_finetuned(tuned, (values, split), labelled, {
+                "rule": "the given labelled test series", "train": split,
+                "validation": int(values.size - split), "test": int(labelled[0].size),
+                "unit": "values"})
         return tuned
+
+    def _labelled_test(self, test, labels, column, fill_missing):
+        """`(values, labels)` of the labelled test series, checked; None without `test`."""
+        if test is None:
+            if labels is not None:
+                raise InputError("`test_labels` label the values of a test series: pass it as "
+                                 "`test=`. Received: test=None")
+            return None
+        if labels is None:
+            raise InputError("A test series needs its 0/1 labels (`test_labels=`: a list, or "
+                             "the label column of its CSV file). Received: test_labels=None")
+        values = as_series(test, column=column, fill_missing=fill_missing)
+        if isinstance(labels, str):
+            if not isinstance(test, (str, os.PathLike)) and not hasattr(test, "columns"):
+                raise InputError("`test_labels` names a column only when `test` is a CSV path "
+                                 f"or a DataFrame. Received: test_labels={labels!r}")
+            labels = as_series(test, column=labels)
+        try:
+            labels = np.asarray(labels, dtype="float64")
+        except (TypeError, ValueError):
+            raise InputError("`test_labels` must be numbers, 0 or 1. Received: "
+                             f"{type(labels).__name__}") from None
+        if labels.shape != values.shape:
+            raise InputError(f"There must be one 0/1 label per value of the test series. "
+                             f"Received: {labels.size} labels for {values.size} values")
+        if not np.isin(labels, (0, 1)).all():
+            bad = labels[~np.isin(labels, (0, 1))][0]
+            raise InputError(f"`test_labels` must be 0 (normal) or 1 (anomalous). "
+                             f"Received: {float(bad)!r}")
+        if not 0 < labels.sum() < labels.size:
+            raise InputError("The test labels must mark at least one anomalous (1) and one "
+                             "normal (0) value, for ROC-AUC. Received: "
+                             f"{int(labels.sum())} anomalous of {labels.size} values")
+        require_length(values, self.span, f"the test series (this detector's window of "
+                                          f"{self.span} values)")
+        return values, labels.astype("int64")
+
+    comparison_metric = "roc_auc"
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate` on the labelled test series of the fine-tuned model, of this network
+        with the fine-tuned scaler and a threshold chosen again on the held-out part of the
+        user's series (as the fine-tune chooses its own), and the same metrics of an
+        isolation forest fitted on the windows of the training part, its threshold chosen by
+        the same rule. `train` is `(values, split)`: the user's normal series and the end of
+        its training part."""
+        from model_zoo.models.anomaly import baselines
+
+        values, split = train
+        test_values, test_labels = test
+        quantile = tuned.preprocessing["threshold_quantile"]
+        scaled = tuned.scaler.scale(values)
+        zero_shot = AnomalyDetector(self.model, {**self.preprocessing,
+                                                 "scaler": tuned.preprocessing["scaler"]})
+        zero_shot.preprocessing["threshold"] = threshold_from_scores(
+            zero_shot._scaled_scores(scaled)[split:], quantile)
+        rows = {"fine-tuned": tuned.evaluate(test_values, test_labels),
+                "zero-shot": zero_shot.evaluate(test_values, test_labels)}
+        forest = baselines.isolation_forest(tuned._windows(scaled[:split]))
+        threshold = threshold_from_scores(
+            baselines.forest_scores(forest, scaled, tuned.window, tuned.downsample)[split:],
+            quantile)
+        scores = baselines.forest_scores(forest, tuned.scaler.scale(test_values), tuned.window,
+                                         tuned.downsample)
+        rows["baseline"] = {**anomaly_metrics(test_labels, scores, threshold),
+                            "ucr_hit": ucr_hit(test_labels, scores)}
+        models = {"fine-tuned": f"{self.name} fine-tuned",
+                  "zero-shot": f"{self.name}, scaler and threshold refitted to your series",
+                  "baseline": f"{baselines.DESCRIPTION}, fitted on your training values"}
+        return rows, models, {}
 
     # -- command line --------------------------------------------------------------------------------
 
@@ -211,6 +306,14 @@ class AnomalyDetector(Task):
                             help="fill gaps (NaN) instead of rejecting them")
         parser.add_argument("--threshold", type=float, default=None,
                             help="flag scores above this (default: the model's threshold)")
+        parser.add_argument("--test-csv", default=None,
+                            help="finetune: a CSV file of a series with labelled anomalies, "
+                                 "never trained on, to compare the fine-tuned model with the "
+                                 "zero-shot model and an isolation forest")
+        parser.add_argument("--test-column", default=None,
+                            help="finetune: column of --test-csv's values (default: --column)")
+        parser.add_argument("--labels-column", default=None,
+                            help="finetune: column of --test-csv's 0/1 labels (1: anomalous)")
 
     def predict_cli(self, args):
         threshold = self._threshold(args.threshold)
@@ -222,4 +325,13 @@ class AnomalyDetector(Task):
 
     @classmethod
     def finetune_data_from_cli(cls, args):
-        return {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing}
+        kwargs = {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing}
+        if args.test_csv or args.labels_column:
+            if not (args.test_csv and args.labels_column):
+                raise InputError("A comparison needs --test-csv FILE with its --labels-column "
+                                 "(0/1, 1: anomalous), both. Received: "
+                                 f"--test-csv={args.test_csv!r}, "
+                                 f"--labels-column={args.labels_column!r}")
+            kwargs.update(test=args.test_csv, test_column=args.test_column or args.column,
+                          test_labels=args.labels_column)
+        return kwargs

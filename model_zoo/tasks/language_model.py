@@ -236,6 +236,12 @@ class LanguageModel(Task):
               verbose=0):
         """Fine-tunes the language model on `texts` (ULMFiT's second step); returns a new one."""
         texts = check_texts(texts)
+        return self._adapt_stream(self.encode_stream(texts), len(texts), epochs, strategy,
+                                  val_fraction, batch_size, seed, verbose)
+
+    def _adapt_stream(self, stream, n_texts, epochs=1, strategy=None, val_fraction=0.05,
+                      batch_size=32, seed=0, verbose=0):
+        """`adapt` on the id stream of `n_texts` texts."""
         strategy = get_strategy(strategy or "ulmfit")
         if not hasattr(strategy, "adapt"):
             raise InputError(f"Adapting a language model needs a strategy with `adapt` "
@@ -243,7 +249,6 @@ class LanguageModel(Task):
         if not isinstance(epochs, (int, np.integer)) or epochs < 1:
             raise InputError(f"`epochs` must be a positive integer. Received: {epochs!r}")
         keras.utils.set_random_seed(seed)
-        stream = self.encode_stream(texts)
         seq = int(self.preprocessing["seq_length"])
         if stream.size < 2 * (seq + 1):
             seq = max(8, stream.size // 4)
@@ -260,7 +265,7 @@ class LanguageModel(Task):
         history = strategy.adapt(model, train, val, loss=_lm_loss(), epochs=int(epochs),
                                  verbose=verbose)
         tuned.finetune_metrics = {
-            "texts": len(texts), f"train_{self.unit}s": int(split),
+            "texts": int(n_texts), f"train_{self.unit}s": int(split),
             f"val_{self.unit}s": int(stream.size - split), "epochs": int(epochs),
             f"val_nats_per_{self.unit}_before": before,
             f"val_nats_per_{self.unit}_after": (tuned._stream_nats(stream[split:])
@@ -301,8 +306,13 @@ class LanguageModel(Task):
 
     def finetune(self, data, text_column="text", label_column="label", epochs=None,
                  strategy=None, lm_epochs=1, validation=None, batch_size=32, seed=0,
-                 verbose=0):
+                 verbose=0, test=None, test_fraction=None):
         """Adapts the language model to new text, or turns it into a classifier (ULMFiT).
+
+        Either way a test part is held out of the user's data first (or given as `test`),
+        never trained on (nor read by the adaptation), and the fine-tuned model is compared
+        there with the model before fine-tuning and a classical baseline fitted on the rest
+        (`finetune_metrics["comparison"]`, see `comparison_rows`).
 
         Args:
             data: plain text: a `.txt` path, a list of paths, or `{"texts": [...]}` gives a
@@ -316,23 +326,132 @@ class LanguageModel(Task):
             lm_epochs: adaptation epochs before a classifier is built (0: none).
             validation: labelled data for the classifier's early stopping (default: 10% of
                 each class held out).
+            test: data never trained on, of the same kind as `data` (plain text: a path, a
+                list of paths or `{"texts": [...]}`; labelled data: as `data`), on which the
+                comparison is made. Plain text: the fine-tuned model, the model before
+                fine-tuning and an n-gram model of the training text, in nats per char (or
+                token) as `evaluate` counts them. Labelled data: accuracy of the classifier
+                and of TF-IDF + logistic regression (as `TextClassifier.finetune`).
+            test_fraction: without `test`, the share held out for the comparison (0: none):
+                by default the last 10% of a plain text's ids (characters or tokens, by
+                position: the end of the last file), or 20% of each label of labelled data.
         """
+        from model_zoo.comparison import check_fraction
+
         if epochs is not None:
             limits.positive_int(epochs, "epochs")
         strategy = get_strategy(strategy or "ulmfit")
         plain = _plain_texts(data)
         if plain is not None:
-            return self.adapt(plain, epochs=epochs or 1, strategy=strategy,
-                              batch_size=batch_size, seed=seed, verbose=verbose)
+            test_fraction = check_fraction(0.1 if test_fraction is None else test_fraction)
+            return self._finetune_text(plain, epochs or 1, strategy, batch_size, seed,
+                                       verbose, test, test_fraction)
+        test_fraction = check_fraction(0.2 if test_fraction is None else test_fraction)
+        return self._finetune_classifier(data, text_column, label_column, epochs, strategy,
+                                         lm_epochs, validation, batch_size, seed, verbose,
+                                         test, test_fraction)
+
+    def _finetune_text(self, texts, epochs, strategy, batch_size, seed, verbose, test,
+                       test_fraction):
+        """`finetune` on plain text: holds out the end (or reads `test`), adapts, compares."""
+        stream = self.encode_stream(texts)
+        unit = self.unit
+        held = None
+        if test is not None:
+            test_texts = _plain_texts(test)
+            if test_texts is None:
+                raise InputError("`test` of a language model adapted to plain text is plain "
+                                 "text too: a .txt path, a list of paths or {'texts': [...]}. "
+                                 f"Received: {type(test).__name__}")
+            held = self.encode_stream(test_texts)
+            rule = "the given test text"
+        elif test_fraction:
+            size = int(round(test_fraction * stream.size))
+            held, stream = stream[stream.size - size:], stream[:stream.size - size]
+            rule = f"the last {test_fraction:.0%} of the text ({unit}s), by position"
+        if held is not None and held.size < 2:
+            raise InputError(f"The held-out test text must have at least 2 {unit}s (one to "
+                             f"read, one to predict); pass more text, a larger test_fraction, "
+                             f"or test_fraction=0. Received: {held.size} {unit}s")
+        if test is None and held is not None and stream.size < 2:
+            raise InputError(f"After holding out the test part, {stream.size} {unit}s are left "
+                             f"to train on. Pass more text or a smaller test_fraction. "
+                             f"Received: test_fraction={test_fraction}")
+        tuned = self._adapt_stream(stream, len(texts), epochs=epochs, strategy=strategy,
+                                   batch_size=batch_size, seed=seed, verbose=verbose)
+        if held is not None:
+            m = tuned.finetune_metrics
+            self.compare_finetuned(tuned, stream, held, {
+                "rule": rule, "train": m[f"train_{unit}s"], "validation": m[f"val_{unit}s"],
+                "test": int(held.size), "unit": f"{unit}s"})
+        return tuned
+
+    @property
+    def comparison_metric(self):
+        """`evaluate`'s nats per char (per token, for a subword model): lower is better."""
+        return f"nats_per_{self.unit}"
+
+    comparison_higher_is_better = False
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate_ids` of the fine-tuned model and of this one on the held-out id stream
+        `test`, and the classical n-gram baseline (`ngram_baseline.baseline_nats`: a
+        Kneser-Ney character 5-gram, or a Witten-Bell token 3-gram) fitted on `train`, the ids
+        the adaptation read (training and validation). All three score the same ids, `test[1:]`,
+        each after the ids before it in `test`."""
+        from model_zoo.models.text import ngram_baseline
+
+        unit = self.unit
+        rows = {"fine-tuned": tuned.evaluate_ids(test), "zero-shot": self.evaluate_ids(test)}
+        nats, count = ngram_baseline.baseline_nats(train, test, unit,
+                                                   self.tokenizer.vocabulary_size)
+        unknown = {k: v for k, v in rows["fine-tuned"].items()  # the same ids: the same counts
+                   if k.startswith(("out_of_alphabet", "unknown"))}
+        rows["baseline"] = {**language_model_metrics(nats, count, unit), **unknown}
+        models = {"fine-tuned": f"{self.name} adapted to the text", "zero-shot": self.name,
+                  "baseline": ngram_baseline.describe(unit)}
+        return rows, models, {}
+
+    def _finetune_classifier(self, data, text_column, label_column, epochs, strategy,
+                             lm_epochs, validation, batch_size, seed, verbose, test,
+                             test_fraction):
+        """`finetune` on labelled data (ULMFiT); the test part is held out before the language
+        model is adapted, so that neither step reads it."""
+        from model_zoo import comparison
+        from model_zoo.tasks.text_classification import stratified_holdout
+
         texts, labels = labelled_data(data, text_column, label_column)
+        test_texts = test_labels = None
+        if test is not None:
+            test_texts, test_labels = labelled_data(test, text_column, label_column)
+            rule = "the given test data"
+        elif test_fraction:
+            keep, held = stratified_holdout(labels, test_fraction, seed)
+            if len(held):  # None when every label has a single text.
+                test_texts, test_labels = [texts[i] for i in held], [labels[i] for i in held]
+                texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+                rule = f"{test_fraction:.0%} of each label, stratified (seed {seed})"
         lm = self
         if lm_epochs:
             lm = self.adapt(texts, epochs=lm_epochs, strategy=strategy, batch_size=batch_size,
                             seed=seed, verbose=verbose)
         classifier = lm.to_classifier(labels)
-        tuned = classifier.finetune((texts, labels), epochs=epochs or 6, strategy=strategy,
-                                    validation=validation, batch_size=batch_size, seed=seed,
-                                    verbose=verbose)
+        tuned = classifier.finetune(
+            (texts, labels), epochs=epochs or 6, strategy=strategy, validation=validation,
+            batch_size=batch_size, seed=seed, verbose=verbose,
+            test=None if test_texts is None else (test_texts, test_labels), test_fraction=0)
+        record = tuned.finetune_metrics.get("comparison")
+        if record:  # The classifier's "zero-shot" row would be its random new head.
+            rows = {k: v for k, v in record["rows"].items() if k != "zero-shot"}
+            models = {k: v for k, v in record["models"].items() if k != "zero-shot"}
+            models["fine-tuned"] = (
+                f"{self.name}'s architecture trained from random weights (ULMFiT)"
+                if self.random_init else f"ULMFiT classifier on {self.name}'s encoder")
+            skipped = {**record["skipped"], "zero-shot": "a language model has no classifier "
+                       "head before fine-tuning: there is no zero-shot classifier"}
+            tuned.finetune_metrics["comparison"] = comparison.build(
+                rows, record["metric"], record["higher_is_better"],
+                {**record["split"], "rule": rule}, models, skipped)
         tuned.finetune_metrics["language_model_adaptation"] = getattr(lm, "finetune_metrics",
                                                                       None)
         tuned.finetune_metrics["transfer"] = f"ULMFiT from {self.name}"
@@ -351,6 +470,15 @@ class LanguageModel(Task):
         parser.add_argument("--label-column", default="label")
         parser.add_argument("--lm-epochs", type=int, default=1,
                             help="finetune --csv: LM adaptation epochs before the classifier")
+        parser.add_argument("--test", default=None,
+                            help="finetune: data never trained on, to compare the fine-tuned "
+                                 "model with the model before and a classical baseline: a "
+                                 "text file (with --text-file) or a CSV like --csv's "
+                                 "(default: --test-fraction of the data)")
+        parser.add_argument("--test-fraction", type=float, default=None,
+                            help="finetune: share held out for that comparison when there is "
+                                 "no --test: the end of the text (default 0.1) or of each "
+                                 "label of --csv (default 0.2); 0: none")
 
     def predict_cli(self, args):
         return _run_generation(self, args)
@@ -360,13 +488,14 @@ class LanguageModel(Task):
         if args.csv and args.text_file:
             raise InputError("Give either --csv (labelled texts: a classifier) or --text-file "
                              "(plain text: an adapted language model), not both. Received: both")
+        held_out = {"test": args.test, "test_fraction": args.test_fraction}
         if args.csv:
             return {"data": args.csv, "text_column": args.text_column,
                     "label_column": args.label_column, "lm_epochs": args.lm_epochs,
-                    "seed": args.seed if args.seed is not None else 0}
+                    "seed": args.seed if args.seed is not None else 0, **held_out}
         if args.text_file:
             return {"data": list(args.text_file),
-                    "seed": args.seed if args.seed is not None else 0}
+                    "seed": args.seed if args.seed is not None else 0, **held_out}
         raise InputError("`model-zoo finetune` of a language model needs --text-file FILE "
                          "(adapt it) or --csv FILE --text-column T --label-column L (a "
                          "classifier). Received: neither")

@@ -38,6 +38,33 @@ def default_finetune_strategy(model):
                              patience=4)
 
 
+def holdout_sentences(n, fraction, seed):
+    """Indices `(keep, held)` of `n` sentences: `round(fraction * n)` of them (at least one)
+    drawn at random with `seed` are held out; both in file order."""
+    held = np.random.default_rng(seed).permutation(n)[:max(1, int(round(fraction * n)))]
+    mask = np.zeros(n, dtype=bool)
+    mask[held] = True
+    return np.flatnonzero(~mask).tolist(), np.flatnonzero(mask).tolist()
+
+
+def _check_same_scheme(scheme, other, what):
+    if {scheme, other} - {"tags"} and scheme != other:
+        def name(s):
+            return "plain" if s == "tags" else s
+
+        raise InputError(f"The training data uses {name(scheme)} tags and the {what} data "
+                         f"{name(other)} tags; use one scheme. Received: {other}")
+
+
+def _finite(metrics):
+    """`metrics` without its NaN values (an accuracy over no tokens), which JSON cannot hold."""
+    return {k: v for k, v in metrics.items() if not (isinstance(v, float) and np.isnan(v))}
+
+
+def _short(tags, n=12):
+    return str(tags) if len(tags) <= n else f"{tags[:n]}"[:-1] + f", ... ({len(tags)} tags)]"
+
+
 @register_task("tagging")
 class SequenceTagger(Task):
     """A sequence tagger (POS, NER, chunks): one tag per token.
@@ -186,7 +213,7 @@ class SequenceTagger(Task):
     # -- fine-tuning -----------------------------------------------------------------------------
 
     def finetune(self, data, val_data=None, epochs=20, batch_size=32, strategy=None,
-                 val_fraction=0.1, crf=None, seed=0, verbose=0):
+                 val_fraction=0.1, crf=None, seed=0, verbose=0, test=None, test_fraction=0.2):
         """Adapts the tagger to new tagged data, possibly with another tag set.
 
         If the data's tags are not all in the model's tag set (or `crf` asks for another kind
@@ -203,17 +230,41 @@ class SequenceTagger(Task):
             batch_size: sentences per batch.
             strategy: `"gradual_unfreezing"`, `"full"` or a strategy object.
             crf: True/False for a new CRF/softmax head (default: as the model has).
-            seed: random seed of shuffling and dropout.
+            seed: random seed of the test hold-out, shuffling and dropout.
+            test: tagged data (same forms as `data`) never trained on, on which the fine-tuned
+                model, the zero-shot model (when its tag set is the fine-tuned one) and each
+                word's most frequent tag (counted on the sentences the fine-tune saw) are
+                compared by token accuracy (`finetune_metrics["comparison"]`); by default
+                `test_fraction` of the sentences of `data`, drawn at random with `seed`, is
+                held out first (0: no comparison).
+            test_fraction: the share of `data`'s sentences held out when `test` is not given.
 
         Returns:
-            A new `SequenceTagger` with `.finetune_metrics` (validation scores and stages).
+            A new `SequenceTagger` with `.finetune_metrics` (validation scores, stages and the
+            comparison).
         """
+        from model_zoo.comparison import check_fraction
+
+        test_fraction = check_fraction(test_fraction)
         sentences, scheme = as_sentences(data)
+        test_sentences, rule = None, None
+        if test is not None:
+            test_sentences, test_scheme = as_sentences(test)
+            _check_same_scheme(scheme, test_scheme, "test")
+            rule = "the given test data"
+        elif test_fraction:
+            keep, held = holdout_sentences(len(sentences), test_fraction, seed)
+            if len(keep) < (1 if val_data is not None else 2):
+                raise InputError(
+                    f"Too few sentences to hold out {test_fraction:.0%} for the comparison and "
+                    "still train (and validate); pass more sentences, test= or "
+                    f"test_fraction=0. Received: {len(sentences)} sentence(s)")
+            test_sentences = [sentences[i] for i in held]
+            sentences = [sentences[i] for i in keep]
+            rule = f"{test_fraction:.0%} of the sentences, drawn at random (seed {seed})"
         if val_data is not None:
             val_sentences, val_scheme = as_sentences(val_data)
-            if {scheme, val_scheme} - {"tags"} and scheme != val_scheme:
-                raise InputError(f"The training data uses {scheme} tags and the validation "
-                                 f"data {val_scheme}; use one scheme. Received: {val_scheme}")
+            _check_same_scheme(scheme, val_scheme, "validation")
         else:
             if len(sentences) < 2:
                 raise InputError("Fine-tuning needs at least 2 sentences (one to validate) or "
@@ -224,6 +275,13 @@ class SequenceTagger(Task):
         data_tags = sorted({t for s in sentences + val_sentences for t in s.tags})
         new_head = not set(data_tags) <= set(self.tags) or (
             crf is not None and bool(crf) != has_crf(self.model))
+        if test is not None:  # Checked before training: the model can only say its tags.
+            unknown = sorted({t for s in test_sentences for t in s.tags}
+                             - set(data_tags if new_head else self.tags))
+            if unknown:
+                raise InputError(f"The test data has tags the training data lacks, which the "
+                                 f"fine-tuned model cannot predict: {unknown[:10]}. Received: "
+                                 f"{len(unknown)} unknown tag(s)")
         if new_head:
             vocabulary = self.vocabulary.with_tags(data_tags)
             model = replace_head(self.model, len(data_tags), crf)
@@ -256,7 +314,40 @@ class SequenceTagger(Task):
             "epochs_run": sum(len(next(iter(s["history"].values()), []))
                               for s in history["stages"]),
         }
+        if test_sentences is not None:
+            self.compare_finetuned(
+                tuned, pairs + val_pairs, [(s.tokens, s.tags) for s in test_sentences],
+                {"rule": rule, "train": len(pairs), "validation": len(val_pairs),
+                 "test": len(test_sentences), "unit": "sentences"})
         return tuned
+
+    comparison_metric = "accuracy"
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate` on the held-out sentences of the fine-tuned model, of this model when its
+        tag set is the fine-tuned one, and of each word's most frequent tag counted on all the
+        sentences the fine-tune saw (training and validation); `unseen_accuracy` is on the
+        test words those sentences lack."""
+        from model_zoo.models.tagging import baselines
+
+        seen_words = frozenset(t.lower() for tokens, _ in train for t in tokens)
+        rows = {"fine-tuned": _finite(tuned.evaluate(test, seen_words=seen_words))}
+        models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
+        skipped = {}
+        if set(tuned.tags) == set(self.tags):
+            rows["zero-shot"] = _finite(self.evaluate(test, seen_words=seen_words))
+            models["zero-shot"] = self.name
+        else:
+            skipped["zero-shot"] = (f"its tags {_short(self.tags)} are not the fine-tuned "
+                                    f"{_short(tuned.tags)}")
+        tagger = baselines.most_frequent_tag(train)
+        tokens = [t for t, _ in test]
+        _, scheme = as_sentences(test)
+        rows["baseline"] = _finite(tagging_metrics(
+            tokens, [g for _, g in test], [tagger(t) for t in tokens],
+            scheme=scheme if scheme != "tags" else tuned.scheme,
+            seen=lambda t: t.lower() in seen_words))
+        return rows, models, skipped
 
     # -- command line ------------------------------------------------------------------------------
 
@@ -274,6 +365,14 @@ class SequenceTagger(Task):
                             help="predict: write the tagged --conll file here")
         parser.add_argument("--crf", choices=["yes", "no"], default=None,
                             help="finetune: CRF or softmax for a new head (default: as now)")
+        parser.add_argument("--test-conll", "--test", dest="test_conll", default=None,
+                            help="finetune: a tagged CoNLL file never trained on, to compare "
+                                 "the fine-tuned model with the zero-shot model and the "
+                                 "most-frequent-tag baseline (default: --test-fraction of "
+                                 "--conll)")
+        parser.add_argument("--test-fraction", type=float, default=0.2,
+                            help="finetune: share of --conll's sentences held out for that "
+                                 "comparison when there is no --test-conll (0: none)")
 
     def predict_cli(self, args):
         if bool(args.text) == bool(args.conll):
@@ -306,7 +405,8 @@ class SequenceTagger(Task):
         if not args.conll:
             raise InputError("model-zoo finetune needs --conll TRAIN_FILE (token and tag "
                              "columns). Received: no --conll")
-        kwargs = {"data": args.conll, "val_data": args.val_conll}
+        kwargs = {"data": args.conll, "val_data": args.val_conll, "test": args.test_conll,
+                  "test_fraction": args.test_fraction}
         if args.crf:
             kwargs["crf"] = args.crf == "yes"
         return kwargs

@@ -213,12 +213,16 @@ class Translator(Task):
     # -- fine-tuning -----------------------------------------------------------------------------
 
     def finetune(self, data, epochs=5, val_fraction=0.1, batch_size=32, strategy="full",
-                 learning_rate=None, label_smoothing=0.1, max_length=None, seed=0, verbose=0):
+                 learning_rate=None, label_smoothing=0.1, max_length=None, seed=0, verbose=0,
+                 test=None, test_fraction=0.1):
         """Adapts the translator to a user's sentence pairs, keeping its vocabulary.
 
         The subword vocabularies stay those of the checkpoint (words unseen before are spelled
         with known pieces), so the network keeps its shape and starts from the published
-        weights. BLEU (greedy) on the held-out pairs is measured before and after.
+        weights. BLEU (greedy) on the validation pairs is measured before and after. First a
+        test part of the pairs is held out (or `test` is given), never trained on: there the
+        fine-tuned model is compared with the model before fine-tuning and the classical
+        baselines (`finetune_metrics["comparison"]`, see `comparison_rows`).
 
         Args:
             data: a TSV path (`source<TAB>target` per line) or a list of `(source, target)`.
@@ -235,16 +239,84 @@ class Translator(Task):
                 `finetune_metrics["dropped_long_pairs"]` and a warning; if it is most of them,
                 an `InputError` says so instead of training on what remains.
             seed: random seed of the split, shuffling and dropout.
+            test: pairs never trained on (a TSV path or a list of `(source, target)`), on
+                which the fine-tuned model, this model (zero-shot) and the classical baselines
+                (the target of the nearest training source by TF-IDF cosine, and copying the
+                source) are compared by BLEU, decoding as `evaluate` does
+                (`finetune_metrics["comparison"]`). At most 500 pairs (the limit
+                `finetune_test_pairs`, see `model_zoo.limits`: translating is slow).
+            test_fraction: without `test`, the share of the pairs (at least one, at most
+                `finetune_test_pairs`) held out at random for the comparison before the
+                validation pairs are drawn (0: no comparison).
 
         Returns:
             A new `Translator`, with `.finetune_metrics`.
         """
+        from model_zoo.comparison import check_fraction
+
+        test_fraction = check_fraction(test_fraction)
+        pairs = as_pairs(data)
+        held = None
+        if test is not None:
+            held = as_pairs(test)
+            limits.check("finetune_test_pairs", len(held), "The test set")
+            rule = "the given test pairs"
+        elif test_fraction and len(pairs) > 1:
+            most = limits.get("finetune_test_pairs")
+            n_test = max(1, int(round(test_fraction * len(pairs))))
+            n_test = min(n_test, int(most)) if most else n_test
+            order = np.random.default_rng(seed).permutation(len(pairs))
+            held = [pairs[i] for i in order[:n_test]]
+            pairs = [pairs[i] for i in sorted(order[n_test:])]
+            rule = (f"{test_fraction:.0%} of the pairs"
+                    + (f" (at most {int(most)})" if most else "") + f", at random (seed {seed})")
+        tuned = self._finetune(pairs, epochs, val_fraction, batch_size, strategy,
+                               learning_rate, label_smoothing, max_length, seed, verbose,
+                               held_out=len(held or ()))
+        if held is not None:
+            m = tuned.finetune_metrics
+            self.compare_finetuned(tuned, pairs, held, {
+                "rule": rule, "train": m["train_pairs"], "validation": m["val_pairs"],
+                "test": len(held), "unit": "pairs"})
+        return tuned
+
+    comparison_metric = "bleu"
+
+    def comparison_rows(self, tuned, train, test):
+        """`evaluate` (BLEU and chrF, the checkpoint's decoding) on the held-out pairs of the
+        fine-tuned model and of this one (same tokenizers), and of the classical baselines
+        fitted on every pair the fine-tune saw: retrieving the target of the nearest training
+        source (the "baseline" row) and copying the source (an extra row)."""
+        from model_zoo.models.seq2seq import baselines
+
+        sources, references = [s for s, _ in test], [t for _, t in test]
+
+        def scores(metrics):  # Without the translations themselves: they are not a metric.
+            return {k: v for k, v in metrics.items() if k != "hypotheses"}
+
+        rows = {"fine-tuned": scores(tuned.evaluate(sources, references)),
+                "zero-shot": scores(self.evaluate(sources, references)),
+                "baseline": translation_metrics(
+                    baselines.nearest_pair(train).translate(sources), references),
+                "copy source": translation_metrics(baselines.copy_source(sources),
+                                                   references)}
+        settings = tuned.preprocessing
+        decoding = f"beam {settings['beam_size']}, alpha {settings['alpha']}"
+        models = {"fine-tuned": f"{self.name} fine-tuned ({decoding})",
+                  "zero-shot": f"{self.name} ({decoding})", "baseline": baselines.DESCRIPTION,
+                  "copy source": baselines.COPY_DESCRIPTION}
+        return rows, models, {}
+
+    def _finetune(self, pairs, epochs, val_fraction, batch_size, strategy, learning_rate,
+                  label_smoothing, max_length, seed, verbose, held_out=0):
+        """`finetune` on the pairs left after the test part (`held_out` of them) was taken."""
         import keras
 
-        pairs = as_pairs(data)
         if len(pairs) < 2:
-            raise InputError(f"Fine-tuning needs at least 2 sentence pairs (one to validate). "
-                             f"Received: {len(pairs)}")
+            raise InputError(f"Fine-tuning needs at least 2 sentence pairs (one to validate)"
+                             + (f" besides the {held_out} held out for the comparison (pass "
+                                f"more pairs, or test_fraction=0)" if held_out else "")
+                             + f". Received: {len(pairs)}")
         keras.utils.set_random_seed(seed)
         order = np.random.default_rng(seed).permutation(len(pairs))
         n_val = min(max(1, int(round(val_fraction * len(pairs)))), len(pairs) - 1)
@@ -265,7 +337,7 @@ class Translator(Task):
         if dropped:
             warnings.warn(f"Left out {dropped} of {len(train)} training pairs with a side "
                           f"longer than {limit} subwords (or empty); pass a larger max_length "
-                          f"to keep them.", stacklevel=2)
+                          f"to keep them.", stacklevel=3)
         train_ds = seq2seq_dataset([src[i] for i in kept], [tgt[i] for i in kept], batch_size,
                                    shuffle=True, seed=seed)
         val_src = self.source_tokenizer.tokenize([s for s, _ in val])
@@ -303,6 +375,14 @@ class Translator(Task):
                             help="fine-tuning: sentence pairs, source<TAB>target per line")
         parser.add_argument("--beam-size", type=int, default=None,
                             help="beam width (1 = greedy; default: the checkpoint's)")
+        parser.add_argument("--test", default=None,
+                            help="fine-tuning: pairs never trained on (TSV like --tsv), to "
+                                 "compare the fine-tuned model with the model before and the "
+                                 "nearest-pair baseline by BLEU (default: --test-fraction of "
+                                 "--tsv)")
+        parser.add_argument("--test-fraction", type=float, default=0.1,
+                            help="fine-tuning: share of --tsv's pairs held out for that "
+                                 "comparison when there is no --test (at most 500; 0: none)")
 
     def predict_cli(self, args):
         texts = _texts_from_cli(args.text, args.file)
@@ -314,7 +394,9 @@ class Translator(Task):
         if not args.tsv:
             raise InputError("Fine-tuning a translator needs --tsv PAIRS.tsv. Received: none")
         read_parallel_tsv(args.tsv)  # Fail on a malformed line before any model is loaded.
-        return {"data": args.tsv}
+        if args.test:
+            read_parallel_tsv(args.test)
+        return {"data": args.tsv, "test": args.test, "test_fraction": args.test_fraction}
 
     @classmethod
     def cli_commands(cls):

@@ -63,13 +63,28 @@ class SentencePieceTokenizer:
             self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=self.proto, out_type="int32")
         return self._tf_tokenizer
 
+    def _run(self, op):
+        """`op(tf_tokenizer)`, with the TensorFlow op built again if its resource is gone.
+
+        `tf.random.set_seed` (so `keras.utils.set_random_seed`, which every fine-tune calls)
+        clears TensorFlow's kernel cache, and with it the resource of a SentencepieceOp built
+        before: its next use raises NotFoundError. A new op is built then, once.
+        """
+        import tensorflow as tf
+
+        try:
+            return op(self.tf_tokenizer)
+        except tf.errors.NotFoundError:
+            self._tf_tokenizer = None
+            return op(self.tf_tokenizer)
+
     @property
     def vocabulary_size(self):
-        return int(self.tf_tokenizer.vocab_size())
+        return int(self._run(lambda tok: tok.vocab_size()))
 
     def tokenize(self, texts):
         """A list of id lists, one per text (no start/end ids)."""
-        ragged = self.tf_tokenizer.tokenize(list(texts))
+        ragged = self._run(lambda tok: tok.tokenize(list(texts)))
         return [row.tolist() for row in ragged.numpy()]
 
     def detokenize(self, ids):
@@ -86,9 +101,10 @@ class SentencePieceTokenizer:
             return []
         flat = np.asarray([i for row in rows for i in row], dtype="int32")
         ragged = tf.RaggedTensor.from_row_lengths(flat, [len(row) for row in rows])
-        return [s.decode("utf-8") for s in self.tf_tokenizer.detokenize(ragged).numpy()]
+        return [s.decode("utf-8") for s in self._run(lambda tok: tok.detokenize(ragged)).numpy()]
 
     def pieces(self, ids):
         """The subword strings of `ids` (for plots)."""
-        out = self.tf_tokenizer.id_to_string(np.asarray(list(ids), dtype="int32")).numpy()
+        out = self._run(lambda tok: tok.id_to_string(np.asarray(list(ids), dtype="int32")))
+        out = out.numpy()
         return [p.decode("utf-8") for p in out]
