@@ -69,9 +69,11 @@ def main():
     rows = []
     if not args.skip_finetune:
         out_dir = os.path.join(work, "finetuned")
+        # The test file is the comparison's test part, so none of the training sentences
+        # is held out of the fine-tune (the from-scratch run trains on all of them too).
         _, seconds = _run(["finetune", args.model, "--conll", files["train"], "--val-conll",
-                           files["val"], "--out", out_dir, "--epochs", str(args.epochs),
-                           "--overwrite"])
+                           files["val"], "--test-conll", files["test"], "--out", out_dir,
+                           "--epochs", str(args.epochs), "--overwrite"])
         stdout, _ = _run(["predict", out_dir, "--conll", files["test"]])
         rows.append((f"fine-tuned {args.model}, {args.epochs} epochs",
                      json.loads(stdout)["metrics"], seconds))
