@@ -89,7 +89,7 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
     if not isinstance(init, str) or init not in INITS:
         raise InputError(f"`init` must be one of {INITS}. Received: init={init!r}")
     if init == "random":
-        if kwargs.get("strategy") not in (None, "full"):
+        if kwargs.get("strategy") not in (None, "full", "auto"):
             raise InputError(
                 "Training from random weights trains every layer (strategy 'full'); a "
                 "freeze/unfreeze strategy needs pretrained weights. Received: "
@@ -106,6 +106,9 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
     start = task.reinitialized(seed=kwargs.get("seed", 0)) if init == "random" else task
     tuned = start.finetune(data, **kwargs)
     if isinstance(getattr(tuned, "finetune_metrics", None), dict):
+        chosen = (tuned.finetune_metrics.get("strategy") or {}).get("chosen")
+        if chosen == "random":  # `strategy="auto"` found random weights better here.
+            init = "random"
         tuned.finetune_metrics["init"] = init
     if out is not None:
         parent = task.metadata

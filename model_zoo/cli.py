@@ -224,7 +224,9 @@ def _finetune_options(parser):
     parser.add_argument("--name", default=None, help="name of the new checkpoint")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--strategy", default=None,
-                        help="gradual_unfreezing (default) or full")
+                        help="auto (the default where the task has it: tries the strategies "
+                             "and random weights, keeps the best on validation), "
+                             "gradual_unfreezing or full")
     parser.add_argument("--from-scratch", action="store_true",
                         help="train the same architecture from freshly initialised weights "
                              "(every layer trainable), to measure what pretraining buys")

@@ -72,6 +72,9 @@ def verdict(record):
     where = f"on the held-out part of your data ({split['test']} {split.get('unit', 'items')})"
     if record["beats_baseline"]:
         sentence = f"The fine-tuned model beats the classical baseline {where}: {what}."
+    elif tuned == baseline:
+        sentence = (f"The fine-tuned model only ties with the classical baseline {where}: "
+                    f"{what}; the baseline is the simpler choice.")
     else:
         sentence = (f"The classical baseline beats this model on your data: {what}, {where}; "
                     "prefer the baseline, or try another strategy or more data.")

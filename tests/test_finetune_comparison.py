@@ -41,6 +41,9 @@ def test_record_verdict_and_table_both_ways():
     loses = comparison.build({**rows, "fine-tuned": {"mase": 1.0, "rmse": 2.0}}, "mase", False,
                              split, models, {"extra": "why not"})
     assert not loses["beats_baseline"]
+    ties = comparison.build({**rows, "fine-tuned": {"mase": 0.9}}, "mase", False, split, models)
+    assert not ties["beats_baseline"]
+    assert ties["verdict"].startswith("The fine-tuned model only ties with the classical")
     assert loses["verdict"].startswith("The classical baseline beats this model on your data: "
                                        "mase 1 against 0.9 for seasonal naive")
     text = comparison.table_lines(loses)
@@ -301,3 +304,226 @@ def test_series_classifier_zero_shot_row_when_classes_match(tiny_classifier_dir)
     assert c["rows"]["fine-tuned"] == tuned.evaluate(test[0], labels=test[1])
     with pytest.raises(InputError, match=r"Labels \['z'\] are not among this model's classes"):
         task.finetune(series, labels=labels, test=(test[0][:2], ["a", "z"]))
+
+
+# -- strategy="auto": chosen on the validation split, never on the test part ----------------------
+
+
+def _assert_auto_chose_the_best(record, higher_is_better, candidates):
+    """The record lists every candidate's validation score and the best one won (a tie goes
+    to the earlier candidate)."""
+    scores = record["candidates"]
+    assert list(scores) == list(candidates)
+    assert record["higher_is_better"] is higher_is_better
+    assert all(isinstance(v, float) for v in scores.values())
+    pick = max if higher_is_better else min
+    best = pick(scores.values())
+    assert record["chosen"] == next(name for name, v in scores.items() if v == best)
+    assert set(record["seconds"]) == set(candidates)
+
+
+def test_forecaster_auto_chooses_on_validation_not_on_the_test_part(tiny_forecaster_dir):
+    task = model_zoo.load(tiny_forecaster_dir)
+    series = seasonal_series(150, seed=3) * 3 + 500
+    tuned = task.finetune(series, epochs=1, test_size=30)
+    m = tuned.finetune_metrics
+    record = m["strategy"]
+    _assert_auto_chose_the_best(record, False, ("gradual_unfreezing", "full", "random",
+                                                "zero_shot"))
+    assert record["metric"] == "val_mae_scaled" and "12 values" in record["on"]
+    # The scores are each candidate's validation MAE; the winner's is the tuned model's, and
+    # the zero-shot candidate's is the model before fine-tuning.
+    assert record["candidates"][record["chosen"]] == pytest.approx(m["val_mae_scaled_after"])
+    assert record["candidates"]["zero_shot"] == pytest.approx(m["val_mae_scaled_before"])
+    assert m["stages"] == {"gradual_unfreezing": 2, "full": 1, "random": 1,
+                           "zero_shot": 0}[record["chosen"]]
+    # Another test part (the last 30 values), the same training and validation values: the
+    # same scores, the same choice, another comparison.
+    other = series.copy()
+    other[-30:] = other[-30:][::-1] + 40
+    again = task.finetune(other, epochs=1, test_size=30)
+    assert again.finetune_metrics["strategy"]["chosen"] == record["chosen"]
+    assert again.finetune_metrics["strategy"]["candidates"] == pytest.approx(
+        record["candidates"], rel=1e-4)
+    assert again.finetune_metrics["comparison"]["rows"] != m["comparison"]["rows"]
+    # The comparison table says which candidate the fine-tuned row is.
+    assert "best on validation of strategy='auto'" in m["comparison"]["models"]["fine-tuned"]
+    # An explicit strategy trains only that one, and is recorded as such.
+    full = task.finetune(series, epochs=1, test_size=30, strategy="full")
+    assert full.finetune_metrics["strategy"] == {"chosen": "full"}
+    assert full.finetune_metrics["val_mae_scaled_after"] == pytest.approx(
+        record["candidates"]["full"], rel=1e-4)
+
+
+def test_the_shared_auto_logic_on_rigged_scores(tiny_forecaster_dir):
+    """`Task.finetune_with_strategy`, the one place auto is implemented, with a fake `fit` and
+    rigged scores: what each candidate trains, the choice, ties, NaN, the refit, the fallback."""
+    from model_zoo.training.auto_strategy import NoTraining
+
+    task = model_zoo.load(tiny_forecaster_dir)
+    calls = []
+
+    class Tuned:
+        def __init__(self, start, strategy):
+            self.start, self.strategy = start, strategy
+            self.finetune_metrics = {"from": "pretrained" if start is task else "random"}
+
+    def fit(start, strategy):
+        calls.append((start is task, strategy if isinstance(strategy, str)
+                      else type(strategy).__name__))
+        return Tuned(start, strategy)
+
+    def rigged(values):
+        return lambda t: values[("zero_shot" if isinstance(t.strategy, NoTraining) else
+                                 "random" if t.start is not task else t.strategy)]
+
+    for values, higher_is_better, chosen in (
+            ({"gradual_unfreezing": 0.5, "full": 0.4, "random": 0.3, "zero_shot": 0.6},
+             False, "random"),
+            ({"gradual_unfreezing": 0.5, "full": 0.4, "random": 0.3, "zero_shot": 0.6},
+             True, "zero_shot"),
+            ({"gradual_unfreezing": 0.5, "full": 0.4, "random": 0.3, "zero_shot": 0.2},
+             False, "zero_shot"),
+            ({"gradual_unfreezing": 0.4, "full": 0.4, "random": 0.5, "zero_shot": 0.5},
+             False, "gradual_unfreezing"),  # a tie goes to the earlier candidate
+            ({"gradual_unfreezing": float("nan"), "full": 0.1, "random": 0.5,
+              "zero_shot": 0.5}, False, "full")):  # NaN never wins
+        calls.clear()
+        tuned = task.finetune_with_strategy("auto", fit, rigged(values), metric="acc",
+                                            higher_is_better=higher_is_better,
+                                            on="the val part")
+        record = tuned.finetune_metrics["strategy"]
+        assert record["chosen"] == chosen, values
+        assert tuned.finetune_metrics["from"] == ("random" if chosen == "random"
+                                                  else "pretrained")
+        assert calls == [(True, "gradual_unfreezing"), (True, "full"), (False, "full"),
+                         (True, "NoTraining")]
+        assert record["candidates"] == {k: (None if v != v else v) for k, v in values.items()}
+        assert record["metric"] == "acc" and record["on"] == "the val part"
+    # With a refit, the winner is trained once more (a fifth training), from the same start.
+    calls.clear()
+    tuned = task.finetune_with_strategy(
+        "auto", fit, rigged({"gradual_unfreezing": 1, "full": 0, "random": 3, "zero_shot": 2}),
+        higher_is_better=False, refit=lambda start, s: Tuned(start, ("refit", s)))
+    assert tuned.strategy == ("refit", "full") and tuned.start is task
+    assert tuned.finetune_metrics["strategy"]["refit"] is True and len(calls) == 4
+    # No validation split: the documented default, trained once, and why.
+    calls.clear()
+    tuned = task.finetune_with_strategy("auto", fit, None)
+    assert calls == [(True, "gradual_unfreezing")]
+    assert tuned.finetune_metrics["strategy"]["chosen"] == "gradual_unfreezing"
+    assert "no validation split" in tuned.finetune_metrics["strategy"]["reason"]
+    # An explicit strategy is passed through as it is.
+    calls.clear()
+    tuned = task.finetune_with_strategy("full", fit, rigged({}))
+    assert calls == [(True, "full")] and tuned.finetune_metrics["strategy"] == {"chosen": "full"}
+    # A model already from random weights has no "random" or "zero_shot" candidate.
+    calls.clear()
+    fresh = task.reinitialized(seed=1)
+    fresh.finetune_with_strategy("auto", fit, lambda t: 0.0)
+    assert [s for _, s in calls] == ["gradual_unfreezing", "full"]
+
+
+def test_text_classifier_auto_chooses_on_validation_texts(text_classifier_dir):
+    task = model_zoo.load(text_classifier_dir)
+    texts, labels = _reviews(40, 5)
+    validation = _reviews(12, 6)
+    records = []
+    for seed in (7, 8):  # two different test parts, the same training and validation texts
+        test = _reviews(10, seed)
+        tuned = task.finetune((texts, labels), epochs=1, batch_size=8, validation=validation,
+                              test=test)
+        records.append(tuned.finetune_metrics["strategy"])
+        assert tuned.finetune_metrics["comparison"]["split"]["test"] == 10
+    record = records[0]
+    _assert_auto_chose_the_best(record, True, ("gradual_unfreezing", "full", "random"))
+    assert record["metric"] == "val_accuracy"
+    assert record["on"] == "the given validation texts: 12 texts"
+    assert records[1]["chosen"] == record["chosen"]
+    assert records[1]["candidates"] == pytest.approx(record["candidates"])
+    # No validation texts at all: the documented default, and why.
+    tuned = task.finetune((texts, labels), epochs=1, batch_size=8, val_fraction=0)
+    record = tuned.finetune_metrics["strategy"]
+    assert record["chosen"] == "gradual_unfreezing" and record["candidates"] == {}
+    assert "no validation split" in record["reason"]
+
+
+def test_series_classifier_auto_chooses_on_an_inner_split_then_refits(tiny_classifier_dir):
+    task = model_zoo.load(tiny_classifier_dir)
+    series, labels = _ramps(10, 0)
+    tuned = task.finetune(series, labels=labels, epochs=1)
+    m = tuned.finetune_metrics
+    record = m["strategy"]
+    _assert_auto_chose_the_best(record, True, ("gradual_unfreezing", "full", "random"))
+    # 4 of 20 series held out for the comparison, none for early stopping; auto chose on 20%
+    # of each class of the other 16 (3 series) and trained the winner again on all 16.
+    assert m["train_series"] == 16 and m["val_series"] == 0 and record["refit"] is True
+    assert record["on"].startswith("3 validation series (20% of each class of the training")
+    assert m["comparison"]["split"]["test"] == 4
+    # The same 16 training series with another test part: the same scores, the same choice.
+    from model_zoo.data.labelled_series import stratified_split
+
+    keep, _ = stratified_split(np.array(labels), 0.2, 0)
+    test = _ramps(3, 9)
+    again = task.finetune([series[i] for i in keep], labels=[labels[i] for i in keep],
+                          epochs=1, test=test, val_fraction=0).finetune_metrics["strategy"]
+    assert again["chosen"] == record["chosen"] and again["on"] == record["on"]
+    assert again["candidates"] == pytest.approx(record["candidates"])
+    # With a validation split, auto chooses on it and keeps the winner as trained.
+    split = task.finetune(series, labels=labels, epochs=1, test=test)
+    record = split.finetune_metrics["strategy"]
+    _assert_auto_chose_the_best(record, True, ("gradual_unfreezing", "full", "random"))
+    assert "refit" not in record and record["on"] == "4 validation series"
+    assert split.finetune_metrics["val_accuracy"] == record["candidates"][record["chosen"]]
+    # Too few series per class even for the inner split: the documented default.
+    few = task.finetune(series[:2] + series[10:12], labels=labels[:2] + labels[10:12],
+                        epochs=1, test_fraction=0, val_fraction=0)
+    assert few.finetune_metrics["strategy"]["chosen"] == "gradual_unfreezing"
+    assert "no validation split" in few.finetune_metrics["strategy"]["reason"]
+
+
+# -- the command line: --test-size, --season, --test-fraction and --strategy auto ------------------
+
+
+def test_cli_flags_reach_finetune(tiny_forecaster_dir, text_classifier_dir, tiny_classifier_dir,
+                                  tmp_path, capsys):
+    from model_zoo.cli import main
+
+    csv = tmp_path / "s.csv"
+    csv.write_text("t,y\n" + "".join(f"{i},{v:.4f}\n"
+                                     for i, v in enumerate(seasonal_series(120, season=6))))
+    out = tmp_path / "forecaster"
+    assert main(["finetune", tiny_forecaster_dir, "--csv", str(csv), "--column", "y",
+                 "--out", str(out), "--epochs", "1", "--test-size", "12", "--season", "6",
+                 "--strategy", "auto"]) == 0
+    printed = capsys.readouterr().out
+    c = _saved_comparison(str(out))
+    assert c["split"]["test"] == 12 and c["split"]["rule"] == "the last 12 values, by time"
+    assert c["models"]["baseline"] == "seasonal naive (lag 6)"
+    assert model_zoo.load(str(out)).season == 6
+    with open(out / "metadata.json", encoding="utf-8") as f:
+        strategy = json.load(f)["metrics"]["finetune"]["strategy"]
+    assert set(strategy["candidates"]) == {"gradual_unfreezing", "full", "random", "zero_shot"}
+    assert "best on validation of strategy='auto'" in printed
+
+    texts, labels = _reviews(40, 4)
+    text_csv = tmp_path / "reviews.csv"
+    text_csv.write_text("text,label\n" + "".join(f"{t},{y}\n" for t, y in zip(texts, labels)))
+    out = tmp_path / "text"
+    assert main(["finetune", text_classifier_dir, "--csv", str(text_csv), "--out", str(out),
+                 "--epochs", "1", "--strategy", "full", "--test-fraction", "0.25"]) == 0
+    c = _saved_comparison(str(out))
+    assert c["split"]["test"] == 10 and c["split"]["rule"].startswith("25% of each label")
+
+    series, labels = _ramps(10, 1)
+    rows = [f"{i},{t},{label},{s[t, 0]:.5f},{s[t, 1]:.5f}"
+            for i, (s, label) in enumerate(zip(series, labels)) for t in range(len(s))]
+    long_csv = tmp_path / "series.csv"
+    long_csv.write_text("series_id,time,label,a,b\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "series"
+    assert main(["finetune", tiny_classifier_dir, "--input", str(long_csv), "--time-column",
+                 "time", "--out", str(out), "--epochs", "1", "--strategy", "full",
+                 "--test-fraction", "0.3"]) == 0
+    c = _saved_comparison(str(out))
+    assert c["split"]["test"] == 6 and c["split"]["rule"].startswith("30% of each class")
+    capsys.readouterr()

@@ -184,6 +184,10 @@ def test_from_scratch_trains_the_same_architecture_from_fresh_weights(tiny_forec
         parent.model.get_weights(), model_zoo.load(tiny_forecaster_dir).model.get_weights()))
     with pytest.raises(InputError, match="trains every layer"):
         model_zoo.finetune(parent, series, init="random", strategy="gradual_unfreezing")
+    # `auto` (the default) from random weights is the one thing it can be: `full`.
+    again = model_zoo.finetune(parent, series, epochs=2, init="random", strategy="auto")
+    assert again.finetune_metrics["strategy"]["chosen"] == "full"
+    np.testing.assert_array_equal(again.forecast(series), tuned.forecast(series))
 
 
 def test_finetune_bad_inputs_leave_nothing(tiny_forecaster_dir, tmp_path):

@@ -140,6 +140,80 @@ class Task:
     def finetune(self, data, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not support fine-tuning yet.")
 
+    # -- strategy="auto" (see `model_zoo.training.auto_strategy`) --------------------------------
+
+    #: The candidates `strategy="auto"` tries, in order (a tie goes to the earlier one).
+    auto_candidates = ("gradual_unfreezing", "full", "random")
+
+    def finetune_with_strategy(self, strategy, fit, score=None, metric=None,
+                               higher_is_better=True, on=None, refit=None, seed=0):
+        """Trains with `strategy`; with `strategy="auto"`, with each of `auto_candidates`,
+        keeping the one with the best validation score. A task's `finetune` calls this once
+        it has split the user's data; the held-out test part must not reach `fit` or `score`.
+
+        Candidates: a strategy name (`"gradual_unfreezing"`, `"full"`) trains a copy of this
+        model; `"random"` trains `self.reinitialized(seed)` with `"full"`; `"zero_shot"` calls
+        `fit` with a strategy that trains nothing. Auto costs one training per candidate (and
+        one more with `refit`).
+
+        Args:
+            strategy: `"auto"`, a strategy name, an object with `fit`, or None (the strategy's
+                default, gradual unfreezing).
+            fit: `fit(start, strategy) -> tuned task`: trains a copy of `start.model` (`start`
+                is this task or its reinitialized copy) with `strategy` (what `get_strategy`
+                takes) and returns the new task, its `finetune_metrics` set. It seeds itself,
+                so that every candidate starts alike.
+            score: `score(tuned) -> float`, the candidate's metric on the validation split;
+                None when there is no validation split: auto then trains
+                `auto_strategy.FALLBACK` and records why.
+            metric: the name of `score`'s metric, for the record.
+            higher_is_better: of `score`.
+            on: what the candidates are measured on, in a few words, for the record.
+            refit: optional `refit(start, strategy) -> tuned`: trains the winner once more,
+                e.g. on training and validation data when the validation part was held out
+                only to choose.
+            seed: of `reinitialized`.
+
+        Returns:
+            The tuned task; `tuned.finetune_metrics["strategy"]` records `chosen` and, for
+            auto, every candidate's validation score (`candidates`), `metric`,
+            `higher_is_better`, `on` and `seconds`.
+        """
+        from model_zoo.training import auto_strategy
+
+        if not auto_strategy.is_auto(strategy):
+            tuned = fit(self, strategy)
+            record = {"chosen": auto_strategy.strategy_name(strategy)}
+        elif score is None:
+            tuned = fit(self, auto_strategy.FALLBACK)
+            record = {"chosen": auto_strategy.FALLBACK, "candidates": {},
+                      "reason": "no validation split to choose on: the default strategy "
+                                "was trained"}
+        else:
+            names = [name for name in self.auto_candidates  # Already random: nothing to add.
+                     if not (self.random_init and name in ("random", "zero_shot"))]
+            chosen, tuned, scores, seconds = auto_strategy.choose(
+                names, lambda name: fit(*self._auto_start(name, seed)), score,
+                higher_is_better)
+            record = {"chosen": chosen, "candidates": scores, "metric": metric,
+                      "higher_is_better": bool(higher_is_better), "on": on,
+                      "seconds": seconds}
+            if refit is not None:
+                tuned = refit(*self._auto_start(chosen, seed))
+                record["refit"] = True
+        tuned.finetune_metrics = {**getattr(tuned, "finetune_metrics", {}), "strategy": record}
+        return tuned
+
+    def _auto_start(self, name, seed):
+        """`(start task, strategy)` of one candidate of `strategy="auto"`."""
+        from model_zoo.training.auto_strategy import NoTraining
+
+        if name == "random":
+            return self.reinitialized(seed), "full"
+        if name == "zero_shot":
+            return self, NoTraining()
+        return self, name
+
     def predict_example(self):
         """Runs the task's main verb on a small input built from its own preprocessing state.
 
@@ -186,6 +260,12 @@ class Task:
         from model_zoo import comparison
 
         rows, models, skipped = self.comparison_rows(tuned, train, test)
+        chosen = getattr(tuned, "finetune_metrics", {}).get("strategy", {})
+        if chosen.get("candidates"):  # strategy="auto" chose among candidates: say which.
+            from model_zoo.training.auto_strategy import CANDIDATES
+
+            models["fine-tuned"] = (f"{self.name}: {CANDIDATES[chosen['chosen']]} (best on "
+                                    "validation of strategy='auto')")
         if self.random_init:  # `rows["zero-shot"]` would be the random weights.
             rows.pop("zero-shot", None)
             models.pop("zero-shot", None)

@@ -20,6 +20,7 @@ from model_zoo.models import forecasting as _layers  # noqa: F401  (registers cu
 from model_zoo.models.copying import copy_model
 from model_zoo.models.forecasting.baselines import seasonal_naive
 from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.auto_strategy import check_strategy
 from model_zoo.training.finetune import get_strategy
 
 
@@ -142,23 +143,34 @@ class Forecaster(Task):
 
     # -- fine-tuning ------------------------------------------------------------------------------
 
+    # The zero-shot model with the refitted scaler is a candidate too: it costs no training
+    # and on some series nothing trained beats it (issue 18).
+    auto_candidates = ("gradual_unfreezing", "full", "random", "zero_shot")
+
     def finetune(self, data, column=None, epochs=40, val_size=None, batch_size=32,
-                 strategy=None, fill_missing=None, seed=0, verbose=0, test_size=None,
+                 strategy="auto", fill_missing=None, seed=0, verbose=0, test_size=None,
                  season=None):
         """Adapts the forecaster to a new series; returns a new `Forecaster`.
 
         The scaler is refitted on the new series; the network keeps its shape (lookback,
-        horizon) and starts from the published weights. By default the head is trained
-        first, then the recurrent layers are unfrozen from the top (`GradualUnfreezing`).
+        horizon). By default (`strategy="auto"`) the strategy is chosen on the validation
+        values: see `strategy`.
 
         Args:
             data: the series: list/array/pandas Series, or a CSV path with `column=`.
             column: the CSV or DataFrame column holding the values.
             epochs: total epochs over all stages.
-            val_size: values held out at the end for early stopping (default: max(horizon,
-                10% of the series)).
+            val_size: values held out at the end for early stopping and for choosing the
+                strategy (default: max(horizon, 10% of the series)).
             batch_size: windows per batch.
-            strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
+            strategy: `"auto"` (default) trains every candidate, gradual unfreezing
+                (`"gradual_unfreezing"`: the head first, then the recurrent layers from the
+                top), `"full"`, the same architecture from random weights (`"random"`) and
+                the published network untrained (`"zero_shot"`, its scaler refitted), and
+                keeps the one with the lowest MAE on the validation values (never the test
+                part); so it takes about three times as long as one strategy. The scores
+                and the choice are in `finetune_metrics["strategy"]`. Or one strategy:
+                `"gradual_unfreezing"`, `"full"`, or a strategy object.
             fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
             seed: random seed of shuffling and dropout.
             test_size: values held out at the end, never trained on, on which the fine-tuned
@@ -168,6 +180,7 @@ class Forecaster(Task):
             season: the series' season (for seasonal naive and the MASE scale); default: the
                 model's.
         """
+        check_strategy(strategy)
         values = as_series(data, column=column, fill_missing=fill_missing)
         if season is not None:
             season = limits.positive_int(season, "season")
@@ -188,28 +201,37 @@ class Forecaster(Task):
                        f"fine-tuning (a {self.lookback}-value window, a {self.horizon}-value "
                        f"target, {val_size} validation values and {test_size} held-out test "
                        "values)")
-        keras.utils.set_random_seed(seed)
         held_out, values = values, values[:fit_size]
         split = values.size - val_size
         scaler = StandardScaler.fit(values[:split], self.scaler.transform)
         scaled = scaler.scale(values)
-        train = windows_dataset(scaled, self.lookback, self.horizon, batch_size,
-                                stop=split - self.horizon + 1, shuffle=True, seed=seed)
-        val = windows_dataset(scaled, self.lookback, self.horizon, batch_size, start=split)
-        model = copy_model(self.model)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["scaler"] = scaler.to_dict()
         if season is not None:
             preprocessing["season"] = season
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
-        history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
-                                             verbose=verbose)
-        tuned = Forecaster(model, preprocessing, self.metadata)
-        tuned.finetune_metrics = {"val_mae_scaled_before": before,
-                                  "val_mae_scaled_after": tuned._val_mae(scaled, split),
-                                  "train_values": int(split), "val_values": int(val_size),
-                                  "test_values": int(test_size),
-                                  "stages": len(history["stages"])}
+
+        def fit(start, strategy):  # One candidate: `start`'s network trained on `scaled`.
+            keras.utils.set_random_seed(seed)
+            train = windows_dataset(scaled, self.lookback, self.horizon, batch_size,
+                                    stop=split - self.horizon + 1, shuffle=True, seed=seed)
+            val = windows_dataset(scaled, self.lookback, self.horizon, batch_size, start=split)
+            model = copy_model(start.model)
+            history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
+                                                 verbose=verbose)
+            tuned = Forecaster(model, preprocessing, self.metadata)
+            tuned.finetune_metrics = {"val_mae_scaled_before": before,
+                                      "val_mae_scaled_after": tuned._val_mae(scaled, split),
+                                      "train_values": int(split), "val_values": int(val_size),
+                                      "test_values": int(test_size),
+                                      "stages": len(history["stages"])}
+            return tuned
+
+        tuned = self.finetune_with_strategy(
+            strategy, fit, lambda t: t.finetune_metrics["val_mae_scaled_after"],
+            metric="val_mae_scaled", higher_is_better=False, seed=seed,
+            on=f"the last {val_size} values before any test part (validation), "
+               f"{self.horizon} at a time from every origin")
         if test_size:
             self.compare_finetuned(tuned, values, held_out, {
                 "rule": rule, "train": int(split), "validation": int(val_size),
@@ -253,6 +275,12 @@ class Forecaster(Task):
                             help="values to forecast (default: the model's horizon)")
         parser.add_argument("--fill-missing", choices=["interpolate"], default=None,
                             help="fill gaps (NaN) instead of rejecting them")
+        parser.add_argument("--test-size", type=int, default=None,
+                            help="finetune: values held out at the end for the comparison with "
+                                 "seasonal naive (default: about the last 20%%; 0: none)")
+        parser.add_argument("--season", type=int, default=None,
+                            help="finetune: the series' season, for seasonal naive and the "
+                                 "MASE scale (default: the model's)")
 
     def predict_cli(self, args):
         values = as_series(args.csv, column=args.column, fill_missing=args.fill_missing)
@@ -261,4 +289,6 @@ class Forecaster(Task):
 
     @classmethod
     def finetune_data_from_cli(cls, args):
-        return {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing}
+        options = {"test_size": args.test_size, "season": args.season}
+        return {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing,
+                **{k: v for k, v in options.items() if v is not None}}

@@ -22,6 +22,7 @@ from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.series_classification import replace_head
 from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.auto_strategy import check_strategy, is_auto
 from model_zoo.training.finetune import get_strategy
 
 LOSS = "sparse_categorical_crossentropy"
@@ -168,13 +169,13 @@ class SeriesClassifier(Task):
     # -- fine-tuning -----------------------------------------------------------------------------
 
     def finetune(self, data, labels=None, epochs=60, val_fraction=None, batch_size=16,
-                 strategy=None, new_head="auto", refit_scaler=True, seed=0, verbose=0,
+                 strategy="auto", new_head="auto", refit_scaler=True, seed=0, verbose=0,
                  test=None, test_fraction=0.2, **csv_options):
         """Adapts the classifier to the user's labelled series; returns a new `SeriesClassifier`.
 
         With a new class set the head is replaced by a fresh one (`new_head="auto"`); the
-        recurrent layers start from the published weights. By default the new head is trained
-        first, then the recurrent layers are unfrozen from the top (`GradualUnfreezing`).
+        recurrent layers start from the published weights (or from random weights, when
+        `strategy="auto"` finds that better on validation).
 
         Args:
             data: a `.ts` file or long-format CSV path (see
@@ -187,7 +188,19 @@ class SeriesClassifier(Task):
                 `test` is given or `test_fraction=0`, else none: the held-out test part
                 already takes `test_fraction`, and a small set cannot spare both.
             batch_size: series per batch.
-            strategy: `"gradual_unfreezing"` (default), `"full"`, or a strategy object.
+            strategy: `"auto"` (default) trains every candidate, gradual unfreezing
+                (`"gradual_unfreezing"`: the head first, then the recurrent layers from the
+                top), `"full"` and the same architecture from random weights (`"random"`),
+                and keeps the one with the best accuracy on the validation series (a tie goes
+                to the earlier one; the test part is never looked at); so it takes about three
+                times as long as one strategy. Without a validation split (the default when
+                a test part is held out) it holds out 20% of each class of the training part
+                only to choose (each candidate trained as the final model is: every epoch, no
+                early stopping), then trains the winner again on every training series (four
+                trainings); when a class has too few series even for that, it trains
+                `"gradual_unfreezing"`. The scores and the choice are in
+                `finetune_metrics["strategy"]`. Or one strategy: `"gradual_unfreezing"`,
+                `"full"`, or a strategy object.
             new_head: `"auto"` (a new head iff the label set differs from the model's),
                 True or False.
             refit_scaler: fit the per-channel scaler on the new training series.
@@ -202,6 +215,7 @@ class SeriesClassifier(Task):
         """
         from model_zoo.comparison import check_fraction
 
+        check_strategy(strategy)
         test_fraction = check_fraction(test_fraction)
         if val_fraction is not None:
             val_fraction = check_fraction(val_fraction, "val_fraction")
@@ -235,31 +249,58 @@ class SeriesClassifier(Task):
                 raise InputError("The test series need a label each, as the training series "
                                  "do. Received: unlabelled test series")
             encode_labels(held_out.labels, classes)
-        keras.utils.set_random_seed(seed)
         y = encode_labels(collection.labels, classes)
         train_idx, val_idx = stratified_split(y, val_fraction, seed)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         scaler = ChannelScaler.fit(collection.subset(train_idx)) if refit_scaler else self.scaler
         preprocessing.update(classes=classes, scaler=scaler.to_dict())
         x = pad_batch(collection.series, scaler, pad_value=self.pad_value)
-        train = classification_dataset(x[train_idx], y[train_idx], batch_size, shuffle=True,
-                                       seed=seed)
-        val = None if val_idx is None else classification_dataset(x[val_idx], y[val_idx],
-                                                                  batch_size)
-        if new_head:
-            model = replace_head(self.model, len(classes), seed=seed)
-        else:
-            model = copy_model(self.model)
-        history = get_strategy(strategy).fit(model, train, val, loss=LOSS, epochs=epochs,
-                               metrics=["accuracy"], verbose=verbose)
-        tuned = SeriesClassifier(model, preprocessing, self.metadata)
-        metrics = {"classes": classes, "new_head": bool(new_head),
-                   "train_series": int(len(train_idx)),
-                   "val_series": 0 if val_idx is None else int(len(val_idx)),
-                   "stages": len(history["stages"])}
-        if val_idx is not None:
-            metrics["val_accuracy"] = tuned.evaluate(collection.subset(val_idx))["accuracy"]
-        tuned.finetune_metrics = metrics
+
+        def fitter(train_idx, val_idx, stop_early=True):
+            def fit(start, strategy):  # One candidate: `start`'s network on `train_idx`.
+                keras.utils.set_random_seed(seed)
+                train = classification_dataset(x[train_idx], y[train_idx], batch_size,
+                                               shuffle=True, seed=seed)
+                val = None if val_idx is None or not stop_early else classification_dataset(
+                    x[val_idx], y[val_idx], batch_size)
+                if new_head:
+                    model = replace_head(start.model, len(classes), seed=seed)
+                else:
+                    model = copy_model(start.model)
+                history = get_strategy(strategy).fit(model, train, val, loss=LOSS,
+                                                     epochs=epochs, metrics=["accuracy"],
+                                                     verbose=verbose)
+                tuned = SeriesClassifier(model, preprocessing, self.metadata)
+                metrics = {"classes": classes, "new_head": bool(new_head),
+                           "train_series": int(len(train_idx)),
+                           "val_series": 0 if val_idx is None else int(len(val_idx)),
+                           "stages": len(history["stages"])}
+                if val_idx is not None:
+                    metrics["val_accuracy"] = tuned.evaluate(
+                        collection.subset(val_idx))["accuracy"]
+                tuned.finetune_metrics = metrics
+                return tuned
+
+            return fit
+
+        # Without a validation split, auto chooses on 20% of each class of the training part,
+        # trained as the final model will be (all epochs, no early stopping), and then trains
+        # the winner again on all of it.
+        fit, refit, n_choose = fitter(train_idx, val_idx), None, val_idx
+        if val_idx is None and is_auto(strategy):
+            inner_train, inner_val = stratified_split(y[train_idx], 0.2, seed)
+            if inner_val is not None:
+                fit = fitter(train_idx[inner_train], train_idx[inner_val], stop_early=False)
+                refit, n_choose = fitter(train_idx, None), inner_val
+        n_choose = None if n_choose is None else len(n_choose)
+        tuned = self.finetune_with_strategy(
+            strategy, fit,
+            (lambda t: t.finetune_metrics["val_accuracy"]) if n_choose else None,
+            metric="val_accuracy", higher_is_better=True, refit=refit, seed=seed,
+            on=(f"{n_choose} validation series" + (
+                " (20% of each class of the training part, held out only to choose; the "
+                "winner was then trained again on all the training series)" if refit else "")))
+        metrics = tuned.finetune_metrics
         if held_out is not None:
             self.compare_finetuned(tuned, collection, held_out, {
                 "rule": rule, "train": metrics["train_series"],
@@ -305,6 +346,9 @@ class SeriesClassifier(Task):
         parser.add_argument("--time-column", default=None, help="CSV: column to sort rows by")
         parser.add_argument("--value-columns", default=None,
                             help="CSV: comma-separated channel columns (default: all others)")
+        parser.add_argument("--test-fraction", type=float, default=None,
+                            help="finetune: share of each class held out for the comparison "
+                                 "with 1-NN Euclidean (default 0.2; 0: none)")
 
     @staticmethod
     def _csv_options(args):
@@ -327,4 +371,7 @@ class SeriesClassifier(Task):
 
     @classmethod
     def finetune_data_from_cli(cls, args):
-        return {"data": args.input, **cls._csv_options(args)}
+        kwargs = {"data": args.input, **cls._csv_options(args)}
+        if args.test_fraction is not None:
+            kwargs["test_fraction"] = args.test_fraction
+        return kwargs

@@ -23,6 +23,7 @@ from model_zoo.models.copying import copy_model
 from model_zoo.models.text import replace_head, tokenizer_from_config
 from model_zoo.models.text import text_classifier as _layers  # noqa: F401  (custom layers)
 from model_zoo.tasks.base import Task, register_task
+from model_zoo.training.auto_strategy import check_strategy
 from model_zoo.training.finetune import get_strategy
 
 
@@ -213,24 +214,32 @@ class TextClassifier(Task):
     # -- fine-tuning ------------------------------------------------------------------------------
 
     def finetune(self, data, text_column="text", label_column="label", epochs=4,
-                 strategy=None, validation=None, val_fraction=0.1, batch_size=32, seed=0,
+                 strategy="auto", validation=None, val_fraction=0.1, batch_size=32, seed=0,
                  verbose=0, test=None, test_fraction=0.2):
         """Adapts the classifier to labelled texts; returns a new `TextClassifier`.
 
         Labels can be any strings, any number of classes. If they are not exactly this model's
         labels, the head is replaced by a new one for the new labels (sorted); the embedding
-        and recurrent layers start from the published weights. By default the head trains
-        first and the layers below are unfrozen one by one, with smaller learning rates lower
-        down (`GradualUnfreezing`).
+        and recurrent layers start from the published weights (or from random weights, when
+        `strategy="auto"` finds that better on validation).
 
         Args:
             data: a CSV path (with `text_column` and `label_column`), a pandas DataFrame,
                 `(texts, labels)` or `{"texts": ..., "labels": ...}`.
             text_column, label_column: the columns of a CSV file or DataFrame.
             epochs: epochs over all stages.
-            strategy: `"gradual_unfreezing"` (default), `"ulmfit"`, `"full"` or an object.
-            validation: labelled data (same forms as `data`) for early stopping; by default
-                `val_fraction` of each class is held out of `data`.
+            strategy: `"auto"` (default) trains every candidate, gradual unfreezing
+                (`"gradual_unfreezing"`: the head first, then the layers below one by one,
+                with smaller learning rates lower down), `"full"` and the same architecture
+                from random weights (`"random"`), and keeps the one with the best accuracy on
+                the validation texts (a tie goes to the earlier one; the test part is never
+                looked at); so it takes about three times as long as one strategy. The scores
+                and the choice are in `finetune_metrics["strategy"]`. Without validation
+                texts (`val_fraction=0`, or one text per label) it trains
+                `"gradual_unfreezing"` and says so there. Or one strategy:
+                `"gradual_unfreezing"`, `"ulmfit"`, `"full"` or a strategy object.
+            validation: labelled data (same forms as `data`) for early stopping and choosing
+                the strategy; by default `val_fraction` of each class is held out of `data`.
             batch_size: texts per batch.
             seed: random seed of the hold-outs, shuffling and dropout.
             test: labelled data (same forms as `data`) never trained on, on which the
@@ -241,7 +250,10 @@ class TextClassifier(Task):
         """
         from model_zoo.comparison import check_fraction
 
+        check_strategy(strategy)
         test_fraction = check_fraction(test_fraction)
+        if val_fraction:
+            val_fraction = check_fraction(val_fraction, "val_fraction")
         texts, labels = labelled_data(data, text_column, label_column)
         if validation is not None:
             val_texts, val_labels = labelled_data(validation, text_column, label_column)
@@ -263,8 +275,18 @@ class TextClassifier(Task):
                 raise InputError(f"The test data has labels the training data lacks, which the "
                                  f"fine-tuned model cannot predict: {unknown[:10]}. Received: "
                                  f"{len(unknown)} unknown labels")
-        tuned = self._finetune(texts, labels, val_texts, val_labels, epochs, strategy,
-                               val_fraction, batch_size, seed, verbose)
+        if val_texts is not None:
+            n_val, on = len(val_texts), "the given validation texts"
+        else:
+            n_val = len(stratified_holdout(labels, val_fraction, seed)[1]) if val_fraction else 0
+            on = f"{val_fraction or 0:.0%} of each label of the training part (seed {seed})"
+        tuned = self.finetune_with_strategy(
+            strategy,
+            lambda start, s: start._finetune(texts, labels, val_texts, val_labels, epochs, s,
+                                             val_fraction, batch_size, seed, verbose),
+            (lambda t: t.finetune_metrics["val_accuracy_after"]) if n_val else None,
+            metric="val_accuracy", higher_is_better=True, on=f"{on}: {n_val} texts",
+            seed=seed)
         if compare:
             m = tuned.finetune_metrics
             self.compare_finetuned(
@@ -352,6 +374,9 @@ class TextClassifier(Task):
         parser.add_argument("--label-column", default="label", help="column of the labels")
         parser.add_argument("--batch-size", type=int, default=32)
         parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--test-fraction", type=float, default=None,
+                            help="finetune: share of each label held out for the comparison "
+                                 "with TF-IDF + logistic regression (default 0.2; 0: none)")
 
     def predict_cli(self, args):
         texts = list(args.text)
@@ -377,6 +402,9 @@ class TextClassifier(Task):
         if not args.csv:
             raise InputError("`model-zoo finetune` of a classifier needs --csv FILE with "
                              "--text-column and --label-column. Received: no --csv")
-        return {"data": args.csv, "text_column": args.text_column,
-                "label_column": args.label_column, "batch_size": args.batch_size,
-                "seed": args.seed}
+        kwargs = {"data": args.csv, "text_column": args.text_column,
+                  "label_column": args.label_column, "batch_size": args.batch_size,
+                  "seed": args.seed}
+        if args.test_fraction is not None:
+            kwargs["test_fraction"] = args.test_fraction
+        return kwargs
