@@ -1,7 +1,11 @@
 """The public entry points: `load`, `finetune`, `list_models`, `info`."""
 
 import copy
+import hashlib
+import json
 import os
+import pickle
+import shutil
 
 from model_zoo.errors import InputError
 from model_zoo.fsutil import require_writable
@@ -60,7 +64,7 @@ INITS = ("pretrained", "random")
 
 
 def finetune(model, data, out=None, name=None, overwrite=False, command=None,
-             init="pretrained", **kwargs):
+             init="pretrained", resume=False, backup_dir=None, **kwargs):
     """Fine-tunes a published model on the user's data and optionally saves the result.
 
     Args:
@@ -76,6 +80,14 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
             the same architecture from freshly initialised weights, every layer trainable
             (strategy `"full"`), so that the two can be compared (`--from-scratch`). The
             choice is recorded as `metrics["finetune"]["init"]` (and a tag `init:random`).
+        resume: continue a fine-tune that was killed, from its backup (see `backup_dir`),
+            with the same model, data and options; the epochs after the backup are the ones
+            the uninterrupted fine-tune would have trained.
+        backup_dir: where the training state is backed up after every epoch while it trains
+            (default: `<out>.backup` when `out` is given, else no backup); removed once the
+            checkpoint is written. A backup left there by a killed fine-tune is refused
+            unless `resume=True` (`--resume`), and one of another fine-tune (another model,
+            data or options) always is.
         **kwargs: the task's fine-tuning options (epochs, strategy, ...).
 
     Returns:
@@ -102,9 +114,30 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
                 f"Received: out={out!r}"
             )
         require_writable(out, "fine-tuned checkpoint", folder=True)
+    if backup_dir is None and out is not None:
+        backup_dir = os.path.abspath(os.fspath(out)) + ".backup"
+    fingerprint = _finetune_fingerprint(model, data, init, kwargs)
+    _check_backup(backup_dir, fingerprint, resume)
     task = load(model) if isinstance(model, (str, os.PathLike)) else model
     start = task.reinitialized(seed=kwargs.get("seed", 0)) if init == "random" else task
-    tuned = start.finetune(data, **kwargs)
+    if backup_dir is None:
+        tuned = start.finetune(data, **kwargs)
+    else:
+        from model_zoo.training.backup import RunBackup
+        from model_zoo.training.fit import training_callbacks
+
+        os.makedirs(backup_dir, exist_ok=True)
+        with open(os.path.join(backup_dir, _BACKUP_FILE), "w", encoding="utf-8") as f:
+            json.dump({"fingerprint": fingerprint}, f)
+        try:
+            with training_callbacks([RunBackup(backup_dir)]):
+                tuned = start.finetune(data, **kwargs)
+        except BaseException as error:
+            # Bad input fails the same way again: nothing to resume. A fine-tune stopped in
+            # its training otherwise (Ctrl-C, a crash) keeps what it had backed up.
+            if isinstance(error, InputError) or os.listdir(backup_dir) == [_BACKUP_FILE]:
+                shutil.rmtree(backup_dir, ignore_errors=True)
+            raise
     if isinstance(getattr(tuned, "finetune_metrics", None), dict):
         chosen = (tuned.finetune_metrics.get("strategy") or {}).get("chosen")
         if chosen == "random":  # `strategy="auto"` found random weights better here.
@@ -132,4 +165,69 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
         metadata.source = None
         CheckpointMetadata.from_dict(metadata.to_dict())  # validates the new name
         tuned.save(out, metadata, overwrite=overwrite)
+    if backup_dir is not None:
+        shutil.rmtree(backup_dir, ignore_errors=True)  # Finished: nothing left to resume.
     return tuned
+
+
+_BACKUP_FILE = "finetune.json"  # In a fine-tune's backup folder: whose backup it is.
+
+
+def _finetune_fingerprint(model, data, init, kwargs):
+    """sha256 of what a fine-tune depends on: the model, the data (a file's bytes), `init` and
+    the options; a backup may only be resumed by the same fine-tune."""
+    digest = hashlib.sha256()
+
+    def add(obj):
+        if isinstance(obj, (str, os.PathLike)) and os.path.isfile(obj):
+            with open(obj, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        elif isinstance(obj, (list, tuple)) and any(isinstance(o, (str, os.PathLike))
+                                                    for o in obj):
+            for item in obj:
+                add(item)
+        else:
+            try:
+                digest.update(pickle.dumps(obj))
+            except Exception:  # Not picklable (e.g. a generator): what it shows of itself.
+                digest.update(repr(obj).encode())
+
+    add(getattr(model, "name", None) or os.fspath(model))
+    add(data)
+    add(init)
+    for key in sorted(kwargs):
+        add(key)
+        add(kwargs[key])
+    return digest.hexdigest()
+
+
+def _check_backup(backup_dir, fingerprint, resume):
+    """Refuses to start over a killed fine-tune's backup without `resume`, to resume without
+    one, or to resume another fine-tune's."""
+    if backup_dir is None:
+        if resume:
+            raise InputError("resume=True continues from a backup: give `out=` (whose backup "
+                             "is `<out>.backup`) or `backup_dir=`. Received: out=None, "
+                             "backup_dir=None")
+        return
+    path = os.path.join(backup_dir, _BACKUP_FILE)
+    if not os.path.isfile(path):
+        if resume:
+            raise InputError(f"There is no fine-tune to resume: {backup_dir} holds no backup "
+                             f"({_BACKUP_FILE}). Received: {backup_dir}")
+        if os.path.exists(backup_dir):
+            raise InputError(f"The backup folder {backup_dir} exists and is not a fine-tune's "
+                             f"backup; move it away or give another `backup_dir`. "
+                             f"Received: {backup_dir}")
+        require_writable(backup_dir, "fine-tuning backup", folder=True)
+        return
+    if not resume:
+        raise InputError(f"{backup_dir} holds the backup of a fine-tune that did not finish. "
+                         f"Continue it with resume=True (--resume), or delete the folder to "
+                         f"start afresh. Received: {backup_dir}")
+    with open(path, encoding="utf-8") as f:
+        if json.load(f).get("fingerprint") != fingerprint:
+            raise InputError(f"The backup in {backup_dir} was made by another fine-tune "
+                             f"(another model, data or options): it cannot be resumed by this "
+                             f"one. Delete it to start afresh. Received: {backup_dir}")

@@ -231,6 +231,9 @@ def _finetune_options(parser):
                         help="train the same architecture from freshly initialised weights "
                              "(every layer trainable), to measure what pretraining buys")
     parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a killed fine-tune from its backup (--out DIR.backup), "
+                             "with the same arguments")
 
 
 def _task_parser(prog, task_cls, finetune=False):
@@ -296,9 +299,10 @@ def cmd_finetune(args):
     if task_args.strategy:
         kwargs["strategy"] = task_args.strategy
     data = kwargs.pop("data")
-    command = " ".join(shlex.quote(a) for a in ["model-zoo", "finetune", args.name, *args.rest])
+    command = " ".join(shlex.quote(a) for a in ["model-zoo", "finetune", args.name,
+                                                *(a for a in args.rest if a != "--resume")])
     tuned = finetune(args.name, data, out=task_args.out, name=task_args.name,
-                     overwrite=task_args.overwrite, command=command,
+                     overwrite=task_args.overwrite, command=command, resume=task_args.resume,
                      init="random" if task_args.from_scratch else "pretrained", **kwargs)
     print(f"fine-tuned checkpoint: {os.path.abspath(task_args.out)}")
     metrics = getattr(tuned, "finetune_metrics", {})

@@ -190,3 +190,96 @@ def test_backup_of_other_settings_is_refused_and_debris_is_ignored(tmp_path):
     with pytest.raises(InputError, match="was made for 2 epochs, this run asks for 3"):
         fit_model(other, data, None, epochs=3, callbacks=[RunBackup(str(backup_dir))],
                   verbose=0)
+
+
+# -- fine-tuning: `model-zoo finetune ... --resume` ------------------------------------------------
+
+# Runs `model-zoo finetune ARGS...`; with a kill point [stage, epoch, batch] (JSON, first
+# argument), SIGKILLs itself right after that training step.
+FINETUNE_DRIVER = r"""
+import json, os, signal, sys
+from model_zoo import cli
+from model_zoo.training import backup
+
+kill = json.loads(sys.argv[1])
+if kill:
+    begin, end = backup.RunBackup.on_epoch_begin, backup.RunBackup.on_train_batch_end
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_now = epoch
+        return begin(self, epoch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        end(self, batch, logs)
+        if [self.stage, self.epoch_now, batch] == kill:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    backup.RunBackup.on_epoch_begin = on_epoch_begin
+    backup.RunBackup.on_train_batch_end = on_train_batch_end
+sys.exit(cli.main(["finetune", *sys.argv[2:]]))
+"""
+
+
+def _finetune(args, kill=None):
+    return subprocess.run([sys.executable, "-c", FINETUNE_DRIVER, json.dumps(kill), *args],
+                          env=_env(), capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def series_csv(tmp_path):
+    from series_data import seasonal_series
+
+    path = tmp_path / "series.csv"
+    values = seasonal_series(150, seed=5)
+    path.write_text("value\n" + "\n".join(f"{v:.6f}" for v in values) + "\n")
+    return str(path)
+
+
+def test_a_killed_finetune_resumes_exactly(tiny_forecaster_dir, series_csv, tmp_path):
+    """The default strategy `auto` trains four candidates one after the other (gradual
+    unfreezing: two stages, full, random weights): killed inside the third stage (`full`),
+    the resumed fine-tune ends with the uninterrupted one's weights and comparison."""
+    import model_zoo
+
+    args = [tiny_forecaster_dir, "--csv", series_csv, "--column", "value", "--epochs", "2"]
+    reference = _finetune([*args, "--out", str(tmp_path / "reference")])
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    out = tmp_path / "tuned"
+    killed = _finetune([*args, "--out", str(out)], kill=[3, 1, 0])
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    backup_dir = tmp_path / "tuned.backup"
+    assert not out.exists() and sorted(os.listdir(backup_dir)) == [
+        "finetune.json", "stage-1", "stage-2", "stage-3"]
+
+    again = _finetune([*args, "--out", str(out)])  # Not silently resumed, not overwritten.
+    assert again.returncode == 2 and "holds the backup of a fine-tune" in again.stderr
+    other = _finetune([*args[:-1], "3", "--out", str(out), "--resume"])
+    assert other.returncode == 2 and "was made by another fine-tune" in other.stderr
+
+    resumed = _finetune([*args, "--out", str(out), "--resume"])
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert not backup_dir.exists()
+    got, want = model_zoo.load(str(out)), model_zoo.load(str(tmp_path / "reference"))
+    for a, b in zip(got.model.get_weights(), want.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    tuned, reference_metrics = (m.metadata.metrics["finetune"] for m in (got, want))
+    assert tuned["comparison"]["rows"] == reference_metrics["comparison"]["rows"]
+    assert tuned["strategy"] == {**reference_metrics["strategy"],
+                                 "seconds": tuned["strategy"]["seconds"]}
+    assert "--resume" not in got.metadata.command
+
+
+def test_finetune_resume_needs_a_backup(tiny_forecaster_dir, tmp_path):
+    import model_zoo
+
+    series = np.sin(np.arange(150) / 2) + 5
+    with pytest.raises(InputError, match="There is no fine-tune to resume"):
+        model_zoo.finetune(tiny_forecaster_dir, series, out=str(tmp_path / "x"), resume=True)
+    with pytest.raises(InputError, match="give `out=`"):
+        model_zoo.finetune(tiny_forecaster_dir, series, resume=True)
+    (tmp_path / "y.backup").mkdir()
+    (tmp_path / "y.backup" / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="is not a fine-tune's backup"):
+        model_zoo.finetune(tiny_forecaster_dir, series, out=str(tmp_path / "y"))
+    assert os.listdir(tmp_path / "y.backup") == ["notes.txt"]

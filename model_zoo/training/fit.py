@@ -1,5 +1,7 @@
 """Training defaults shared by the recipes and by fine-tuning."""
 
+import contextlib
+import contextvars
 import math
 
 import keras
@@ -58,10 +60,30 @@ def early_stopping(val, patience, epochs=None, monitor="val_loss"):
                                          restore_best_weights=True)
 
 
+_BLOCK_CALLBACKS = contextvars.ContextVar("model_zoo_training_callbacks", default=())
+
+
+@contextlib.contextmanager
+def training_callbacks(callbacks):
+    """`with training_callbacks([backup]):` every `fit_model` in the block (so every training
+    of the zoo: recipes, strategies, each task's `finetune`) also gets `callbacks`.
+
+    `model_zoo.finetune(..., out=...)` backs a fine-tune up this way, whichever strategies
+    and stages the task's `finetune` runs; callers that build the `model.fit` calls
+    themselves pass callbacks directly instead.
+    """
+    token = _BLOCK_CALLBACKS.set((*_BLOCK_CALLBACKS.get(), *callbacks))
+    try:
+        yield
+    finally:
+        _BLOCK_CALLBACKS.reset(token)
+
+
 def fit_model(model, train, val, *, epochs, callbacks=(), early_stopping=None, verbose=2):
     """`model.fit` of a compiled model, as every training in the zoo calls it.
 
-    If `callbacks` hold a run's `RunBackup` (`model_zoo.training.backup`), this fit is the next
+    `callbacks` are added to those of an enclosing `training_callbacks` block. If they hold a
+    run's `RunBackup` (`model_zoo.training.backup`), this fit is the next
     stage of that run: after a kill it continues from the stage's backup, with the training
     set's shuffles advanced by the epochs already done, and returns the whole stage's history.
     The early stopping comes first among the callbacks and the backup last, so that a backup
@@ -69,6 +91,7 @@ def fit_model(model, train, val, *, epochs, callbacks=(), early_stopping=None, v
     """
     from model_zoo.training.backup import advance_shuffles, find_backup
 
+    callbacks = [*callbacks, *_BLOCK_CALLBACKS.get()]
     backup = find_backup(callbacks)
     ordered = [early_stopping] if early_stopping is not None else []
     ordered += [c for c in callbacks if c is not backup]
