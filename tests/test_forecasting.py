@@ -149,9 +149,10 @@ def test_finetune_improves_and_saves(tiny_forecaster_dir, tmp_path):
     assert "parent:forecast_lstm_tiny@1" in reloaded.metadata.tags
     np.testing.assert_allclose(reloaded.forecast(series), tuned.forecast(series), rtol=1e-5)
     # Fitted on the training values only: not the last 42 (about 20%, in whole horizons, held
-    # out for the comparison with seasonal naive), nor the 15 validation values before them.
-    assert m["comparison"]["split"]["test"] == 42 and m["val_values"] == 15
-    assert reloaded.scaler.mean == pytest.approx(np.mean(series[:143]), rel=1e-6)
+    # out for the comparison with seasonal naive), nor the 39 validation values (25% of the
+    # rest) before them.
+    assert m["comparison"]["split"]["test"] == 42 and m["val_values"] == 39
+    assert reloaded.scaler.mean == pytest.approx(np.mean(series[:119]), rel=1e-6)
     # The original checkpoint is untouched.
     original = model_zoo.load(tiny_forecaster_dir)
     assert not np.allclose(original.forecast(series), tuned.forecast(series))
@@ -206,3 +207,117 @@ def test_finetune_bad_inputs_leave_nothing(tiny_forecaster_dir, tmp_path):
     out.mkdir()
     with pytest.raises(InputError, match="exists"):
         model_zoo.finetune(tiny_forecaster_dir, str(csv), column="y", out=str(out))
+
+
+# -- the residual weight alpha: naive + alpha * (network - naive) (issue 18) ----------------------
+
+
+def _with_weight(task, weight):
+    from model_zoo.tasks.forecasting import Forecaster
+
+    return Forecaster(task.model, {**task.preprocessing, "residual_weight": weight})
+
+
+def test_old_checkpoints_forecast_as_before(tiny_forecaster_dir):
+    """A checkpoint without `residual_weight` (all published ones) is the network's own
+    forecast: unscale(network(scaled window)), to the last bit, also with alpha 1 given."""
+    task = model_zoo.load(tiny_forecaster_dir)
+    assert "residual_weight" not in task.preprocessing and task.residual_weight == 1.0
+    series = seasonal_series(60)
+    scaler = task.scaler
+    window = scaler.scale(series[-24:])[None, :, None]
+    by_hand = scaler.unscale(task._predict_scaled(window))[0]
+    np.testing.assert_array_equal(task.forecast(series), by_hand)
+    np.testing.assert_array_equal(_with_weight(task, 1.0).forecast(series, 15),
+                                  task.forecast(series, 15))
+
+
+def test_alpha_zero_is_seasonal_naive_exactly_and_alpha_blends(tiny_forecaster_dir):
+    from model_zoo.models.forecasting.baselines import seasonal_naive
+
+    task = model_zoo.load(tiny_forecaster_dir)
+    series = seasonal_series(96, seed=2) * 3 + 500
+    naive = _with_weight(task, 0.0)
+    for horizon in (6, 15):  # direct and recursive
+        np.testing.assert_array_equal(naive.forecast(series, horizon),
+                                      seasonal_naive(series, horizon, 12))
+    # Its evaluate is seasonal naive's MASE, by hand.
+    errors = np.abs(series[84:] - np.r_[series[72:78], series[78:84]])
+    assert naive.evaluate(series, 12)["mase"] == pytest.approx(
+        np.mean(errors) / mase_scale(series[:84], 12), rel=1e-12)
+    # Between: the first block is naive + alpha * (network - naive), in the series' units.
+    network = task.forecast(series)
+    half = _with_weight(task, 0.5)
+    np.testing.assert_allclose(half.forecast(series),
+                               seasonal_naive(series, 6, 12) + 0.5 * (network -
+                                                                      seasonal_naive(series, 6,
+                                                                                     12)),
+                               rtol=1e-12)
+    # Recursively, each later block reads the blended values before it.
+    long = half.forecast(series, 12)
+    np.testing.assert_allclose(long[:6], half.forecast(series), rtol=1e-12)
+    np.testing.assert_allclose(long[6:], half.forecast(np.r_[series, long[:6]]), rtol=1e-9)
+
+
+def test_alpha_is_chosen_on_validation_only_and_survives_save_load(tiny_forecaster_dir,
+                                                                   tmp_path):
+    from model_zoo.models.forecasting.baselines import seasonal_naive
+
+    series = seasonal_series(150, seed=3) * 3 + 500
+    out = str(tmp_path / "mine")
+    tuned = model_zoo.finetune(tiny_forecaster_dir, series, out=out, epochs=1, test_size=30,
+                               strategy="full")
+    record = tuned.finetune_metrics["residual_weight"]
+    scores = record["val_mae"]
+    assert set(scores) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    alpha = record["chosen"]
+    assert tuned.residual_weight == alpha == float(min(scores, key=scores.get))
+    # The scores are the MAE of every validation origin's forecast: for alpha 0 seasonal
+    # naive's, by hand (the 30 validation values are [90, 120); the test part starts at 120).
+    assert tuned.finetune_metrics["val_values"] == 30
+    naive_errors = [np.abs(series[t:t + 6] - seasonal_naive(series[:t], 6, 12))
+                    for t in range(90, 115)]
+    assert scores["0.0"] == pytest.approx(np.mean(naive_errors), rel=1e-12)
+    # ... and for alpha 1 the network's own.
+    network = _with_weight(tuned, 1.0)
+    errors = [np.abs(series[t:t + 6] - network.forecast(series[:t])) for t in range(90, 115)]
+    assert scores["1.0"] == pytest.approx(np.mean(errors), rel=1e-6)
+    # The comparison's fine-tuned row uses alpha.
+    comparison = tuned.finetune_metrics["comparison"]
+    assert comparison["rows"]["fine-tuned"]["mase"] == pytest.approx(
+        tuned.evaluate(series, 30)["mase"])
+    # Saved in the preprocessing: reloaded, the same alpha and the same forecasts.
+    reloaded = model_zoo.load(out)
+    assert reloaded.preprocessing["residual_weight"] == alpha
+    np.testing.assert_allclose(reloaded.forecast(series, 15), tuned.forecast(series, 15),
+                               rtol=1e-6)
+    # Another test part, the same training and validation values: the same alpha and scores.
+    other = series.copy()
+    other[-30:] = other[-30:][::-1] * 2 + 40
+    again = model_zoo.finetune(tiny_forecaster_dir, other, epochs=1, test_size=30,
+                               strategy="full").finetune_metrics
+    assert again["residual_weight"]["chosen"] == alpha
+    assert again["residual_weight"]["val_mae"] == pytest.approx(scores, rel=1e-5)
+    assert again["comparison"]["rows"] != comparison["rows"]
+
+
+def test_where_seasonal_naive_is_perfect_alpha_is_zero(tiny_forecaster_dir):
+    """A purely periodic series: seasonal naive has no error on validation, the network does,
+    so alpha = 0 and the fine-tuned model is seasonal naive, to the last bit, on the test part
+    too (the fine-tuned row of the comparison is the baseline's)."""
+    task = model_zoo.load(tiny_forecaster_dir)
+    t = np.arange(150)
+    series = 50 + 10 * np.sin(2 * np.pi * t / 12) + 3 * np.cos(2 * np.pi * t / 4)
+    tuned = task.finetune(series, epochs=1, test_size=30, strategy="full")
+    record = tuned.finetune_metrics["residual_weight"]
+    assert record["chosen"] == 0.0 and record["val_mae"]["0.0"] < 1e-9
+    assert record["val_mae"]["1.0"] > 1e-3
+    rows = tuned.finetune_metrics["comparison"]["rows"]
+    assert rows["fine-tuned"]["mase"] == rows["baseline"]["mase"]
+    # The zero-shot row is the parent's own forecast (alpha 1), not shrunk with the new alpha.
+    assert rows["zero-shot"]["mase"] > rows["baseline"]["mase"]
+    # A fine-tune of that fine-tuned model starts from its alpha only as a parent: alpha is
+    # chosen again, and the zero-shot row uses the parent's alpha 0.
+    twice = tuned.finetune(series, epochs=1, test_size=30, strategy="full")
+    assert twice.finetune_metrics["comparison"]["rows"]["zero-shot"]["mase"] == \
+        rows["baseline"]["mase"]

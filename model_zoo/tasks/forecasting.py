@@ -29,7 +29,8 @@ class Forecaster(Task):
     """A univariate multi-step forecaster.
 
     Its preprocessing state holds `lookback` (values read), `horizon` (values forecast per
-    call), `season`, `frequency` and the `scaler` fitted on the training series.
+    call), `season`, `frequency`, the `scaler` fitted on the training series and, once
+    fine-tuned, `residual_weight` (see the property; absent means 1).
 
     Example:
     >>> forecaster = model_zoo.load("forecast_lstm_airline")
@@ -52,6 +53,20 @@ class Forecaster(Task):
     def scaler(self):
         return StandardScaler.from_dict(self.preprocessing["scaler"])
 
+    @property
+    def residual_weight(self):
+        """alpha in `forecast = naive + alpha * (network - naive)`, `naive` the seasonal-naive
+        forecast (lag `season`): 1 is the network's own forecast (checkpoints without the
+        key), 0 exactly seasonal naive. `finetune` chooses it on the validation values."""
+        return float(self.preprocessing.get("residual_weight", 1.0))
+
+    @property
+    def history_needed(self):
+        """Values a forecast reads: the network's window, and a season for the shrinkage."""
+        if self.residual_weight == 1.0:
+            return self.lookback
+        return max(self.lookback, self.season)
+
     # -- prediction ------------------------------------------------------------------------
 
     def _predict_scaled(self, windows):
@@ -59,16 +74,30 @@ class Forecaster(Task):
         return keras.ops.convert_to_numpy(out).astype("float64")
 
     def forecast_at(self, values, origins, horizon=None):
-        """Forecasts of `horizon` values from each origin `t`, using only `values[:t]`."""
+        """Forecasts of `horizon` values from each origin `t`, using only `values[:t]`.
+
+        The network forecasts `self.horizon` values at a time (recursively beyond); with a
+        `residual_weight` alpha below 1 each block is `naive + alpha * (network - naive)` in
+        the series' units, so alpha = 0 is exactly seasonal naive (the network is not run).
+        """
         horizon = horizon or self.horizon
-        scaler = self.scaler
-        scaled = scaler.scale(values)
-        history = np.stack([scaled[t - self.lookback:t] for t in origins])
-        produced = np.zeros((len(origins), 0))
-        while produced.shape[1] < horizon:  # Recursive beyond the model's own horizon.
-            window = np.concatenate([history, produced], axis=1)[:, -self.lookback:]
-            produced = np.concatenate([produced, self._predict_scaled(window[..., None])], 1)
-        return scaler.unscale(produced[:, :horizon])
+        values = np.asarray(values, dtype="float64")
+        weight = self.residual_weight
+        if weight == 0.0:
+            return np.stack([seasonal_naive(values[:t], horizon, self.season) for t in origins])
+        scaler, span = self.scaler, self.history_needed
+        raw = np.stack([values[t - span:t] for t in origins])
+        scaled = scaler.scale(raw)
+        while scaled.shape[1] < span + horizon:  # Recursive beyond the model's own horizon.
+            block = self._predict_scaled(scaled[:, -self.lookback:, None])
+            if weight != 1.0:
+                naive = seasonal_naive(raw, self.horizon, self.season)
+                raw = np.concatenate([raw, naive + weight * (scaler.unscale(block) - naive)], 1)
+                block = scaler.scale(raw[:, -self.horizon:])
+            scaled = np.concatenate([scaled, block], 1)
+        if weight != 1.0:
+            return raw[:, span:span + horizon]
+        return scaler.unscale(scaled[:, span:span + horizon])
 
     def forecast(self, series, horizon=None, fill_missing=None):
         """Forecasts the next `horizon` values of `series`.
@@ -87,7 +116,8 @@ class Forecaster(Task):
         if horizon is not None:
             limits.check("horizon", limits.positive_int(horizon, "horizon"), "`horizon`")
         values = as_series(series, fill_missing=fill_missing)
-        require_length(values, self.lookback, f"this model's window of {self.lookback} values")
+        require_length(values, self.history_needed,
+                       f"this model's window of {self.history_needed} values")
         forecast = self.forecast_at(values, [values.size], horizon)[0]
         if not np.isfinite(forecast).all():
             raise InputError(
@@ -126,10 +156,11 @@ class Forecaster(Task):
         origins = rolling_origins(values.size, test_size, self.horizon)
         if max_origins:
             origins = origins[:max_origins]
-        if not origins or origins[0] < self.lookback:
+        if not origins or origins[0] < self.history_needed:
             raise InputError(
                 f"The series is too short to evaluate: the test period of {test_size} values "
-                f"needs {self.lookback} values of history before it and at least {self.horizon} "
+                f"needs {self.history_needed} values of history before it and at least "
+                f"{self.horizon} "
                 f"test values. Received: {values.size} values"
             )
         forecasts = self.forecast_at(values, origins)
@@ -154,14 +185,21 @@ class Forecaster(Task):
 
         The scaler is refitted on the new series; the network keeps its shape (lookback,
         horizon). By default (`strategy="auto"`) the strategy is chosen on the validation
-        values: see `strategy`.
+        values: see `strategy`. Then the residual weight alpha is chosen on the same
+        validation values among `residual_weights` (0, 0.25, ..., 1): the forecasts are
+        `seasonal naive + alpha * (network - seasonal naive)`, alpha = 0 being seasonal naive
+        itself, so on the validation values the fine-tuned model is never worse than seasonal
+        naive. It is stored in the preprocessing (`residual_weight`);
+        `finetune_metrics["residual_weight"]` has every alpha's validation MAE.
 
         Args:
             data: the series: list/array/pandas Series, or a CSV path with `column=`.
             column: the CSV or DataFrame column holding the values.
             epochs: total epochs over all stages.
             val_size: values held out at the end for early stopping and for choosing the
-                strategy (default: max(horizon, 10% of the series)).
+                strategy and alpha (default: max(horizon, 25% of the values before the test
+                part); with 10%, a handful of validation windows, the choice was noise on
+                unseen series: see `recipes/forecasting.md`).
             batch_size: windows per batch.
             strategy: `"auto"` (default) trains every candidate, gradual unfreezing
                 (`"gradual_unfreezing"`: the head first, then the recurrent layers from the
@@ -195,7 +233,7 @@ class Forecaster(Task):
                     f"({self.horizon} values), or be 0. Received: test_size={test_size}")
             rule = f"the last {test_size} values, by time"
         fit_size = values.size - test_size
-        val_size = val_size or max(self.horizon, fit_size // 10)
+        val_size = val_size or max(self.horizon, fit_size // 4)
         needed = self.lookback + self.horizon + val_size + test_size
         require_length(values, needed,
                        f"fine-tuning (a {self.lookback}-value window, a {self.horizon}-value "
@@ -219,12 +257,17 @@ class Forecaster(Task):
             model = copy_model(start.model)
             history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
                                                  verbose=verbose)
-            tuned = Forecaster(model, preprocessing, self.metadata)
+            tuned = Forecaster(model, {**preprocessing, "residual_weight": 1.0}, self.metadata)
+            weight, weights = tuned._choose_residual_weight(values, split)
+            tuned.preprocessing["residual_weight"] = weight
             tuned.finetune_metrics = {"val_mae_scaled_before": before,
                                       "val_mae_scaled_after": tuned._val_mae(scaled, split),
                                       "train_values": int(split), "val_values": int(val_size),
                                       "test_values": int(test_size),
-                                      "stages": len(history["stages"])}
+                                      "stages": len(history["stages"]),
+                                      "residual_weight": {
+                                          "chosen": weight, "val_mae": weights,
+                                          "on": "the validation values, as the strategy"}}
             return tuned
 
         tuned = self.finetune_with_strategy(
@@ -243,9 +286,12 @@ class Forecaster(Task):
     def comparison_rows(self, tuned, train, test):
         """Rolling-origin accuracy (as `evaluate`) on the values of `test` after `train`: the
         fine-tuned model, this model with the fine-tuned scaler (refitted to the user's
-        training values) and seasonal naive, all with the fine-tuned model's season."""
+        training values) and seasonal naive, all with the fine-tuned model's season (the
+        zero-shot model with this model's own residual weight, not the one chosen for
+        `tuned`)."""
         test_size = test.size - train.size
-        zero_shot = Forecaster(self.model, tuned.preprocessing)
+        zero_shot = Forecaster(self.model, {**tuned.preprocessing,
+                                            "residual_weight": self.residual_weight})
         rows = {name: {k: v for k, v in model.evaluate(test, test_size).items()
                        if k in ("mase", "smape", "rmse")}
                 for name, model in (("fine-tuned", tuned), ("zero-shot", zero_shot))}
@@ -260,6 +306,31 @@ class Forecaster(Task):
                   "zero-shot": f"{self.name}, scaler refitted to your training values",
                   "baseline": f"seasonal naive (lag {tuned.season})"}
         return rows, models, {}
+
+    #: The residual weights (alpha) `finetune` chooses among; 0 is seasonal naive itself.
+    residual_weights = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+    def _choose_residual_weight(self, values, split):
+        """The alpha of `residual_weights` whose forecasts from every validation origin
+        (`split` on, with a whole target inside `values`) have the lowest MAE in the series'
+        units; a tie goes to the smaller alpha, and with no such origin alpha is 1.
+
+        Returns:
+            `(alpha, {str(alpha): validation MAE})`.
+        """
+        origins = list(range(max(split, self.lookback, self.season),
+                             values.size - self.horizon + 1))
+        if not origins:
+            return 1.0, {}
+        truth = np.stack([values[t:t + self.horizon] for t in origins])
+        scores = {}
+        for weight in self.residual_weights:
+            shrunk = Forecaster(self.model, {**self.preprocessing, "residual_weight": weight})
+            mae = float(np.mean(np.abs(shrunk.forecast_at(values, origins) - truth)))
+            scores[str(weight)] = mae if np.isfinite(mae) else None
+        best = min(self.residual_weights, key=lambda w: (
+            np.inf if scores[str(w)] is None else scores[str(w)], w))
+        return float(best), scores
 
     def _val_mae(self, scaled, split):
         x, y, _ = make_windows(scaled, self.lookback, self.horizon, start=split)

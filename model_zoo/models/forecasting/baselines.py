@@ -14,9 +14,11 @@ import numpy as np
 
 
 def seasonal_naive(history, horizon, season):
+    """The seasonal-naive forecast `y[h] = x[T - m + h mod m]` of `history` (its last axis is
+    time, so a `(rows, T)` array gives one forecast per row)."""
     history = np.asarray(history)
-    index = history.size - season + (np.arange(horizon) % season)
-    return history[index]
+    index = history.shape[-1] - season + (np.arange(horizon) % season)
+    return history[..., index]
 
 
 def _quiet():
