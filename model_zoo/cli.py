@@ -4,7 +4,7 @@
     model-zoo info NAME                       a checkpoint's metadata
     model-zoo recipes                         registered recipes
     model-zoo train RECIPE [--set k=v ...] [--epochs N] [--seed S] [--publish [--replace]]
-                    [--run-dir DIR] [--backup-steps N]
+                    [--run-dir DIR] [--backup-steps N] [--distribute mirrored]
     model-zoo train --resume RUN_DIR          continue a killed run from its last backup
     model-zoo publish RUN_DIR [--replace]     publish a finished run's checkpoint
     model-zoo tune RECIPE --max-trials N --tuner random|bayesian|hyperband [--overwrite]
@@ -157,7 +157,8 @@ def cmd_train(args):
             ("RECIPE", args.recipe), ("--set", args.set), ("--epochs", args.epochs),
             ("--seed", args.seed), ("--publish", args.publish), ("--replace", args.replace),
             ("--run-dir", args.run_dir), ("--registry-dir", args.registry_dir),
-            ("--backup-steps", args.backup_steps)) if value not in (None, False)]
+            ("--backup-steps", args.backup_steps), ("--distribute", args.distribute))
+            if value not in (None, False)]
         if given:
             raise InputError(f"`--resume RUN_DIR` continues a run with the settings it was "
                              f"started with; it takes no other settings. Received: "
@@ -171,7 +172,8 @@ def cmd_train(args):
                               seed=0 if args.seed is None else args.seed,
                               publish_to_registry=args.publish, replace=args.replace,
                               run_dir=args.run_dir, registry_dir=args.registry_dir,
-                              verbose=verbose, backup_steps=args.backup_steps)
+                              verbose=verbose, backup_steps=args.backup_steps,
+                              distribute=args.distribute)
     print(f"run folder: {result.run_dir}")
     print(f"checkpoint: {result.checkpoint_dir}")
     if result.published:
@@ -365,6 +367,9 @@ def build_parser(extra_commands=None):
                    help="back the training state up every N steps too (default: at epoch ends)")
     p.add_argument("--resume", metavar="RUN_DIR", default=None,
                    help="continue a killed run from its last backup, with its own settings")
+    p.add_argument("--distribute", default=None, metavar="mirrored",
+                   help="train data-parallel over this machine's devices (tf.distribute "
+                        "MirroredStrategy; the global batch size stays the recipe's)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_train)
 

@@ -19,6 +19,7 @@ registry tests re-measure it from then on. A run folder can be anywhere (`run_di
 another process and published as usual.
 """
 
+import contextlib
 import dataclasses
 import datetime
 import glob
@@ -33,6 +34,8 @@ from model_zoo.fsutil import replace_folder, require_writable, staging_folder
 from model_zoo.limits import positive_int
 from model_zoo.registry import CheckpointMetadata, builtin_root
 from model_zoo.registry.metadata import METADATA_FILE
+from model_zoo.training.distribute import (check_strategy_name, describe, make_strategy,
+                                           off_strategy)
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import get_recipe
 
@@ -55,13 +58,15 @@ def set_seed(seed):
     keras.utils.set_random_seed(seed)
 
 
-def canonical_command(recipe, overrides, epochs, seed, publish):
+def canonical_command(recipe, overrides, epochs, seed, publish, distribute=None):
     parts = ["model-zoo", "train", recipe]
     for key, value in overrides.items():
         parts += ["--set", f"{key}={value}"]
     if epochs is not None:
         parts += ["--epochs", str(epochs)]
     parts += ["--seed", str(seed)]
+    if distribute:
+        parts += ["--distribute", distribute]
     if publish:
         parts.append("--publish")
     return " ".join(shlex.quote(p) for p in parts)
@@ -162,14 +167,15 @@ RUN_FILE = "run.json"  # How the run was started: what `resume` starts it again 
 
 def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
           replace=False, run_dir=None, registry_dir=None, verbose=2, backup_steps=None,
-          resume=False):
+          resume=False, distribute=None):
     """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring.
 
     The run's training state is backed up in `<run_dir>/backup` after every epoch (and every
     `backup_steps` training steps, for long epochs), so a killed run continues with
     `resume(run_dir)` (`model-zoo train --resume RUN_DIR`) exactly where it was. A run folder
     that holds a run already is refused unless `resume` is true (then `resume(run_dir)` is
-    the way to call it).
+    the way to call it). `distribute="mirrored"` trains data-parallel over the machine's
+    devices (`model_zoo.training.distribute`); the global batch size stays the recipe's.
     """
     import keras
 
@@ -182,6 +188,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
         config["epochs"] = positive_int(epochs, "epochs")
     if backup_steps is not None:
         backup_steps = positive_int(backup_steps, "backup_steps")
+    check_strategy_name(distribute)
     set_seed(seed)
     name = recipe.checkpoint_name(config)
     if publish_to_registry:
@@ -195,20 +202,26 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
             f"{run_dir}`, or give another --run-dir. Received: {run_dir}")
     started = time.monotonic()
     started = time.monotonic()
+    strategy = make_strategy(distribute)
     data = recipe.load_data(config)
-    model = start_from(recipe.build_model(hp, config), config)
-    os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)  # Only once the model is built.
-    _write_json(os.path.join(run_dir, "config.json"),
-                {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
-    _write_json(os.path.join(run_dir, RUN_FILE),
-                {"recipe": recipe.name, "overrides": overrides, "epochs": epochs, "seed": seed,
-                 "publish_to_registry": publish_to_registry, "replace": replace,
-                 "registry_dir": registry_dir, "backup_steps": backup_steps})
-    backup = RunBackup(os.path.join(run_dir, "backup"), save_freq=backup_steps or "epoch")
-    callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")), backup]
-    history = recipe.fit(model, data, config, hp, callbacks=callbacks, verbose=verbose)
+    # Under a strategy the model is built, compiled and trained in its scope.
+    with strategy.scope() if strategy else contextlib.nullcontext():
+        model = start_from(recipe.build_model(hp, config), config)
+        os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)  # Once the model is built.
+        _write_json(os.path.join(run_dir, "config.json"),
+                    {"recipe": recipe.name, "config": config, "hp": hp.values, "seed": seed})
+        _write_json(os.path.join(run_dir, RUN_FILE),
+                    {"recipe": recipe.name, "overrides": overrides, "epochs": epochs,
+                     "seed": seed, "publish_to_registry": publish_to_registry,
+                     "replace": replace, "registry_dir": registry_dir,
+                     "backup_steps": backup_steps, "distribute": distribute})
+        backup = RunBackup(os.path.join(run_dir, "backup"), save_freq=backup_steps or "epoch")
+        callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")), backup]
+        history = recipe.fit(model, data, config, hp, callbacks=callbacks, verbose=verbose)
     history = getattr(history, "history", history) or {}
     train_seconds = time.monotonic() - started
+    if strategy is not None:
+        model = off_strategy(model)  # Evaluated, saved and served on one device.
     task = recipe.make_task(model, data, config)
     test = recipe.evaluate(task, data, config)
     sample = recipe.evaluate(task, data, config, limit=recipe.sample_size)
@@ -216,6 +229,8 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     metrics = {"test": test, "test_sample": {"limit": recipe.sample_size, **sample},
                "baselines": baselines, "train_seconds": round(train_seconds, 1),
                "epochs_run": len(next(iter(history.values()), []))}
+    if strategy is not None:
+        metrics["distribute"] = describe(strategy, distribute)
     _write_json(os.path.join(run_dir, "history.json"), history)
     _write_json(os.path.join(run_dir, "metrics.json"), metrics)
     if history:
@@ -228,7 +243,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
         recipe=recipe.name, config={"config": config, "hp": hp.values, "seed": seed},
         dataset=recipe.dataset_info(data, config), metrics=_jsonable(metrics),
         license=recipe.license,
-        command=canonical_command(recipe.name, overrides, epochs, seed, True),
+        command=canonical_command(recipe.name, overrides, epochs, seed, True, distribute),
         tags=[recipe.name],
     )
     checkpoint_dir = os.path.join(run_dir, "checkpoint")
