@@ -78,7 +78,8 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
             passes its command line).
         init: `"pretrained"` (default) starts from the published weights; `"random"` trains
             the same architecture from freshly initialised weights, every layer trainable
-            (strategy `"full"`), so that the two can be compared (`--from-scratch`). The
+            with the recipe's own schedule (`RecipeSchedule`: its learning rate, warm-up and
+            cosine decay), so that the two can be compared (`--from-scratch`). The
             choice is recorded as `metrics["finetune"]["init"]` (and a tag `init:random`).
         resume: continue a fine-tune that was killed, from its backup (see `backup_dir`),
             with the same model, data and options; the epochs after the backup are the ones
@@ -103,7 +104,7 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
     if init == "random":
         if kwargs.get("strategy") not in (None, "full", "auto"):
             raise InputError(
-                "Training from random weights trains every layer (strategy 'full'); a "
+                "Training from random weights trains every layer with the recipe's schedule; a "
                 "freeze/unfreeze strategy needs pretrained weights. Received: "
                 f"strategy={kwargs['strategy']!r} with init='random'")
         kwargs["strategy"] = "full"
@@ -120,6 +121,10 @@ def finetune(model, data, out=None, name=None, overwrite=False, command=None,
     _check_backup(backup_dir, fingerprint, resume)
     task = load(model) if isinstance(model, (str, os.PathLike)) else model
     start = task.reinitialized(seed=kwargs.get("seed", 0)) if init == "random" else task
+    if init == "random":  # The recipe's own schedule, not a fine-tune's small learning rate.
+        from model_zoo.training.finetune import RecipeSchedule
+
+        kwargs["strategy"] = RecipeSchedule.from_metadata(task.metadata)
     if backup_dir is None:
         tuned = start.finetune(data, **kwargs)
     else:

@@ -397,7 +397,7 @@ def test_the_shared_auto_logic_on_rigged_scores(tiny_forecaster_dir):
         assert record["chosen"] == chosen, values
         assert tuned.finetune_metrics["from"] == ("random" if chosen == "random"
                                                   else "pretrained")
-        assert calls == [(True, "gradual_unfreezing"), (True, "full"), (False, "full"),
+        assert calls == [(True, "gradual_unfreezing"), (True, "full"), (False, "RecipeSchedule"),
                          (True, "NoTraining")]
         assert record["candidates"] == {k: (None if v != v else v) for k, v in values.items()}
         assert record["metric"] == "acc" and record["on"] == "the val part"

@@ -185,9 +185,10 @@ def test_from_scratch_trains_the_same_architecture_from_fresh_weights(tiny_forec
         parent.model.get_weights(), model_zoo.load(tiny_forecaster_dir).model.get_weights()))
     with pytest.raises(InputError, match="trains every layer"):
         model_zoo.finetune(parent, series, init="random", strategy="gradual_unfreezing")
-    # `auto` (the default) from random weights is the one thing it can be: `full`.
+    # From random weights `auto` (the default) is the one thing it can be: the recipe's
+    # schedule (its learning rate, warm-up and cosine decay), read from the metadata.
     again = model_zoo.finetune(parent, series, epochs=2, init="random", strategy="auto")
-    assert again.finetune_metrics["strategy"]["chosen"] == "full"
+    assert again.finetune_metrics["strategy"]["chosen"] == "RecipeSchedule"
     np.testing.assert_array_equal(again.forecast(series), tuned.forecast(series))
 
 
@@ -321,3 +322,19 @@ def test_where_seasonal_naive_is_perfect_alpha_is_zero(tiny_forecaster_dir):
     twice = tuned.finetune(series, epochs=1, test_size=30, strategy="full")
     assert twice.finetune_metrics["comparison"]["rows"]["zero-shot"]["mase"] == \
         rows["baseline"]["mase"]
+
+
+def test_from_scratch_uses_the_recipe_schedule_of_the_checkpoint():
+    from model_zoo.registry import default_registry
+    from model_zoo.training.finetune import RecipeSchedule
+
+    def metadata(name):
+        return default_registry().get(name).metadata
+
+    published = metadata("forecast_lstm_airline")
+    schedule = RecipeSchedule.from_metadata(published)
+    assert schedule.learning_rate == published.config["hp"]["learning_rate"]
+    assert schedule.patience == published.config["config"]["patience"]
+    speech = RecipeSchedule.from_metadata(metadata("asr_crnn_synthetic_en"))
+    assert speech.warmup_epochs == 1 and speech.learning_rate == 1.5e-3
+    assert RecipeSchedule.from_metadata(None) == RecipeSchedule()  # not from a recipe

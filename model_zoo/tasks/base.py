@@ -209,7 +209,9 @@ class Task:
         from model_zoo.training.auto_strategy import NoTraining
 
         if name == "random":
-            return self.reinitialized(seed), "full"
+            from model_zoo.training.finetune import RecipeSchedule
+
+            return self.reinitialized(seed), RecipeSchedule.from_metadata(self.metadata)
         if name == "zero_shot":
             return self, NoTraining()
         return self, name

@@ -185,6 +185,60 @@ class ULMFiT(GradualUnfreezing):
                             "history": history.history}]}
 
 
+@dataclasses.dataclass
+class RecipeSchedule:
+    """Training from scratch the way the recipes train (`training.fit`): every layer, Adam with
+    the recipe's learning rate, warm-up, cosine decay to 1% of it, gradient clipping and early
+    stopping on the validation loss, for the epochs the caller gives.
+
+    What `model_zoo.finetune(..., init="random")` (`--from-scratch`) and the random-weights
+    candidate of `strategy="auto"` train with: a pretrained model's small fine-tuning learning
+    rate would handicap a network that starts from nothing. `from_metadata` reads the settings
+    of the recipe run that published a checkpoint.
+
+    Args:
+        learning_rate: peak learning rate (the recipe's `learning_rate`).
+        warmup_epochs: epochs of linear warm-up.
+        clipnorm: gradient-norm clipping.
+        patience: early-stopping patience.
+        callbacks: Keras callbacks every `model.fit` gets.
+    """
+
+    learning_rate: float = 1e-3
+    warmup_epochs: int = 0
+    clipnorm: float = 1.0
+    patience: int = 10
+    callbacks: tuple = dataclasses.field(default=(), repr=False, compare=False)
+
+    @classmethod
+    def from_metadata(cls, metadata):
+        """The schedule of the recipe run recorded in a checkpoint's metadata (defaults where
+        the checkpoint was not published by a recipe)."""
+        recorded = (getattr(metadata, "config", None) or {})
+        config, hp = recorded.get("config") or {}, recorded.get("hp") or {}
+        defaults = cls()
+        return cls(learning_rate=float(hp.get("learning_rate", defaults.learning_rate)),
+                   warmup_epochs=int(config.get("warmup_epochs") or 0),
+                   patience=int(config.get("patience") or defaults.patience))
+
+    def fit(self, model, train, val, loss, epochs, metrics=None, groups=None, verbose=0):
+        from model_zoo.training.fit import fit as recipe_fit
+
+        epochs = positive_int(epochs, "epochs")
+        for layer in model.layers:
+            layer.trainable = True
+        history = recipe_fit(model, train, val, loss, epochs=epochs,
+                             learning_rate=self.learning_rate, clipnorm=self.clipnorm,
+                             patience=self.patience, metrics=metrics, callbacks=self.callbacks,
+                             warmup_epochs=min(self.warmup_epochs, epochs - 1),
+                             verbose=verbose)
+        return {"stages": [{"trainable_groups": "all", "history": history.history}]}
+
+    def adapt(self, model, train, val, loss, epochs, metrics=None, verbose=0):
+        """A language model's adaptation step: the same as `fit`."""
+        return self.fit(model, train, val, loss, epochs, metrics=metrics, verbose=verbose)
+
+
 def merged_history(report):
     """One Keras-style history `{metric: [per epoch]}` over the stages of a strategy's report."""
     merged = {}
