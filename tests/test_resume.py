@@ -28,15 +28,13 @@ SETTINGS = {"dataset": "airline", "epochs": 3, "units": 4, "depth": 1,
             "pretrain": "us_employment", "pretrain_epochs": 2, "pretrain_max_windows": 64,
             "patience": 2}
 
-# Trains the recipe into RUN_DIR; with a kill point [stage, epoch, batch], SIGKILLs itself
-# right after that training step (and its backup) instead of finishing.
-DRIVER = r"""
+# Makes the process SIGKILL itself right after the training step [stage, epoch, batch] (JSON
+# in `kill`; none: `null`), and after that step's backup if there is one.
+KILL_HOOK = r"""
 import json, os, signal, sys
-from model_zoo.training import backup, runner
+from model_zoo.training import backup
 
-run_dir, settings, backup_steps, kill = sys.argv[1], json.loads(sys.argv[2]), \
-    json.loads(sys.argv[3]), json.loads(sys.argv[4])
-if kill:
+def kill_at(kill):
     begin, end = backup.RunBackup.on_epoch_begin, backup.RunBackup.on_train_batch_end
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -48,9 +46,18 @@ if kill:
         if [self.stage, self.epoch_now, batch] == kill:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    backup.RunBackup.on_epoch_begin = on_epoch_begin
-    backup.RunBackup.on_train_batch_end = on_train_batch_end
-runner.train("forecasting", settings, run_dir=run_dir, verbose=0, backup_steps=backup_steps)
+    if kill:
+        backup.RunBackup.on_epoch_begin = on_epoch_begin
+        backup.RunBackup.on_train_batch_end = on_train_batch_end
+"""
+
+# Trains the recipe into RUN_DIR: `DRIVER RUN_DIR SETTINGS BACKUP_STEPS KILL`.
+DRIVER = KILL_HOOK + r"""
+from model_zoo.training import runner
+
+kill_at(json.loads(sys.argv[4]))
+runner.train("forecasting", json.loads(sys.argv[2]), run_dir=sys.argv[1], verbose=0,
+             backup_steps=json.loads(sys.argv[3]))
 """
 
 
@@ -194,28 +201,11 @@ def test_backup_of_other_settings_is_refused_and_debris_is_ignored(tmp_path):
 
 # -- fine-tuning: `model-zoo finetune ... --resume` ------------------------------------------------
 
-# Runs `model-zoo finetune ARGS...`; with a kill point [stage, epoch, batch] (JSON, first
-# argument), SIGKILLs itself right after that training step.
-FINETUNE_DRIVER = r"""
-import json, os, signal, sys
+# Runs `model-zoo finetune ARGS...`: `FINETUNE_DRIVER KILL ARGS...`.
+FINETUNE_DRIVER = KILL_HOOK + r"""
 from model_zoo import cli
-from model_zoo.training import backup
 
-kill = json.loads(sys.argv[1])
-if kill:
-    begin, end = backup.RunBackup.on_epoch_begin, backup.RunBackup.on_train_batch_end
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch_now = epoch
-        return begin(self, epoch, logs)
-
-    def on_train_batch_end(self, batch, logs=None):
-        end(self, batch, logs)
-        if [self.stage, self.epoch_now, batch] == kill:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    backup.RunBackup.on_epoch_begin = on_epoch_begin
-    backup.RunBackup.on_train_batch_end = on_train_batch_end
+kill_at(json.loads(sys.argv[1]))
 sys.exit(cli.main(["finetune", *sys.argv[2:]]))
 """
 
