@@ -156,6 +156,83 @@ def test_finetune_on_normal_data_makes_an_injected_spike_the_top_score(tiny_dete
         task.finetune(sine(30))
 
 
+# -- normalised scores and drift-robust thresholds (issue 18, item 2) ------------------------------
+
+
+def test_series_and_local_normalisation_ignore_the_level_and_the_units(tiny_detector_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    x = sine(300, seed=4)
+    moved = 40.0 * x - 1234.0  # another level, other units
+    for mode in ("series", "local"):
+        np.testing.assert_allclose(task.score(moved, normalize=mode),
+                                   task.score(x, normalize=mode), rtol=1e-5, atol=1e-7)
+    # The stored scaler knows one level only: there the scores change (and blow up).
+    assert task.score(moved, normalize="checkpoint").min() > 100 * task.score(x).max()
+    # Robust: one extreme value barely moves the standardisation of the rest.
+    spiked_x = x.copy()
+    spiked_x[150] += 1e6
+    np.testing.assert_allclose(task.score(spiked_x, normalize="series")[:100],
+                               task.score(x, normalize="series")[:100], rtol=0.05, atol=1e-3)
+    with pytest.raises(InputError, match=r"`normalize` must be one of.*Received: 'robust'"):
+        task.score(x, normalize="robust")
+
+
+def test_published_and_older_detectors_keep_their_stored_scaler_by_default(tiny_detector_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)  # saved without a `normalize` entry
+    assert task.normalize == "checkpoint" and task.level_window == 8 * WINDOW
+    x = sine(120, seed=5)
+    np.testing.assert_array_equal(task.score(x), task._scaled_scores(task.scaler.scale(x)))
+    published = model_zoo.load("anomaly_lstmae_ucr135")
+    assert published.normalize == "checkpoint"
+    y = published.scaler.unscale(np.sin(np.arange(300) / 5.0))
+    np.testing.assert_array_equal(published.score(y),
+                                  published._scaled_scores(published.scaler.scale(y)))
+
+
+def _drifted(n, seed, amount):
+    """A normal sine series (no event) with a slow linear trend of `amount` added."""
+    return sine(n, seed=seed) + np.linspace(0.0, amount, n)
+
+
+def test_finetuned_threshold_holds_on_a_drifted_normal_series(tiny_detector_dir):
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    normal = sine(400, seed=1)
+    later = _drifted(800, seed=3, amount=3.0)  # 3 units = 4 stds of the normal series
+    local = task.finetune(normal, epochs=6)
+    assert local.normalize == "local"
+    assert local.detect(later).mean() < 0.05
+    # Before: the scaler (and threshold) of the adaptation data flag most of the drifted part.
+    stored = task.finetune(normal, epochs=6, normalize="checkpoint")
+    with pytest.warns(UserWarning, match="fine-tune"):
+        assert stored.detect(later).mean() > 0.5
+    # The drift barely changes the local scores of the same noise and shapes.
+    flat = _drifted(800, seed=3, amount=0.0)
+    np.testing.assert_allclose(local.score(later)[100:-100], local.score(flat)[100:-100],
+                               rtol=0.25, atol=0.05)
+
+
+def test_detect_warns_when_most_points_are_flagged(tiny_detector_dir):
+    import warnings
+
+    import model_zoo
+
+    task = model_zoo.load(tiny_detector_dir)
+    shifted = sine(100) + 50.0  # far from the stored scaler's level
+    with pytest.warns(UserWarning, match=r"of 100 points .* score above the threshold.*"
+                                         r"normalize=\"local\".*fine-tune"):
+        assert task.detect(shifted).mean() > 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not task.detect(shifted, threshold=1e12).any()
+        assert not task.detect(shifted, normalize="series", threshold=1e12).any()
+
+
 # -- the comparison every fine-tune reports (issue 18, item 1) -------------------------------------
 
 
@@ -197,18 +274,22 @@ def test_finetune_compares_with_an_isolation_forest_on_labelled_data(tiny_detect
     # Zero-shot: the published network, its scaler refitted to the user's training part and
     # its threshold chosen again on the held-out part, as the fine-tune does.
     parent = model_zoo.load(tiny_detector_dir)
+    assert tuned.normalize == "local" and m["normalize"] == "local"
     zero_shot = AnomalyDetector(parent.model, {**parent.preprocessing,
-                                               "scaler": tuned.preprocessing["scaler"]})
+                                               "scaler": tuned.preprocessing["scaler"],
+                                               "normalize": "local",
+                                               "level_window": tuned.level_window})
     assert tuned.scaler.mean == pytest.approx(np.mean(normal[:240]))
     zero_shot.preprocessing["threshold"] = threshold_from_scores(
         zero_shot.score(normal)[240:], 0.99)
     assert c["rows"]["zero-shot"] == pytest.approx(zero_shot.evaluate(test, labels))
-    # The baseline: the baselines module's forest on the training part's windows.
-    scaled = tuned.scaler.scale(normal)
+    # The baseline: the baselines module's forest on the training part's windows, the
+    # series standardised as the fine-tuned detector standardises it.
+    scaled = tuned._normalized(normal)
     forest = baselines.isolation_forest(tuned._windows(scaled[:240]))
     threshold = threshold_from_scores(
         baselines.forest_scores(forest, scaled, WINDOW)[240:], 0.99)
-    scores = baselines.forest_scores(forest, tuned.scaler.scale(test), WINDOW)
+    scores = baselines.forest_scores(forest, tuned._normalized(test), WINDOW)
     expected = {**anomaly_metrics(labels, scores, threshold), "ucr_hit": ucr_hit(labels, scores)}
     assert c["rows"]["baseline"] == pytest.approx(expected)
     assert c["rows"]["baseline"]["roc_auc"] > 0.9  # the spike is plain to see
@@ -278,16 +359,25 @@ def test_cli_finetune_with_a_labelled_test_csv(tiny_detector_dir, tmp_path, caps
 
 
 def test_cli_predict_scores_a_csv_column(tiny_detector_dir, tmp_path, capsys):
+    import model_zoo
     from model_zoo.cli import main
 
     series = sine(64)
     path = tmp_path / "s.csv"
     path.write_text("t,v\n" + "\n".join(f"{i},{v:.6f}" for i, v in enumerate(series)) + "\n")
-    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
-                 "--threshold", "0"]) == 0
+    with pytest.warns(UserWarning, match="64 of 64 points"):
+        assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
+                     "--threshold", "0"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["points"] == 64 and len(result["scores"]) == 64
     assert result["flagged"] == list(range(64))  # every score > 0
+    assert result["normalize"] == "checkpoint"
+    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
+                 "--normalize", "series", "--threshold", "1e9"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["normalize"] == "series"
+    np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
+        series, normalize="series"), rtol=1e-3, atol=1e-4)
     assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "nope"]) == 2
     assert "Received:" in capsys.readouterr().err
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -17,6 +18,7 @@ from model_zoo.data.anomaly_series import (
 from model_zoo.data.timeseries import StandardScaler, as_series, require_length
 from model_zoo.errors import InputError
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
+from model_zoo.models.anomaly import normalization
 from model_zoo.models.copying import copy_model
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
@@ -31,13 +33,24 @@ class AnomalyDetector(Task):
     reconstruction error (in standardised units) averaged over the windows that cover it. `threshold` was chosen on anomaly-free training data only: points scoring above it
     are flagged.
 
+    How a series is standardised first is `normalize` (see
+    `model_zoo.models.anomaly.normalization`): `"checkpoint"` (the scaler stored with the
+    detector; the default of the published checkpoints, whose recorded metrics were measured
+    so), `"series"` (a robust scaler refitted to each series scored: scores do not change with
+    the series' level or units) or `"local"` (the level taken out by a rolling median over
+    `level_window` values first: robust to a drifting level as well; the default of
+    fine-tuned detectors). Zero-shot on a series of your own, pass `normalize="series"` or
+    `"local"`.
+
     Its preprocessing state holds `window`, `downsample`, the `scaler` of the training part,
-    `threshold` and the `threshold_quantile` it was chosen at.
+    `threshold`, the `threshold_quantile` it was chosen at and, when set, `normalize` and
+    `level_window`.
 
     Example:
     >>> detector = model_zoo.load("anomaly_lstmae_mitdb")
     >>> scores = detector.score(ecg)        # one score per point
     >>> flags = detector.detect(ecg)        # True where score > detector.threshold
+    >>> flags = detector.detect(my_series, normalize="local")  # zero-shot on another series
     """
 
     @property
@@ -62,6 +75,21 @@ class AnomalyDetector(Task):
     def scaler(self):
         return StandardScaler.from_dict(self.preprocessing["scaler"])
 
+    @property
+    def normalize(self):
+        """The default standardisation of `score`: `"checkpoint"`, `"series"` or `"local"`
+        (`"checkpoint"` for detectors saved before there was a choice)."""
+        return self.preprocessing.get("normalize", "checkpoint")
+
+    @property
+    def level_window(self):
+        """Values per rolling median of `normalize="local"` (default: 8 spans)."""
+        return int(self.preprocessing.get("level_window") or 8 * self.span)
+
+    def _normalized(self, values, normalize=None):
+        mode = normalization.check_mode(self.normalize if normalize is None else normalize)
+        return normalization.normalize(values, mode, self.scaler, self.level_window)
+
     # -- scoring ---------------------------------------------------------------------------------
 
     def _reconstruct(self, windows, batch_size=1024):
@@ -78,7 +106,7 @@ class AnomalyDetector(Task):
         coarse = point_scores(errors, len(windows) + self.window - 1)
         return upsample(coarse, self.downsample, scaled.size)
 
-    def score(self, series, column=None, fill_missing=None):
+    def score(self, series, column=None, fill_missing=None, normalize=None):
         """Per-point anomaly scores of `series`.
 
         Args:
@@ -86,6 +114,13 @@ class AnomalyDetector(Task):
                 least `window` values.
             column: the CSV or DataFrame column holding the values.
             fill_missing: `"interpolate"` to fill gaps (NaN); by default a gap is an error.
+            normalize: how the series is standardised before the autoencoder:
+                `"checkpoint"` (the detector's stored scaler), `"series"` (a robust scaler
+                refitted to `series`: the same scores at any level or in any units) or
+                `"local"` (as `"series"`, after a rolling median of `level_window` values is
+                taken out: robust to a drifting level too). Default: the detector's
+                `normalize` (`"checkpoint"` for the published checkpoints, `"local"` after
+                `finetune`).
 
         Returns:
             A NumPy array with one score per value of `series`.
@@ -94,27 +129,55 @@ class AnomalyDetector(Task):
         """
         values = as_series(series, column=column, fill_missing=fill_missing)
         limits.check("series_values", values.size, "The series")
-        return self._score_values(values)
+        return self._score_values(values, normalize)
 
-    def _score_values(self, values):
+    def _score_values(self, values, normalize=None):
         require_length(values, self.span, f"this detector's window of {self.span} values")
         with np.errstate(over="ignore", invalid="ignore"):  # Overflow is reported below.
-            scores = self._scaled_scores(self.scaler.scale(values))
+            scores = self._scaled_scores(self._normalized(values, normalize))
         if not np.isfinite(scores).all():
             i = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise InputError(
                 "The anomaly scores overflowed: the series' values are too far from the scale "
                 f"this detector was trained on (mean {self.scaler.mean:.4g}, std "
-                f"{self.scaler.std:.4g}), first at position {i}. Received: {values[i]:.4g}")
+                f"{self.scaler.std:.4g}; `normalize=\"series\"` standardises the series "
+                f"itself), first at position {i}. Received: {values[i]:.4g}")
         return scores
 
     def _threshold(self, threshold):
         return self.threshold if threshold is None else limits.finite_number(threshold, "threshold")
 
-    def detect(self, series, column=None, fill_missing=None, threshold=None):
-        """Boolean flags, one per value: `score > threshold` (default: the model's threshold)."""
+    #: `detect` warns when more than this share of the points is flagged.
+    warn_fraction = 0.5
+
+    def _warn_if_most_flagged(self, flags, threshold, normalize):
+        flagged = int(np.count_nonzero(flags))
+        if flags.size and flagged > self.warn_fraction * flags.size:
+            mode = self.normalize if normalize is None else normalize
+            advice = ("pass `normalize=\"local\"` (or `\"series\"`) to standardise the series "
+                      "itself, or fine-tune the detector on normal data of this series"
+                      if mode == "checkpoint" else
+                      "fine-tune the detector on normal data of this series, or raise "
+                      "`threshold`")
+            warnings.warn(
+                f"{flagged} of {flags.size} points ({flagged / flags.size:.0%}) score above "
+                f"the threshold {threshold:.4g}, which most likely means that this series "
+                f"differs from the data the detector was trained on (its level, scale or "
+                f"shapes) rather than that most of it is anomalous: {advice}.",
+                UserWarning, stacklevel=3)
+
+    def detect(self, series, column=None, fill_missing=None, threshold=None, normalize=None):
+        """Boolean flags, one per value: `score > threshold` (default: the model's threshold).
+
+        `normalize` is `score`'s. A `UserWarning` says so when more than half of the points
+        are flagged: that means a series unlike the detector's training data far more often
+        than a series that is mostly anomalous.
+        """
         threshold = self._threshold(threshold)
-        return self.score(series, column=column, fill_missing=fill_missing) > threshold
+        flags = self.score(series, column=column, fill_missing=fill_missing,
+                           normalize=normalize) > threshold
+        self._warn_if_most_flagged(flags, threshold, normalize)
+        return flags
 
     predict = score
 
@@ -126,8 +189,10 @@ class AnomalyDetector(Task):
 
     # -- evaluation ---------------------------------------------------------------------------------
 
-    def evaluate(self, series, labels, start=0, margin=100):
+    def evaluate(self, series, labels, start=0, margin=100, normalize=None):
         """Scores `series`, then compares points `[start:]` with their 0/1 `labels[start:]`.
+
+        `normalize` is `score`'s (default: the detector's).
 
         Returns:
             precision, recall, F1 (points flagged at the model's threshold), ROC-AUC of the
@@ -141,7 +206,7 @@ class AnomalyDetector(Task):
                 f"There must be one 0/1 label per value. Received: {labels.size} labels for "
                 f"{values.size} values"
             )
-        scores = self._score_values(values)[start:]
+        scores = self._score_values(values, normalize)[start:]
         metrics = anomaly_metrics(labels[start:], scores, self.threshold)
         metrics["ucr_hit"] = ucr_hit(labels[start:], scores, margin)
         return metrics
@@ -150,12 +215,16 @@ class AnomalyDetector(Task):
 
     def finetune(self, data, column=None, epochs=30, val_fraction=0.2, batch_size=64,
                  strategy="full", threshold_quantile=None, fill_missing=None, seed=0,
-                 verbose=0, test=None, test_labels=None, test_column=None):
+                 verbose=0, test=None, test_labels=None, test_column=None, normalize="local",
+                 level_window=None):
         """Adapts the detector to a user's anomaly-free series; returns a new `AnomalyDetector`.
 
         The scaler is refitted on the new series, the autoencoder trains on its first part,
         starting from the published weights, and the threshold is chosen again on the scores
-        of the held-out last `val_fraction` of it.
+        of the held-out last `val_fraction` of it. By default (`normalize="local"`) the
+        series is standardised as the new detector will standardise every series it scores:
+        its level (a rolling median) taken out and its own robust scale divided out, so that
+        the threshold still holds when a later series drifts to another level.
 
         Args:
             data: the normal (anomaly-free) series: list/array/pandas Series, or a CSV path
@@ -183,8 +252,18 @@ class AnomalyDetector(Task):
                 path or DataFrame.
             test_column: the column of `test`'s values in a CSV file or DataFrame (default:
                 `column`).
+            normalize: the new detector's standardisation, used in training and kept as
+                its default (see `score`): `"local"` (default), `"series"`, or
+                `"checkpoint"` (the refitted mean and std of `data`'s training part, stored:
+                how detectors were fine-tuned before; a later drift of the level moves every
+                score).
+            level_window: values per rolling median of `"local"` (default: 8 windows'
+                spans).
         """
         values = as_series(data, column=column, fill_missing=fill_missing)
+        normalization.check_mode(normalize)
+        if level_window is not None:
+            level_window = limits.positive_int(level_window, "level_window")
         if not 0 < val_fraction < 1:
             raise InputError(f"`val_fraction` must be in (0, 1). Received: {val_fraction!r}")
         labelled = self._labelled_test(test, test_labels, test_column or column, fill_missing)
@@ -196,14 +275,16 @@ class AnomalyDetector(Task):
                        f"choosing a threshold (a {self.span}-value window in the held-out "
                        f"last {val_fraction:.0%})")
         keras.utils.set_random_seed(seed)
-        scaler = StandardScaler.fit(values[:split])
-        scaled = scaler.scale(values)
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        preprocessing.update(scaler=StandardScaler.fit(values[:split]).to_dict(),
+                             normalize=normalize,
+                             level_window=level_window or 8 * self.span)
+        # The whole normal series, standardised as the new detector scores a series.
+        scaled = AnomalyDetector(self.model, preprocessing)._normalized(values)
         train = window_dataset(self._windows(scaled[:split]), batch_size, shuffle=True,
                                seed=seed)
         val = window_dataset(self._windows(scaled[split:]), batch_size)
         model = copy_model(self.model)
-        preprocessing = json.loads(json.dumps(self.preprocessing))
-        preprocessing["scaler"] = scaler.to_dict()
         quantile = threshold_quantile or self.preprocessing["threshold_quantile"]
         history = get_strategy(strategy).fit(model, train, val, loss="mse", epochs=epochs,
                                              verbose=verbose)
@@ -213,6 +294,7 @@ class AnomalyDetector(Task):
                              threshold_quantile=quantile)
         tuned.finetune_metrics = {"train_values": split, "val_values": int(values.size - split),
                                   "threshold": preprocessing["threshold"],
+                                  "normalize": normalize,
                                   "val_mse": float(np.mean(held_out)),
                                   "stages": len(history["stages"])}
         if labelled is None:
@@ -269,16 +351,18 @@ class AnomalyDetector(Task):
         with the fine-tuned scaler and a threshold chosen again on the held-out part of the
         user's series (as the fine-tune chooses its own), and the same metrics of an
         isolation forest fitted on the windows of the training part, its threshold chosen by
-        the same rule. `train` is `(values, split)`: the user's normal series and the end of
-        its training part."""
+        the same rule. All three see the series standardised as the fine-tuned detector
+        standardises it (its `normalize`). `train` is `(values, split)`: the user's normal
+        series and the end of its training part."""
         from model_zoo.models.anomaly import baselines
 
         values, split = train
         test_values, test_labels = test
         quantile = tuned.preprocessing["threshold_quantile"]
-        scaled = tuned.scaler.scale(values)
-        zero_shot = AnomalyDetector(self.model, {**self.preprocessing,
-                                                 "scaler": tuned.preprocessing["scaler"]})
+        scaled = tuned._normalized(values)
+        zero_shot = AnomalyDetector(self.model, {
+            **self.preprocessing, **{k: tuned.preprocessing[k] for k in (
+                "scaler", "normalize", "level_window") if k in tuned.preprocessing}})
         zero_shot.preprocessing["threshold"] = threshold_from_scores(
             zero_shot._scaled_scores(scaled)[split:], quantile)
         rows = {"fine-tuned": tuned.evaluate(test_values, test_labels),
@@ -287,7 +371,7 @@ class AnomalyDetector(Task):
         threshold = threshold_from_scores(
             baselines.forest_scores(forest, scaled, tuned.window, tuned.downsample)[split:],
             quantile)
-        scores = baselines.forest_scores(forest, tuned.scaler.scale(test_values), tuned.window,
+        scores = baselines.forest_scores(forest, tuned._normalized(test_values), tuned.window,
                                          tuned.downsample)
         rows["baseline"] = {**anomaly_metrics(test_labels, scores, threshold),
                             "ucr_hit": ucr_hit(test_labels, scores)}
@@ -314,18 +398,28 @@ class AnomalyDetector(Task):
                             help="finetune: column of --test-csv's values (default: --column)")
         parser.add_argument("--labels-column", default=None,
                             help="finetune: column of --test-csv's 0/1 labels (1: anomalous)")
+        parser.add_argument("--normalize", choices=list(normalization.MODES), default=None,
+                            help="predict: how the series is standardised (default: the "
+                                 "model's; 'series' or 'local' for a series of your own); "
+                                 "finetune: the new model's (default: local)")
 
     def predict_cli(self, args):
         threshold = self._threshold(args.threshold)
-        scores = self.score(args.csv, column=args.column, fill_missing=args.fill_missing)
+        normalize = getattr(args, "normalize", None)
+        scores = self.score(args.csv, column=args.column, fill_missing=args.fill_missing,
+                            normalize=normalize)
         flagged = np.flatnonzero(scores > threshold)
+        self._warn_if_most_flagged(scores > threshold, threshold, normalize)
         return {"model": self.name, "points": int(scores.size), "threshold": threshold,
+                "normalize": normalize or self.normalize,
                 "flagged": [int(i) for i in flagged],
                 "scores": [round(float(s), 6) for s in scores]}
 
     @classmethod
     def finetune_data_from_cli(cls, args):
         kwargs = {"data": args.csv, "column": args.column, "fill_missing": args.fill_missing}
+        if getattr(args, "normalize", None):
+            kwargs["normalize"] = args.normalize
         if args.test_csv or args.labels_column:
             if not (args.test_csv and args.labels_column):
                 raise InputError("A comparison needs --test-csv FILE with its --labels-column "
