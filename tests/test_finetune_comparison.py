@@ -71,6 +71,73 @@ def test_record_verdict_and_table_both_ways():
             comparison.check_fraction(bad)
 
 
+def test_the_strongest_of_several_baselines_decides():
+    split = {"rule": "20% of the pairs, at random", "train": 800, "validation": 100,
+             "test": 100, "unit": "pairs"}
+    models = {"fine-tuned": "m fine-tuned", "zero-shot": "m", "baseline": "nearest pair",
+              "baseline (copy source)": "the source copied unchanged"}
+    rows = {"fine-tuned": {"bleu": 10.0}, "zero-shot": {"bleu": 1.0},
+            "baseline": {"bleu": 6.8}, "baseline (copy source)": {"bleu": 19.3}}
+    # The second baseline is stronger: it decides, although the model beats the first.
+    record = comparison.build(rows, "bleu", True, split, models)
+    assert record["baselines"] == ["baseline", "baseline (copy source)"]
+    assert record["strongest_baseline"] == "baseline (copy source)"
+    assert record["beats_baseline"] is False
+    assert record["verdict"].startswith(
+        'The classical baseline beats this model on your data: bleu 10 against 19.3 for the '
+        'source copied unchanged ("baseline (copy source)", the strongest of the classical '
+        'baselines; also "baseline" 6.8)')
+    assert json.loads(json.dumps(record)) == record
+    # The table marks every baseline and the one that decides; the others are unmarked.
+    text = comparison.table_lines(record)
+    assert text[3].startswith("baseline ") and text[3].endswith("[classical baseline]")
+    assert text[4].startswith("baseline (copy source)")
+    assert text[4].endswith("[classical baseline, the strongest: decides]")
+    assert not any("[classical" in line for line in text[1:3])
+    # Lower is better: the smaller value is the stronger baseline; the first wins a tie.
+    mase = comparison.build({"fine-tuned": {"mase": 0.8}, "baseline": {"mase": 0.9},
+                             "baseline (ets)": {"mase": 0.7}}, "mase", False, split, {})
+    assert mase["strongest_baseline"] == "baseline (ets)" and not mase["beats_baseline"]
+    tie = comparison.build({"fine-tuned": {"mase": 0.8}, "baseline": {"mase": 0.7},
+                            "baseline (ets)": {"mase": 0.7}}, "mase", False, split, {})
+    assert tie["strongest_baseline"] == "baseline"
+    # A baseline without a finite value never decides while another has one.
+    nan = comparison.build({"fine-tuned": {"mase": 0.8}, "baseline": {"mase": float("nan")},
+                            "baseline (ets)": {"mase": 0.9}}, "mase", False, split, {})
+    assert nan["strongest_baseline"] == "baseline (ets)" and nan["beats_baseline"]
+    # A task names its baselines explicitly (any row name); "baseline" is always one.
+    named = comparison.build({**rows, "copy": {"bleu": 19.3}}, "bleu", True, split, models,
+                             baselines=["copy"])
+    assert named["baselines"] == ["baseline", "copy"]
+    assert named["strongest_baseline"] == "copy" and not named["beats_baseline"]
+    for bad in (["missing"], ["fine-tuned"], ["zero-shot"]):
+        with pytest.raises(InputError, match=r"Every classical baseline must be a row .* "
+                                             r"Received: baselines="):
+            comparison.build(rows, "bleu", True, split, models, baselines=bad)
+    with pytest.raises(InputError, match=r"needs a \"fine-tuned\" and a \"baseline\" row. "
+                                         r"Received: rows=\['fine-tuned'\]"):
+        comparison.build({"fine-tuned": {"bleu": 1.0}}, "bleu", True, split, models)
+
+
+def test_a_record_from_before_several_baselines_reads_as_before():
+    # Written before `baselines` existed: its extra row was not a baseline; "baseline" decided.
+    old = {"metric": "bleu", "higher_is_better": True,
+           "split": {"rule": "the given test pairs", "train": 8, "validation": 2, "test": 4,
+                     "unit": "pairs"},
+           "rows": {"fine-tuned": {"bleu": 10.0}, "baseline": {"bleu": 6.8},
+                    "copy source": {"bleu": 19.3}},
+           "models": {"fine-tuned": "m", "baseline": "nearest pair", "copy source": "copied"},
+           "skipped": {}, "beats_baseline": True, "verdict": "stored sentence"}
+    assert comparison.baseline_names(old) == ["baseline"]
+    assert comparison.strongest_baseline(old) == "baseline"
+    assert comparison.verdict(old).startswith("The fine-tuned model beats the classical "
+                                              "baseline")
+    assert comparison.verdict(old).endswith("bleu 10 against 6.8 for nearest pair.")
+    text = comparison.table_lines(old)
+    assert not any("[classical" in line for line in text) and text[-1] == "stored sentence"
+    assert text[3].split()[:3] == ["copy", "source", "19.3"]
+
+
 # -- forecasting ------------------------------------------------------------------------------
 
 

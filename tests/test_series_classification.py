@@ -233,6 +233,55 @@ def test_finetune_keeps_head_for_same_classes_and_needs_labels(tiny_classifier_d
         task.finetune(series, labels=["a"] * len(series))
 
 
+def test_zero_shot_row_needs_the_data_the_checkpoint_knows_not_just_its_label_names(
+        tiny_classifier_dir):
+    """UCR sets name their classes "1", "2", ...: GunPoint (150 steps) has ItalyPowerDemand's
+    (24 steps) label strings, but the zero-shot row would mean nothing there."""
+    import dataclasses
+
+    import model_zoo
+    from model_zoo.data.labelled_series import SeriesCollection
+    from model_zoo.tasks.series_classification import SeriesClassifier
+
+    task = model_zoo.load(tiny_classifier_dir)
+    assert task.trained_lengths is None  # unrecorded: classes and channels decide
+    # What the recipe records about its data: the lengths of the published split.
+    task.metadata = dataclasses.replace(task.metadata, dataset={
+        "name": "tiny", "split": {"channels": 2, "length": [6, 14]}})
+    assert task.trained_lengths == (6, 14)
+    rng = np.random.default_rng(0)
+
+    def collection(lengths, labels):
+        return SeriesCollection([rng.normal(size=(n, 2)) for n in lengths], np.array(labels))
+
+    same = SeriesClassifier(task.model, task.preprocessing, task.metadata)
+    assert task.zero_shot_mismatch(same, collection([5, 14, 17], ["a", "b", "c"])) is None
+    assert task.zero_shot_mismatch(same, collection([6, 150], ["a", "b"])) == (
+        "its classes have the same names, but it was trained on series of 6-14 steps and 1 of "
+        "the 2 test series have 6-150 steps: another task")
+    other_classes = SeriesClassifier(task.model, {**task.preprocessing, "classes": ["1", "2"]})
+    assert "are not the fine-tuned ['1', '2']" in task.zero_shot_mismatch(
+        other_classes, collection([8], ["1"]))
+    wider = SeriesClassifier(task.model, {**task.preprocessing, "channels": 3})
+    assert task.zero_shot_mismatch(wider, collection([8], ["a"])) == (
+        "it reads 2 channel(s), the fine-tuned model 3")
+    # End to end: the same label names on long series leave the zero-shot row out, and say why.
+    series, labels = labelled_series(n_per_class=3, classes=("a", "b", "c"))
+    long = [np.repeat(s, 10, axis=0) for s in series]  # 60-140 steps
+    test = (long[::3], labels[::3])  # one of each class
+    tuned = task.finetune(long, labels=labels, epochs=1, strategy="full", test=test)
+    c = tuned.finetune_metrics["comparison"]
+    assert set(c["rows"]) == {"fine-tuned", "baseline"}
+    assert "trained on series of 6-14 steps and 3 of the 3 test series" in \
+        c["skipped"]["zero-shot"]
+    # The fine-tuned model records what it was trained on, for the next fine-tune from it.
+    lengths = [len(s) for s in long]
+    assert tuned.preprocessing["lengths"] == [min(lengths), max(lengths)]
+    assert tuned.trained_lengths == (min(lengths), max(lengths))
+    again = tuned.finetune(long, labels=labels, epochs=1, strategy="full", test=test)
+    assert "zero-shot" in again.finetune_metrics["comparison"]["rows"]
+
+
 # -- command line --------------------------------------------------------------------------------------
 
 

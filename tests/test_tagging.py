@@ -412,10 +412,46 @@ def test_finetune_holds_out_a_fifth_of_the_sentences(tiny_tagger_dir):
                                                test_fraction=0).finetune_metrics
 
 
+def test_test_tags_the_training_data_lacks_count_as_errors(tiny_tagger_dir):
+    import model_zoo
+    from model_zoo.models.tagging import baselines
+
+    # 200 sentences of a large tag set always leave some test tag unseen: "B-GPE" here.
+    test = [(["Paris", "is", "in", "France", "."], ["B-LOC", "O", "O", "B-GPE", "O"]),
+            (["John", "visited", "London", "."], ["B-PER", "O", "B-LOC", "O"])]
+    tagger = model_zoo.load(tiny_tagger_dir)
+    with pytest.warns(UserWarning, match=r"1 of 9 test tokens have tags the training data "
+                                         r"lacks \(\['B-GPE'\]\): they count as errors"):
+        tuned = tagger.finetune(NER, epochs=1, batch_size=4, strategy="full", test=test)
+    c = tuned.finetune_metrics["comparison"]
+    assert set(c["rows"]) == {"fine-tuned", "baseline"}
+    for values in c["rows"].values():
+        assert values["unseen_tag_tokens"] == 1 and values["tokens"] == 9
+    # Every model is scored on every token; none can say "B-GPE", so it is an error.
+    predicted = tuned.predict_tags([t for t, _ in test])
+    assert "B-GPE" not in {p for tags in predicted for p in tags}
+    right = [p == g for (_, gold), pred in zip(test, predicted) for p, g in zip(pred, gold)]
+    assert c["rows"]["fine-tuned"]["accuracy"] == pytest.approx(np.mean(right))
+    assert c["rows"]["fine-tuned"]["accuracy"] <= 8 / 9
+    tag = baselines.most_frequent_tag(NER)  # so does the baseline: "France" is not B-GPE
+    expected = [p == g for (tokens, gold) in test for p, g in zip(tag(tokens), gold)]
+    assert c["rows"]["baseline"]["accuracy"] == pytest.approx(np.mean(expected)) == 8 / 9
+    assert {"precision", "recall", "f1"} <= set(c["rows"]["baseline"])  # the entity scores too
+    assert "unseen_tag_tokens" in comparison_table_columns(c)
+
+
+def comparison_table_columns(record):
+    from model_zoo.comparison import table_lines
+
+    return table_lines(record)[0].split()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"test_fraction": 1.5}, "`test_fraction` must be a number >= 0 and < 1"),
     ({"test_fraction": -0.1}, "`test_fraction` must be a number >= 0 and < 1"),
-    ({"test": [(["Paris"], ["B-GPE"])]}, r"tags the training data lacks.*\['B-GPE'\]"),
+    ({"test": [(["Paris", "Inc"], ["B-GPE", "B-ORG"])]},
+     r"shares no tag with the training data \(another tag set\?\).* Received: test tags "
+     r"\['B-GPE', 'B-ORG'\], training tags \['B-LOC', 'B-PER', 'I-PER', 'O'\]"),
     ({"test": [(["a", "dog"], ["DET", "NOUN"])]}, "uses BIO tags and the test data plain tags"),
     ({"test": [(["Paris"], [])]}, "Sentence 0 has 1 tokens and 0 tags"),
 ])

@@ -336,7 +336,8 @@ def test_finetune_compares_with_zero_shot_and_nearest_pair(tiny_translator_dir, 
     m = tuned.finetune_metrics
     c = m["comparison"]
     assert c["metric"] == "bleu" and c["higher_is_better"] is True and not c["skipped"]
-    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline", "copy source"}
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline", "baseline (copy source)"}
+    assert c["baselines"] == ["baseline", "baseline (copy source)"]
     assert c["split"] == {"rule": "the given test pairs", "train": m["train_pairs"],
                           "validation": 4, "test": 4, "unit": "pairs"}
     assert m["train_pairs"] + m["val_pairs"] + m["dropped_long_pairs"] == len(train)
@@ -346,19 +347,24 @@ def test_finetune_compares_with_zero_shot_and_nearest_pair(tiny_translator_dir, 
     retrieved = baselines.nearest_pair(train).translate(sources)
     assert retrieved[0] == "Y vió Dios que la luz era buena."  # "God saw ..." is nearest
     assert c["rows"]["baseline"] == translation_metrics(retrieved, references)
-    assert c["rows"]["copy source"] == translation_metrics(sources, references)
-    assert "TF-IDF" in c["models"]["baseline"] and "copied" in c["models"]["copy source"]
+    assert c["rows"]["baseline (copy source)"] == translation_metrics(sources, references)
+    assert "TF-IDF" in c["models"]["baseline"]
+    assert "copied" in c["models"]["baseline (copy source)"]
     # ... and the models' rows are `evaluate` (the checkpoint's beam), without the sentences.
     expected = tuned.evaluate(sources, references)
     assert expected.pop("hypotheses") and c["rows"]["fine-tuned"] == expected
     zero_shot = model_zoo.load(tiny_translator_dir).evaluate(sources, references)
     zero_shot.pop("hypotheses")
     assert c["rows"]["zero-shot"] == zero_shot
-    assert c["beats_baseline"] == (expected["bleu"] > c["rows"]["baseline"]["bleu"])
+    # Judged against the stronger of the two classical baselines on the test pairs.
+    strongest = max(c["rows"][b]["bleu"] for b in c["baselines"])
+    assert c["rows"][c["strongest_baseline"]]["bleu"] == strongest
+    assert c["beats_baseline"] == (expected["bleu"] > strongest)
     assert _saved_comparison(out) == c
     with open(os.path.join(out, "README.md"), encoding="utf-8") as f:
         card = f.read()
-    assert "| copy source |" in card and c["verdict"] in card
+    assert "| baseline (copy source) |" in card and c["verdict"] in card
+    assert "the strongest: decides]" in card
 
 
 def test_finetune_holds_out_a_share_of_the_pairs_from_the_cli(tiny_translator_dir, tmp_path,
@@ -381,7 +387,7 @@ def test_finetune_holds_out_a_share_of_the_pairs_from_the_cli(tiny_translator_di
         dropped = json.load(f)["metrics"]["finetune"]["dropped_long_pairs"]  # (too long)
     assert c["split"]["train"] + dropped + c["split"]["validation"] == len(PAIRS) - 3
     assert "Held out: 25% of the pairs (at most 3), at random (seed 0)" in printed
-    assert "copy source" in printed and "bleu decides, higher is better" in printed
+    assert "baseline (copy source)" in printed and "bleu decides, higher is better" in printed
     # The held-out pairs, as the rule draws them; the baseline fitted on the other 21.
     order = np.random.default_rng(0).permutation(len(PAIRS))
     held = [PAIRS[i] for i in order[:3]]

@@ -26,6 +26,9 @@ from model_zoo.training.auto_strategy import check_strategy, is_auto
 from model_zoo.training.finetune import get_strategy
 
 LOSS = "sparse_categorical_crossentropy"
+#: How far (a share) test series may lie outside the lengths a checkpoint was trained on for
+#: its zero-shot predictions to count in a fine-tune's comparison.
+LENGTH_TOLERANCE = 0.25
 
 
 def _is_number(value):
@@ -37,7 +40,8 @@ class SeriesClassifier(Task):
     """Classifies whole series (uni- or multivariate, any length) into the model's classes.
 
     Its preprocessing state holds `channels`, `classes` (label strings), the per-channel
-    `scaler` fitted on the training series and the `pad_value` the model masks.
+    `scaler` fitted on the training series and the `pad_value` the model masks; a fine-tuned
+    model's also `lengths`, its shortest and longest training series (see `trained_lengths`).
 
     A single series is a 1-D sequence (univariate), or a 2-D array `(time, channels)`; a batch
     is a list of such series (lengths may differ), a `(n, time, channels)` array, or a path to
@@ -253,7 +257,9 @@ class SeriesClassifier(Task):
         train_idx, val_idx = stratified_split(y, val_fraction, seed)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         scaler = ChannelScaler.fit(collection.subset(train_idx)) if refit_scaler else self.scaler
-        preprocessing.update(classes=classes, scaler=scaler.to_dict())
+        lengths = collection.lengths  # What the tuned model knows (see `trained_lengths`).
+        preprocessing.update(classes=classes, scaler=scaler.to_dict(),
+                             lengths=[int(lengths.min()), int(lengths.max())])
         x = pad_batch(collection.series, scaler, pad_value=self.pad_value)
 
         def fitter(train_idx, val_idx, stop_early=True):
@@ -315,21 +321,64 @@ class SeriesClassifier(Task):
 
     comparison_metric = "accuracy"
 
+    @property
+    def trained_lengths(self):
+        """`(shortest, longest)` series this model was trained on, or None where unrecorded:
+        from the preprocessing state (`lengths`, written by `finetune`), else from the
+        checkpoint's metadata (`dataset.split.length`, written by the recipe)."""
+        lengths = self.preprocessing.get("lengths")
+        if lengths is None:
+            dataset = getattr(self.metadata, "dataset", None) or {}
+            lengths = (dataset.get("split") or {}).get("length")
+        if (isinstance(lengths, (list, tuple)) and len(lengths) == 2
+                and all(_is_number(n) and n > 0 for n in lengths)):
+            return int(lengths[0]), int(lengths[1])
+        return None
+
+    def zero_shot_mismatch(self, tuned, test):
+        """Why this model's own predictions on `test` would not mean anything (its row is then
+        left out of the comparison), or None when they do.
+
+        Equal label strings alone do not make the same task (UCR sets name their classes "1",
+        "2", ...): the zero-shot row also needs the fine-tuned model's channels and test series
+        no further than `LENGTH_TOLERANCE` outside the lengths this model was trained on
+        (`trained_lengths`; where those are unrecorded, classes and channels decide).
+        """
+        if sorted(tuned.classes) != sorted(self.classes):
+            return f"its classes {self.classes} are not the fine-tuned {tuned.classes}"
+        if tuned.channels != self.channels:
+            return f"it reads {self.channels} channel(s), the fine-tuned model {tuned.channels}"
+        trained = self.trained_lengths
+        if trained is None:
+            return None
+        low, high = trained[0] * (1 - LENGTH_TOLERANCE), trained[1] * (1 + LENGTH_TOLERANCE)
+        lengths = np.asarray(test.lengths)
+        outside = int(((lengths < low) | (lengths > high)).sum())
+        if outside:
+            def span(a, b):
+                return f"{a}" if a == b else f"{a}-{b}"
+
+            return (f"its classes have the same names, but it was trained on series of "
+                    f"{span(*trained)} steps and {outside} of the {len(lengths)} test series "
+                    f"have {span(int(lengths.min()), int(lengths.max()))} steps: another task")
+        return None
+
     def comparison_rows(self, tuned, train, test):
-        """`evaluate` on the held-out series of the fine-tuned model, of this model when its
-        classes are the fine-tuned ones, and of 1-NN Euclidean fitted on all the series the
-        fine-tune saw (training and validation), scaled with the fine-tuned model's scaler."""
+        """`evaluate` on the held-out series of the fine-tuned model, of this model where its
+        predictions mean something there (`zero_shot_mismatch`), and of 1-NN Euclidean fitted
+        on all the series the fine-tune saw (training and validation), scaled with the
+        fine-tuned model's scaler."""
         from model_zoo.models.series_classification import baselines
 
         rows = {"fine-tuned": tuned.evaluate(test)}
         models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
         skipped = {}
-        if sorted(tuned.classes) == sorted(self.classes):
+        why_not = self.zero_shot_mismatch(tuned, test)
+        if why_not is None:
             rows["zero-shot"] = self.evaluate(test)
             models["zero-shot"] = self.name
         else:
-            skipped["zero-shot"] = (f"its classes {self.classes} are not the fine-tuned "
-                                    f"{tuned.classes}")
+            skipped["zero-shot"] = why_not
         predicted = baselines.NearestNeighbourEuclidean(tuned.scaler).fit(train).predict(test)
         rows["baseline"] = classification_metrics(test.labels, predicted)
         return rows, models, skipped

@@ -1,7 +1,9 @@
 """The sequence-tagging task: `load(name).tag("A raw sentence.")` and CoNLL files in and out."""
 
+import collections
 import json
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -236,7 +238,9 @@ class SequenceTagger(Task):
                 word's most frequent tag (counted on the sentences the fine-tune saw) are
                 compared by token accuracy (`finetune_metrics["comparison"]`); by default
                 `test_fraction` of the sentences of `data`, drawn at random with `seed`, is
-                held out first (0: no comparison).
+                held out first (0: no comparison). A test tag the training data lacks counts
+                as an error for every model (`unseen_tag_tokens` says how many); a test set
+                sharing no tag with the training data (another tag set) is refused.
             test_fraction: the share of `data`'s sentences held out when `test` is not given.
 
         Returns:
@@ -275,13 +279,15 @@ class SequenceTagger(Task):
         data_tags = sorted({t for s in sentences + val_sentences for t in s.tags})
         new_head = not set(data_tags) <= set(self.tags) or (
             crf is not None and bool(crf) != has_crf(self.model))
-        if test is not None:  # Checked before training: the model can only say its tags.
-            unknown = sorted({t for s in test_sentences for t in s.tags}
-                             - set(data_tags if new_head else self.tags))
-            if unknown:
-                raise InputError(f"The test data has tags the training data lacks, which the "
-                                 f"fine-tuned model cannot predict: {unknown[:10]}. Received: "
-                                 f"{len(unknown)} unknown tag(s)")
+        if test is not None:  # Checked before training: another tag set is a mistake.
+            # A test tag the training data lacks is only an error of every model (none can
+            # predict it; see `comparison_rows`); a test set sharing no tag is another tag set.
+            test_tags = {t for s in test_sentences for t in s.tags}
+            if test_tags and not test_tags & set(data_tags if new_head else self.tags):
+                raise InputError(f"The test data shares no tag with the training data (another "
+                                 f"tag set?), so no model could tag it right. Received: test "
+                                 f"tags {_short(sorted(test_tags))}, training tags "
+                                 f"{_short(data_tags)}")
         if new_head:
             vocabulary = self.vocabulary.with_tags(data_tags)
             model = replace_head(self.model, len(data_tags), crf)
@@ -327,10 +333,17 @@ class SequenceTagger(Task):
         """`evaluate` on the held-out sentences of the fine-tuned model, of this model when its
         tag set is the fine-tuned one, and of each word's most frequent tag counted on all the
         sentences the fine-tune saw (training and validation); `unseen_accuracy` is on the
-        test words those sentences lack."""
+        test words those sentences lack.
+
+        A test tag those sentences lack (a rare tag of a large tag set, with little training
+        data) counts as an error for every model, which cannot predict it; every row then
+        gives `unseen_tag_tokens`, the number of such test tokens, and a warning says so."""
         from model_zoo.models.tagging import baselines
 
         seen_words = frozenset(t.lower() for tokens, _ in train for t in tokens)
+        trained_tags = {t for _, tags in train for t in tags}
+        unseen_tags = collections.Counter(t for _, tags in test for t in tags
+                                          if t not in trained_tags)
         rows = {"fine-tuned": _finite(tuned.evaluate(test, seen_words=seen_words))}
         models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
         skipped = {}
@@ -347,6 +360,13 @@ class SequenceTagger(Task):
             tokens, [g for _, g in test], [tagger(t) for t in tokens],
             scheme=scheme if scheme != "tags" else tuned.scheme,
             seen=lambda t: t.lower() in seen_words))
+        if unseen_tags:
+            count = sum(unseen_tags.values())
+            for values in rows.values():
+                values["unseen_tag_tokens"] = count
+            warnings.warn(f"{count} of {rows['baseline']['tokens']} test tokens have tags the "
+                          f"training data lacks ({_short(sorted(unseen_tags))}): they count as "
+                          "errors for every model, which cannot predict them.", stacklevel=3)
         return rows, models, skipped
 
     # -- command line ------------------------------------------------------------------------------

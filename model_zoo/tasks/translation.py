@@ -28,6 +28,9 @@ from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
 DEFAULT_MODEL = "translation_bilstm_bible_en_es"
+#: The comparison's second classical baseline (the source copied unchanged): a row named
+#: "baseline (...)" is one of the baselines the fine-tuned model is judged against.
+COPY_SOURCE = "baseline (copy source)"
 SOURCE_ASSET, TARGET_ASSET = "source.spm", "target.spm"
 
 
@@ -286,7 +289,9 @@ class Translator(Task):
         """`evaluate` (BLEU and chrF, the checkpoint's decoding) on the held-out pairs of the
         fine-tuned model and of this one (same tokenizers), and of the classical baselines
         fitted on every pair the fine-tune saw: retrieving the target of the nearest training
-        source (the "baseline" row) and copying the source (an extra row)."""
+        source (the "baseline" row) and copying the source ("baseline (copy source)", strong
+        where names, numbers and code pass through unchanged). Both are classical baselines:
+        the fine-tuned model is judged against the stronger of them on the test pairs."""
         from model_zoo.models.seq2seq import baselines
 
         sources, references = [s for s, _ in test], [t for _, t in test]
@@ -298,13 +303,12 @@ class Translator(Task):
                 "zero-shot": scores(self.evaluate(sources, references)),
                 "baseline": translation_metrics(
                     baselines.nearest_pair(train).translate(sources), references),
-                "copy source": translation_metrics(baselines.copy_source(sources),
-                                                   references)}
+                COPY_SOURCE: translation_metrics(baselines.copy_source(sources), references)}
         settings = tuned.preprocessing
         decoding = f"beam {settings['beam_size']}, alpha {settings['alpha']}"
         models = {"fine-tuned": f"{self.name} fine-tuned ({decoding})",
                   "zero-shot": f"{self.name} ({decoding})", "baseline": baselines.DESCRIPTION,
-                  "copy source": baselines.COPY_DESCRIPTION}
+                  COPY_SOURCE: baselines.COPY_DESCRIPTION}
         return rows, models, {}
 
     def _finetune(self, pairs, epochs, val_fraction, batch_size, strategy, learning_rate,

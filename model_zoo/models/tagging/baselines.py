@@ -4,7 +4,8 @@ Fitted on the training sentences only; what a fine-tuned tagger is compared with
 (`SequenceTagger.comparison_rows`) and what the tagging recipe reports next to its test scores.
 Words are looked up lowercased; a word never seen in training gets the most frequent tag of the
 words seen once (rare words are the best guide to unknown ones), or, when every training word
-was seen more than once, the most frequent tag overall.
+was seen more than once, the most frequent tag overall. It only ever says training tags: a
+test tag the training sentences lack counts as its error, as it does for a fine-tuned tagger.
 """
 
 import collections
