@@ -366,12 +366,18 @@ def test_series_classifier_zero_shot_row_when_classes_match(tiny_classifier_dir)
     tuned = task.finetune(series, labels=labels, epochs=1, test=test, strategy="full")
     c = tuned.finetune_metrics["comparison"]
     assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline"}
-    assert c["split"] == {"rule": "the given test series", "train": 12, "validation": 3,
+    # 5 series of each class: 20% would hold out 1 per class, too few to stop training on
+    # (fewer than MIN_VALIDATION_PER_CLASS): by default all 15 train, for every epoch.
+    assert c["split"] == {"rule": "the given test series", "train": 15, "validation": 0,
                           "test": 6, "unit": "series"}
     assert c["rows"]["zero-shot"] == task.evaluate(test[0], labels=test[1])
     assert c["rows"]["fine-tuned"] == tuned.evaluate(test[0], labels=test[1])
     with pytest.raises(InputError, match=r"Labels \['z'\] are not among this model's classes"):
         task.finetune(series, labels=labels, test=(test[0][:2], ["a", "z"]))
+    # 25 of each class: 20% holds out 5 per class, enough to stop on.
+    series, labels = _ramps(25, 3, classes=("a", "b", "c"))
+    split = task.finetune(series, labels=labels, epochs=1, test=test, strategy="full")
+    assert split.finetune_metrics["comparison"]["split"]["validation"] == 15
 
 
 # -- strategy="auto": chosen on the validation split, never on the test part ----------------------
@@ -538,7 +544,7 @@ def test_series_classifier_auto_chooses_on_an_inner_split_then_refits(tiny_class
     assert again["chosen"] == record["chosen"] and again["on"] == record["on"]
     assert again["candidates"] == pytest.approx(record["candidates"])
     # With a validation split, auto chooses on it and keeps the winner as trained.
-    split = task.finetune(series, labels=labels, epochs=1, test=test)
+    split = task.finetune(series, labels=labels, epochs=1, test=test, val_fraction=0.2)
     record = split.finetune_metrics["strategy"]
     _assert_auto_chose_the_best(record, True, ("gradual_unfreezing", "full", "random"))
     assert "refit" not in record and record["on"] == "4 validation series"
