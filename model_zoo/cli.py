@@ -13,8 +13,10 @@
     model-zoo finetune NAME <task arguments> --out DIR [--from-scratch]
     model-zoo cudnn NAME                      cuDNN eligibility of every recurrent layer
 
-Tasks add their own verbs (`generate`, `translate`, `transcribe`, ...) through
-`Task.cli_commands`. Errors a user can fix are printed as one line, exit code 2.
+Tasks add their own verbs (`generate`, `translate`, `transcribe`), declared with every task's
+arguments in `model_zoo.tasks.cli_arguments`, so that `--help`, `--version`, `list`, `info` and
+every command's `--help` answer without importing TensorFlow. Errors a user can fix are printed
+as one line, exit code 2.
 """
 
 import argparse
@@ -238,9 +240,11 @@ def _finetune_options(parser):
                              "with the same arguments")
 
 
-def _task_parser(prog, task_cls, finetune=False):
+def _task_parser(prog, task, finetune=False):
+    from model_zoo.tasks.cli_arguments import add_task_arguments
+
     parser = _Parser(prog=prog)
-    task_cls.add_cli_arguments(parser)
+    add_task_arguments(task, parser)
     if finetune:
         _finetune_options(parser)
     return parser
@@ -269,20 +273,19 @@ def _command_help(command):
     return parser.format_help()
 
 
-def _task_class_of(name):
+def _task_of(name):
+    """The task of checkpoint `name` (a registered name or a folder), read from its metadata
+    without importing the task's module (nor TensorFlow)."""
     from model_zoo.registry import CheckpointMetadata, default_registry
-    from model_zoo.tasks.base import task_class
 
     if os.path.isdir(name):
-        metadata = CheckpointMetadata.load(name)
-    else:
-        metadata = default_registry().get(name).metadata
-    return task_class(metadata.task)
+        return CheckpointMetadata.load(name).task
+    return default_registry().get(name).metadata.task
 
 
 def cmd_predict(args):
-    task_cls = _task_class_of(args.name)
-    task_args = _task_parser(f"model-zoo predict {args.name}", task_cls).parse_args(args.rest)
+    task_args = _task_parser(f"model-zoo predict {args.name}", _task_of(args.name))\
+        .parse_args(args.rest)
     from model_zoo.api import load
 
     _print_json(load(args.name).predict_cli(task_args))
@@ -290,9 +293,12 @@ def cmd_predict(args):
 
 
 def cmd_finetune(args):
-    task_cls = _task_class_of(args.name)
-    task_args = _task_parser(f"model-zoo finetune {args.name}", task_cls, finetune=True)\
+    task = _task_of(args.name)
+    task_args = _task_parser(f"model-zoo finetune {args.name}", task, finetune=True)\
         .parse_args(args.rest)
+    from model_zoo.tasks.base import task_class
+
+    task_cls = task_class(task)
     from model_zoo.api import finetune
 
     kwargs = task_cls.finetune_data_from_cli(task_args)
@@ -429,13 +435,17 @@ def build_parser(extra_commands=None):
 
 
 def task_commands():
-    """Verbs that task classes add (`generate`, `translate`, ...): `{name: (help, add, run)}`."""
-    from model_zoo.tasks.base import registered_tasks
+    """Verbs that tasks add (`generate`, `translate`, ...): `{name: (help, add, run)}`; `run`
+    imports the task's module (and TensorFlow) only when the verb runs."""
+    import importlib
 
-    commands = {}
-    for cls in registered_tasks().values():
-        commands.update(getattr(cls, "cli_commands", lambda: {})())
-    return commands
+    from model_zoo.tasks.cli_arguments import VERBS
+
+    def runner(target):
+        module, function = target.split(":")
+        return lambda args: getattr(importlib.import_module(module), function)(args)
+
+    return {verb: (text, add, runner(target)) for verb, (text, add, target) in VERBS.items()}
 
 
 def main(argv=None):
@@ -447,8 +457,7 @@ def main(argv=None):
             print(_command_help(first), end="")
             return 0
     with _quiet_tensorflow():
-        extra = task_commands() if first not in CORE else {}
-        parser = build_parser(extra)
+        parser = build_parser(task_commands())
         args = parser.parse_args(argv)
         try:
             return args.func(args)

@@ -39,7 +39,8 @@ from model_zoo.data.speech_corpus import (
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
 from model_zoo.metrics.speech import error_rates
 from model_zoo.models.speech import CharNgramLM, build_ctc_recognizer
-from model_zoo.tasks.speech_recognition import DEFAULT_MODEL, SpeechRecognizer
+from model_zoo.tasks.cli_arguments import DEFAULT_SPEECH_MODEL as DEFAULT_MODEL
+from model_zoo.tasks.speech_recognition import SpeechRecognizer
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe

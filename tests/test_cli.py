@@ -128,6 +128,68 @@ def test_help_without_a_model_name(command):
     assert ("--out" in out.stdout) == (command == "finetune")
 
 
+# Runs each argv through `main` in one fresh interpreter and reports, per argv, the exit code,
+# whether TensorFlow or Keras got imported, and the start of what was printed.
+_COLD_START = """
+import contextlib, io, json, sys
+from model_zoo.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    heavy = sorted(m for m in ("tensorflow", "keras") if m in sys.modules)
+    results.append({"argv": argv, "code": code, "heavy": heavy, "out": out.getvalue()[:2000]})
+json.dump(results, sys.__stdout__)
+"""
+
+
+def test_help_version_list_info_import_no_tensorflow():
+    """`--help`, `--version`, `list`, `info` and every command's `--help` (a task's own, for a
+    checkpoint of every task, too) answer without importing TensorFlow: in well under a second
+    rather than the seconds TensorFlow takes to import."""
+    from model_zoo.cli import build_parser, task_commands
+    from model_zoo.registry import default_registry
+
+    parser = build_parser(task_commands())
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    one_per_task = {}
+    for entry in default_registry().list():
+        one_per_task.setdefault(entry.metadata.task, entry.metadata.name)
+    argvs = [["--help"], ["--version"], ["list"], ["info", "forecast_lstm_co2"],
+             *([command, "--help"] for command in commands),
+             *([verb, name, "--help"] for name in one_per_task.values()
+               for verb in ("predict", "finetune"))]
+    out = subprocess.run([sys.executable, "-c", _COLD_START, json.dumps(argvs)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    results = json.loads(out.stdout)
+    assert len(results) == len(argvs) and len(one_per_task) >= 8
+    for result in results:
+        assert result["code"] in (0, None), result
+        assert result["heavy"] == [], result
+        assert result["out"].strip(), result  # it printed its help, version or listing
+    task_helps = {r["argv"][1]: r["out"] for r in results if r["argv"][0] == "predict"
+                  and len(r["argv"]) == 3}
+    assert "--csv" in task_helps[one_per_task["forecasting"]]  # the task's own arguments
+    assert all(text.count("--") >= 2 for text in task_helps.values()), task_helps  # not only -h
+
+
+def test_task_arguments_cover_every_task_and_verbs_resolve():
+    import importlib
+
+    from model_zoo.tasks.base import registered_tasks
+    from model_zoo.tasks.cli_arguments import TASK_ARGUMENTS, VERBS
+
+    assert set(TASK_ARGUMENTS) == set(registered_tasks())
+    for verb, (_, _, target) in VERBS.items():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(module), function)), verb
+
+
 def test_cudnn(capsys, registry):
     code, out, _ = run(capsys, "cudnn", "forecast_lstm_airline")
     assert code == 0 and "tensorflow: yes  jax: yes  torch: yes" in out

@@ -382,27 +382,6 @@ class AnomalyDetector(Task):
 
     # -- command line --------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--csv", required=True, help="CSV file holding the series")
-        parser.add_argument("--column", required=True, help="column of the series' values")
-        parser.add_argument("--fill-missing", choices=["interpolate"], default=None,
-                            help="fill gaps (NaN) instead of rejecting them")
-        parser.add_argument("--threshold", type=float, default=None,
-                            help="flag scores above this (default: the model's threshold)")
-        parser.add_argument("--test-csv", default=None,
-                            help="finetune: a CSV file of a series with labelled anomalies, "
-                                 "never trained on, to compare the fine-tuned model with the "
-                                 "zero-shot model and an isolation forest")
-        parser.add_argument("--test-column", default=None,
-                            help="finetune: column of --test-csv's values (default: --column)")
-        parser.add_argument("--labels-column", default=None,
-                            help="finetune: column of --test-csv's 0/1 labels (1: anomalous)")
-        parser.add_argument("--normalize", choices=list(normalization.MODES), default=None,
-                            help="predict: how the series is standardised (default: the "
-                                 "model's; 'series' or 'local' for a series of your own); "
-                                 "finetune: the new model's (default: local)")
-
     def predict_cli(self, args):
         threshold = self._threshold(args.threshold)
         normalize = getattr(args, "normalize", None)

@@ -13,6 +13,7 @@ import pkgutil
 from model_zoo.checkpoint import read_checkpoint, write_checkpoint
 from model_zoo.errors import InputError
 from model_zoo.registry import CheckpointMetadata
+from model_zoo.tasks.cli_arguments import add_task_arguments
 
 _TASKS = {}
 
@@ -34,7 +35,7 @@ def _import_all_tasks():
     import model_zoo.tasks as package
 
     for info in pkgutil.iter_modules(package.__path__):
-        if info.name != "base":
+        if info.name not in ("base", "cli_arguments"):
             importlib.import_module(f"model_zoo.tasks.{info.name}")
 
 
@@ -282,7 +283,9 @@ class Task:
 
     @classmethod
     def add_cli_arguments(cls, parser):
-        """Adds this task's `predict`/`finetune` arguments to an argparse parser."""
+        """Adds this task's `predict`/`finetune` arguments to an argparse parser: those declared
+        for it in `model_zoo.tasks.cli_arguments` (which the CLI reads without TensorFlow)."""
+        add_task_arguments(cls.task_name, parser)
 
     def predict_cli(self, args):
         """Runs `model-zoo predict` for this task; returns a JSON-serialisable result."""

@@ -338,21 +338,6 @@ class Forecaster(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--csv", required=True, help="CSV file holding the series")
-        parser.add_argument("--column", required=True, help="column of the series' values")
-        parser.add_argument("--horizon", type=int, default=None,
-                            help="values to forecast (default: the model's horizon)")
-        parser.add_argument("--fill-missing", choices=["interpolate"], default=None,
-                            help="fill gaps (NaN) instead of rejecting them")
-        parser.add_argument("--test-size", type=int, default=None,
-                            help="finetune: values held out at the end for the comparison with "
-                                 "seasonal naive (default: about the last 20%%; 0: none)")
-        parser.add_argument("--season", type=int, default=None,
-                            help="finetune: the series' season, for seasonal naive and the "
-                                 "MASE scale (default: the model's)")
-
     def predict_cli(self, args):
         values = as_series(args.csv, column=args.column, fill_missing=args.fill_missing)
         return {"model": self.name, "history": int(values.size),

@@ -459,27 +459,6 @@ class LanguageModel(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        _generation_arguments(parser, positional=False)
-        parser.add_argument("--text-file", action="append", default=[],
-                            help="finetune: UTF-8 text file(s) to adapt the language model to")
-        parser.add_argument("--csv", default=None,
-                            help="finetune: CSV of labelled texts, to build a classifier")
-        parser.add_argument("--text-column", default="text")
-        parser.add_argument("--label-column", default="label")
-        parser.add_argument("--lm-epochs", type=int, default=1,
-                            help="finetune --csv: LM adaptation epochs before the classifier")
-        parser.add_argument("--test", default=None,
-                            help="finetune: data never trained on, to compare the fine-tuned "
-                                 "model with the model before and a classical baseline: a "
-                                 "text file (with --text-file) or a CSV like --csv's "
-                                 "(default: --test-fraction of the data)")
-        parser.add_argument("--test-fraction", type=float, default=None,
-                            help="finetune: share held out for that comparison when there is "
-                                 "no --test: the end of the text (default 0.1) or of each "
-                                 "label of --csv (default 0.2); 0: none")
-
     def predict_cli(self, args):
         return _run_generation(self, args)
 
@@ -500,12 +479,6 @@ class LanguageModel(Task):
                          "(adapt it) or --csv FILE --text-column T --label-column L (a "
                          "classifier). Received: neither")
 
-    @classmethod
-    def cli_commands(cls):
-        return {"generate": ("generate text with a language model",
-                             functools.partial(_generation_arguments, positional=True),
-                             _generate_command)}
-
 
 def _plain_texts(data):
     """The texts of plain-text input (paths or `{"texts": [...]}`), or None for labelled data."""
@@ -522,22 +495,6 @@ def _plain_texts(data):
     return None
 
 
-def _generation_arguments(parser, positional=True):
-    if positional:
-        parser.add_argument("name", help="language model name or checkpoint folder")
-    parser.add_argument("--prompt", action="append", default=None,
-                        help="text to continue (repeatable: one batch)")
-    parser.add_argument("--max-chars", type=int, default=300,
-                        help="characters (tokens, for a subword model) to generate")
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--num-samples", type=int, default=1)
-    if positional:
-        parser.add_argument("--json", action="store_true", help="print JSON")
-
-
 def _run_generation(lm, args):
     prompts = args.prompt or [""]
     texts = lm.generate(prompts, max_chars=args.max_chars, temperature=args.temperature,
@@ -547,7 +504,8 @@ def _run_generation(lm, args):
         [p for p in prompts for _ in range(args.num_samples)], texts)]}
 
 
-def _generate_command(args):
+def generate_command(args):
+    """`model-zoo generate NAME` (arguments: `cli_arguments.VERBS`)."""
     import json
 
     from model_zoo.api import load

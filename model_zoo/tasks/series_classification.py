@@ -395,20 +395,6 @@ class SeriesClassifier(Task):
 
     # -- command line --------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--input", required=True,
-                            help=".ts file, or long-format CSV (one row per time step)")
-        parser.add_argument("--id-column", default="series_id", help="CSV: series-id column")
-        parser.add_argument("--label-column", default="label",
-                            help="CSV: label column (optional for predict)")
-        parser.add_argument("--time-column", default=None, help="CSV: column to sort rows by")
-        parser.add_argument("--value-columns", default=None,
-                            help="CSV: comma-separated channel columns (default: all others)")
-        parser.add_argument("--test-fraction", type=float, default=None,
-                            help="finetune: share of each class held out for the comparison "
-                                 "with 1-NN Euclidean (default 0.2; 0: none)")
-
     @staticmethod
     def _csv_options(args):
         columns = args.value_columns.split(",") if args.value_columns else None

@@ -35,10 +35,9 @@ from model_zoo.models.speech import (
     ctc_prefix_beam_search,
 )
 from model_zoo.tasks.base import Task, register_task
+from model_zoo.tasks.cli_arguments import SPEECH_DECODERS as DECODERS
 from model_zoo.training.finetune import GradualUnfreezing, get_strategy
 
-DECODERS = ("greedy", "beam_search", "beam_search_lm")
-DEFAULT_MODEL = "asr_crnn_synthetic_en"
 LM_ASSET = "char_lm.json.gz"
 
 
@@ -438,16 +437,6 @@ class SpeechRecognizer(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("files", nargs="*", help="audio files to transcribe (predict)")
-        parser.add_argument("--data", default=None,
-                            help="finetune: folder of clips + .txt transcripts, or a CSV")
-        parser.add_argument("--language", default=None,
-                            help="finetune: language of the transcripts (en, nl, ...)")
-        parser.add_argument("--decoder", choices=DECODERS, default=None)
-        parser.add_argument("--beam-width", type=int, default=None)
-
     def predict_cli(self, args):
         if not args.files:
             raise InputError("Give at least one audio file to transcribe. Received: no files")
@@ -461,42 +450,6 @@ class SpeechRecognizer(Task):
             raise InputError("`model-zoo finetune` for speech needs --data FOLDER_OR_CSV. "
                              "Received: no --data")
         return {"data": args.data, "language": args.language}
-
-    @classmethod
-    def cli_commands(cls):
-        def add_arguments(parser):
-            parser.add_argument("files", nargs="+", help="audio files (WAV, OGG, FLAC)")
-            parser.add_argument("--model", default=DEFAULT_MODEL,
-                                help=f"checkpoint name or folder (default {DEFAULT_MODEL})")
-            parser.add_argument("--decoder", choices=DECODERS, default=None)
-            parser.add_argument("--beam-width", type=int, default=None)
-            parser.add_argument("--json", action="store_true", help="print JSON")
-
-        def run(args):
-            from model_zoo.api import load
-
-            task = load(args.model)
-            if not isinstance(task, SpeechRecognizer):
-                raise InputError(f"{args.model} is not a speech recognition model. "
-                                 f"Received: task {task.task_name!r}")
-            failed = 0
-            results = []
-            for path in args.files:
-                try:
-                    text = task.transcribe(path, decoder=args.decoder,
-                                           beam_width=args.beam_width)
-                    results.append({"file": path, "text": text})
-                except AudioError as e:
-                    failed += 1
-                    results.append({"file": path, "error": str(e)})
-            if args.json:
-                print(json.dumps(results, indent=2))
-            else:
-                for r in results:
-                    print(f"{r['file']}\t{r.get('text', 'ERROR: ' + r.get('error', ''))}")
-            return 2 if failed else 0
-
-        return {"transcribe": ("transcribe audio files with a speech model", add_arguments, run)}
 
 
 def recognizer_groups(model):
@@ -531,3 +484,29 @@ def extend_output_layer(model, old_size, new_size, seed=0):
     new_model.get_layer("ctc_logits").set_weights([new_kernel.astype("float32"),
                                                    new_bias.astype("float32")])
     return new_model
+
+
+def transcribe_command(args):
+    """`model-zoo transcribe FILES...` (arguments: `cli_arguments.VERBS`)."""
+    from model_zoo.api import load
+
+    task = load(args.model)
+    if not isinstance(task, SpeechRecognizer):
+        raise InputError(f"{args.model} is not a speech recognition model. "
+                         f"Received: task {task.task_name!r}")
+    failed = 0
+    results = []
+    for path in args.files:
+        try:
+            text = task.transcribe(path, decoder=args.decoder,
+                                   beam_width=args.beam_width)
+            results.append({"file": path, "text": text})
+        except AudioError as e:
+            failed += 1
+            results.append({"file": path, "error": str(e)})
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        for r in results:
+            print(f"{r['file']}\t{r.get('text', 'ERROR: ' + r.get('error', ''))}")
+    return 2 if failed else 0

@@ -371,29 +371,6 @@ class SequenceTagger(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--text", action="append", default=None,
-                            help="raw text to tag (repeatable)")
-        parser.add_argument("--conll", default=None,
-                            help="CoNLL file: tokens in the first column (and gold tags in the "
-                                 "last, for scores); the training file for finetune")
-        parser.add_argument("--val-conll", default=None,
-                            help="finetune: a validation CoNLL file (default: the end of "
-                                 "--conll)")
-        parser.add_argument("--output", default=None,
-                            help="predict: write the tagged --conll file here")
-        parser.add_argument("--crf", choices=["yes", "no"], default=None,
-                            help="finetune: CRF or softmax for a new head (default: as now)")
-        parser.add_argument("--test-conll", "--test", dest="test_conll", default=None,
-                            help="finetune: a tagged CoNLL file never trained on, to compare "
-                                 "the fine-tuned model with the zero-shot model and the "
-                                 "most-frequent-tag baseline (default: --test-fraction of "
-                                 "--conll)")
-        parser.add_argument("--test-fraction", type=float, default=0.2,
-                            help="finetune: share of --conll's sentences held out for that "
-                                 "comparison when there is no --test-conll (0: none)")
-
     def predict_cli(self, args):
         if bool(args.text) == bool(args.conll):
             raise InputError("Pass --text \"some text\" or --conll FILE (one of them). "

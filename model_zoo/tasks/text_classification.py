@@ -363,21 +363,6 @@ class TextClassifier(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--text", action="append", default=[],
-                            help="a text to classify (repeatable)")
-        parser.add_argument("--input", default=None,
-                            help="a UTF-8 file with one text per line to classify")
-        parser.add_argument("--csv", default=None, help="CSV file of labelled texts (finetune)")
-        parser.add_argument("--text-column", default="text", help="column of the texts")
-        parser.add_argument("--label-column", default="label", help="column of the labels")
-        parser.add_argument("--batch-size", type=int, default=32)
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--test-fraction", type=float, default=None,
-                            help="finetune: share of each label held out for the comparison "
-                                 "with TF-IDF + logistic regression (default 0.2; 0: none)")
-
     def predict_cli(self, args):
         texts = list(args.text)
         if args.input:

@@ -27,7 +27,6 @@ from model_zoo.models.seq2seq import (
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
-DEFAULT_MODEL = "translation_bilstm_bible_en_es"
 #: The comparison's second classical baseline (the source copied unchanged): a row named
 #: "baseline (...)" is one of the baselines the fine-tuned model is judged against.
 COPY_SOURCE = "baseline (copy source)"
@@ -370,24 +369,6 @@ class Translator(Task):
 
     # -- command line ------------------------------------------------------------------------------
 
-    @classmethod
-    def add_cli_arguments(cls, parser):
-        parser.add_argument("--text", action="append", default=[],
-                            help="a sentence to translate (repeatable)")
-        parser.add_argument("--file", default=None, help="a text file, one sentence per line")
-        parser.add_argument("--tsv", default=None,
-                            help="fine-tuning: sentence pairs, source<TAB>target per line")
-        parser.add_argument("--beam-size", type=int, default=None,
-                            help="beam width (1 = greedy; default: the checkpoint's)")
-        parser.add_argument("--test", default=None,
-                            help="fine-tuning: pairs never trained on (TSV like --tsv), to "
-                                 "compare the fine-tuned model with the model before and the "
-                                 "nearest-pair baseline by BLEU (default: --test-fraction of "
-                                 "--tsv)")
-        parser.add_argument("--test-fraction", type=float, default=0.1,
-                            help="fine-tuning: share of --tsv's pairs held out for that "
-                                 "comparison when there is no --test (at most 500; 0: none)")
-
     def predict_cli(self, args):
         texts = _texts_from_cli(args.text, args.file)
         return {"model": self.name,
@@ -401,11 +382,6 @@ class Translator(Task):
         if args.test:
             read_parallel_tsv(args.test)
         return {"data": args.tsv, "test": args.test, "test_fraction": args.test_fraction}
-
-    @classmethod
-    def cli_commands(cls):
-        return {"translate": ("translate sentences; --plot draws the attention weights",
-                              _add_translate_arguments, _run_translate)}
 
 
 def check_plot_path(path):
@@ -434,19 +410,8 @@ def _texts_from_cli(texts, path):
     return texts
 
 
-def _add_translate_arguments(parser):
-    parser.add_argument("text", nargs="*", help="sentences to translate")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help=f"checkpoint name or folder (default: {DEFAULT_MODEL})")
-    parser.add_argument("--file", default=None, help="a text file, one sentence per line")
-    parser.add_argument("--beam-size", type=int, default=None,
-                        help="beam width (1 = greedy; default: the checkpoint's)")
-    parser.add_argument("--plot", default=None, metavar="OUT.png",
-                        help="draw the attention weights of the (first) sentence")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _run_translate(args):
+def translate_command(args):
+    """`model-zoo translate SENTENCES` (arguments: `cli_arguments.VERBS`)."""
     from model_zoo.api import load
 
     texts = _texts_from_cli(args.text, args.file)

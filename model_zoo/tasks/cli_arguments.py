@@ -1,0 +1,237 @@
+"""Command-line arguments of every task and task verb, importable without TensorFlow.
+
+`model-zoo --help`, `model-zoo predict NAME --help` or `model-zoo generate --help` must answer
+at once, but the task modules import Keras (and with it TensorFlow, seconds of start-up). So
+what the command line needs before it runs anything is declared here, in plain argparse, and
+the heavy modules are imported only when a command runs:
+
+* `TASK_ARGUMENTS[task](parser)`: the task's `predict`/`finetune` arguments (the task class's
+  `add_cli_arguments` reads them from here);
+* `VERBS[verb] = (help, add_arguments, "module:function")`: the verbs tasks add (`generate`,
+  `translate`, `transcribe`); the function runs the parsed command and returns an exit code.
+
+The constants the arguments show (default checkpoints, decoder names) are defined here once
+and imported by the task modules.
+"""
+
+#: The translator `model-zoo translate` uses when no --model is given.
+DEFAULT_TRANSLATION_MODEL = "translation_bilstm_bible_en_es"
+#: The recognizer `model-zoo transcribe` uses when no --model is given.
+DEFAULT_SPEECH_MODEL = "asr_crnn_synthetic_en"
+#: CTC decoders of the speech recognizer.
+SPEECH_DECODERS = ("greedy", "beam_search", "beam_search_lm")
+#: How an anomaly detector standardises a series (see `models/anomaly/normalization.py`).
+ANOMALY_NORMALIZATIONS = ("checkpoint", "series", "local")
+
+TASK_ARGUMENTS = {}
+VERBS = {}
+
+
+def task_arguments(task):
+    """Decorator: registers a function `add(parser)` as the arguments of task `task`."""
+
+    def decorator(add):
+        TASK_ARGUMENTS[task] = add
+        return add
+
+    return decorator
+
+
+def add_task_arguments(task, parser):
+    """Adds the `predict`/`finetune` arguments of task `task` (none if it declares none)."""
+    add = TASK_ARGUMENTS.get(task)
+    if add is not None:
+        add(parser)
+
+
+def _series_csv(parser):
+    parser.add_argument("--csv", required=True, help="CSV file holding the series")
+    parser.add_argument("--column", required=True, help="column of the series' values")
+    parser.add_argument("--fill-missing", choices=["interpolate"], default=None,
+                        help="fill gaps (NaN) instead of rejecting them")
+
+
+@task_arguments("forecasting")
+def _forecasting(parser):
+    _series_csv(parser)
+    parser.add_argument("--horizon", type=int, default=None,
+                        help="values to forecast (default: the model's horizon)")
+    parser.add_argument("--test-size", type=int, default=None,
+                        help="finetune: values held out at the end for the comparison with "
+                             "seasonal naive (default: about the last 20%%; 0: none)")
+    parser.add_argument("--season", type=int, default=None,
+                        help="finetune: the series' season, for seasonal naive and the "
+                             "MASE scale (default: the model's)")
+
+
+@task_arguments("anomaly_detection")
+def _anomaly_detection(parser):
+    _series_csv(parser)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="flag scores above this (default: the model's threshold)")
+    parser.add_argument("--test-csv", default=None,
+                        help="finetune: a CSV file of a series with labelled anomalies, "
+                             "never trained on, to compare the fine-tuned model with the "
+                             "zero-shot model and an isolation forest")
+    parser.add_argument("--test-column", default=None,
+                        help="finetune: column of --test-csv's values (default: --column)")
+    parser.add_argument("--labels-column", default=None,
+                        help="finetune: column of --test-csv's 0/1 labels (1: anomalous)")
+    parser.add_argument("--normalize", choices=list(ANOMALY_NORMALIZATIONS), default=None,
+                        help="predict: how the series is standardised (default: the "
+                             "model's; 'series' or 'local' for a series of your own); "
+                             "finetune: the new model's (default: local)")
+
+
+@task_arguments("series_classification")
+def _series_classification(parser):
+    parser.add_argument("--input", required=True,
+                        help=".ts file, or long-format CSV (one row per time step)")
+    parser.add_argument("--id-column", default="series_id", help="CSV: series-id column")
+    parser.add_argument("--label-column", default="label",
+                        help="CSV: label column (optional for predict)")
+    parser.add_argument("--time-column", default=None, help="CSV: column to sort rows by")
+    parser.add_argument("--value-columns", default=None,
+                        help="CSV: comma-separated channel columns (default: all others)")
+    parser.add_argument("--test-fraction", type=float, default=None,
+                        help="finetune: share of each class held out for the comparison "
+                             "with 1-NN Euclidean (default 0.2; 0: none)")
+
+
+@task_arguments("tagging")
+def _tagging(parser):
+    parser.add_argument("--text", action="append", default=None,
+                        help="raw text to tag (repeatable)")
+    parser.add_argument("--conll", default=None,
+                        help="CoNLL file: tokens in the first column (and gold tags in the "
+                             "last, for scores); the training file for finetune")
+    parser.add_argument("--val-conll", default=None,
+                        help="finetune: a validation CoNLL file (default: the end of "
+                             "--conll)")
+    parser.add_argument("--output", default=None,
+                        help="predict: write the tagged --conll file here")
+    parser.add_argument("--crf", choices=["yes", "no"], default=None,
+                        help="finetune: CRF or softmax for a new head (default: as now)")
+    parser.add_argument("--test-conll", "--test", dest="test_conll", default=None,
+                        help="finetune: a tagged CoNLL file never trained on, to compare "
+                             "the fine-tuned model with the zero-shot model and the "
+                             "most-frequent-tag baseline (default: --test-fraction of "
+                             "--conll)")
+    parser.add_argument("--test-fraction", type=float, default=0.2,
+                        help="finetune: share of --conll's sentences held out for that "
+                             "comparison when there is no --test-conll (0: none)")
+
+
+@task_arguments("text_classification")
+def _text_classification(parser):
+    parser.add_argument("--text", action="append", default=[],
+                        help="a text to classify (repeatable)")
+    parser.add_argument("--input", default=None,
+                        help="a UTF-8 file with one text per line to classify")
+    parser.add_argument("--csv", default=None, help="CSV file of labelled texts (finetune)")
+    parser.add_argument("--text-column", default="text", help="column of the texts")
+    parser.add_argument("--label-column", default="label", help="column of the labels")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-fraction", type=float, default=None,
+                        help="finetune: share of each label held out for the comparison "
+                             "with TF-IDF + logistic regression (default 0.2; 0: none)")
+
+
+def _generation_arguments(parser, positional=True):
+    if positional:
+        parser.add_argument("name", help="language model name or checkpoint folder")
+    parser.add_argument("--prompt", action="append", default=None,
+                        help="text to continue (repeatable: one batch)")
+    parser.add_argument("--max-chars", type=int, default=300,
+                        help="characters (tokens, for a subword model) to generate")
+    parser.add_argument("--temperature", type=float, default=0.8)
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--num-samples", type=int, default=1)
+    if positional:
+        parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+@task_arguments("language_modeling")
+def _language_model(parser):
+    _generation_arguments(parser, positional=False)
+    parser.add_argument("--text-file", action="append", default=[],
+                        help="finetune: UTF-8 text file(s) to adapt the language model to")
+    parser.add_argument("--csv", default=None,
+                        help="finetune: CSV of labelled texts, to build a classifier")
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--lm-epochs", type=int, default=1,
+                        help="finetune --csv: LM adaptation epochs before the classifier")
+    parser.add_argument("--test", default=None,
+                        help="finetune: data never trained on, to compare the fine-tuned "
+                             "model with the model before and a classical baseline: a "
+                             "text file (with --text-file) or a CSV like --csv's "
+                             "(default: --test-fraction of the data)")
+    parser.add_argument("--test-fraction", type=float, default=None,
+                        help="finetune: share held out for that comparison when there is "
+                             "no --test: the end of the text (default 0.1) or of each "
+                             "label of --csv (default 0.2); 0: none")
+
+
+@task_arguments("translation")
+def _translation(parser):
+    parser.add_argument("--text", action="append", default=[],
+                        help="a sentence to translate (repeatable)")
+    parser.add_argument("--file", default=None, help="a text file, one sentence per line")
+    parser.add_argument("--tsv", default=None,
+                        help="fine-tuning: sentence pairs, source<TAB>target per line")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="beam width (1 = greedy; default: the checkpoint's)")
+    parser.add_argument("--test", default=None,
+                        help="fine-tuning: pairs never trained on (TSV like --tsv), to "
+                             "compare the fine-tuned model with the model before and the "
+                             "nearest-pair baseline by BLEU (default: --test-fraction of "
+                             "--tsv)")
+    parser.add_argument("--test-fraction", type=float, default=0.1,
+                        help="fine-tuning: share of --tsv's pairs held out for that "
+                             "comparison when there is no --test (at most 500; 0: none)")
+
+
+@task_arguments("speech_recognition")
+def _speech_recognition(parser):
+    parser.add_argument("files", nargs="*", help="audio files to transcribe (predict)")
+    parser.add_argument("--data", default=None,
+                        help="finetune: folder of clips + .txt transcripts, or a CSV")
+    parser.add_argument("--language", default=None,
+                        help="finetune: language of the transcripts (en, nl, ...)")
+    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None)
+    parser.add_argument("--beam-width", type=int, default=None)
+
+
+def _translate_arguments(parser):
+    parser.add_argument("text", nargs="*", help="sentences to translate")
+    parser.add_argument("--model", default=DEFAULT_TRANSLATION_MODEL,
+                        help=f"checkpoint name or folder (default: {DEFAULT_TRANSLATION_MODEL})")
+    parser.add_argument("--file", default=None, help="a text file, one sentence per line")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="beam width (1 = greedy; default: the checkpoint's)")
+    parser.add_argument("--plot", default=None, metavar="OUT.png",
+                        help="draw the attention weights of the (first) sentence")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _transcribe_arguments(parser):
+    parser.add_argument("files", nargs="+", help="audio files (WAV, OGG, FLAC)")
+    parser.add_argument("--model", default=DEFAULT_SPEECH_MODEL,
+                        help=f"checkpoint name or folder (default {DEFAULT_SPEECH_MODEL})")
+    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None)
+    parser.add_argument("--beam-width", type=int, default=None)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+
+
+VERBS.update({
+    "generate": ("generate text with a language model", _generation_arguments,
+                 "model_zoo.tasks.language_model:generate_command"),
+    "translate": ("translate sentences; --plot draws the attention weights",
+                  _translate_arguments, "model_zoo.tasks.translation:translate_command"),
+    "transcribe": ("transcribe audio files with a speech model", _transcribe_arguments,
+                   "model_zoo.tasks.speech_recognition:transcribe_command"),
+})
