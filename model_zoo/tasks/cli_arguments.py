@@ -14,14 +14,14 @@ The constants the arguments show (default checkpoints, decoder names) are define
 and imported by the task modules.
 """
 
+from model_zoo.models.anomaly.normalization import MODES as ANOMALY_NORMALIZATIONS
+
 #: The translator `model-zoo translate` uses when no --model is given.
 DEFAULT_TRANSLATION_MODEL = "translation_bilstm_bible_en_es"
 #: The recognizer `model-zoo transcribe` uses when no --model is given.
 DEFAULT_SPEECH_MODEL = "asr_crnn_synthetic_en"
 #: CTC decoders of the speech recognizer.
 SPEECH_DECODERS = ("greedy", "beam_search", "beam_search_lm")
-#: How an anomaly detector standardises a series (see `models/anomaly/normalization.py`).
-ANOMALY_NORMALIZATIONS = ("checkpoint", "series", "local")
 
 TASK_ARGUMENTS = {}
 VERBS = {}
