@@ -182,8 +182,15 @@ def test_forecaster_season_test_size_and_opting_out(tiny_forecaster_dir):
     assert c["models"]["baseline"] == "seasonal naive (lag 6)" and tuned.season == 6
     assert c["split"]["test"] == 24 and c["split"]["rule"] == "the last 24 values, by time"
     assert c["rows"]["fine-tuned"]["mase"] == pytest.approx(tuned.evaluate(series, 24)["mase"])
-    assert "comparison" not in task.finetune(series, epochs=1, test_size=0,
-                                             strategy="full").finetune_metrics
+    assert tuned.finetune_metrics["season"] == {"value": 6, "from": "given"}
+    # Without `season`, it is read from the training values (the model's is 12) ...
+    untold = task.finetune(series, epochs=1, test_size=0, strategy="full")
+    assert "comparison" not in untold.finetune_metrics
+    assert untold.season == 6 and untold.finetune_metrics["season"]["from"].startswith(
+        "detected from the 113 training values")
+    # ... and a series without a season gets the naive forecast (lag 1) as its baseline.
+    walk = 100 + np.cumsum(np.random.default_rng(0).normal(size=150))
+    assert task.finetune(walk, epochs=1, test_size=0, strategy="full").season == 1
     # From random weights there is no zero-shot model: the row says why, not random numbers.
     scratch = model_zoo.finetune(task, series, epochs=1, init="random", test_size=24)
     c = scratch.finetune_metrics["comparison"]

@@ -338,3 +338,32 @@ def test_from_scratch_uses_the_recipe_schedule_of_the_checkpoint():
     speech = RecipeSchedule.from_metadata(metadata("asr_crnn_synthetic_en"))
     assert speech.warmup_epochs == 1 and speech.learning_rate == 1.5e-3
     assert RecipeSchedule.from_metadata(None) == RecipeSchedule()  # not from a recipe
+
+
+@pytest.mark.parametrize("season", [3, 4, 7, 12, 24])
+def test_detect_season_finds_the_season_of_a_noisy_trending_series(season):
+    from model_zoo.data.timeseries import detect_season
+
+    for seed in range(3):
+        assert detect_season(seasonal_series(10 * season + 100, season=season, seed=seed)) \
+            == season
+
+
+def test_detect_season_says_none_without_one_and_prefers_the_hint():
+    from model_zoo.data.timeseries import detect_season
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        assert detect_season(rng.normal(size=300)) == 1  # white noise
+        assert detect_season(np.cumsum(rng.normal(size=300))) == 1  # random walk
+    assert detect_season(np.arange(50.0)) == 1  # a line: no variation left after differencing
+    assert detect_season(seasonal_series(20)) == 1  # too short for three seasons
+    # A season of 52.18 (weeks in a year): the peaks at 52, 104 and 157 are about as high;
+    # the hint keeps the model's 52 rather than a multiple.
+    t = np.arange(1000)
+    for _ in range(3):
+        weekly = 5 * np.sin(2 * np.pi * t / 52.18) + rng.normal(0, 0.3, t.size)
+        assert detect_season(weekly, hint=52) == 52
+        unhinted = detect_season(weekly)
+        assert abs(unhinted - round(unhinted / 52.18) * 52.18) <= 1.5, unhinted
+    assert detect_season(seasonal_series(240), hint=7) == 12  # a hint that does not fit

@@ -61,7 +61,8 @@ def _forecasting(parser):
                              "seasonal naive (default: about the last 20%%; 0: none)")
     parser.add_argument("--season", type=int, default=None,
                         help="finetune: the series' season, for seasonal naive and the "
-                             "MASE scale (default: the model's)")
+                             "MASE scale (default: detected from the series' autocorrelation; "
+                             "1, none, when it has no clear peak)")
 
 
 @task_arguments("anomaly_detection")

@@ -9,6 +9,7 @@ from model_zoo import limits
 from model_zoo.data.timeseries import (
     StandardScaler,
     as_series,
+    detect_season,
     make_windows,
     require_length,
     rolling_origins,
@@ -215,13 +216,17 @@ class Forecaster(Task):
                 model, the zero-shot model (its scaler refitted to the values before them) and
                 seasonal naive are compared (`finetune_metrics["comparison"]`), rolling origin
                 as in `evaluate`; default: about the last 20%, in whole horizons; 0: none.
-            season: the series' season (for seasonal naive and the MASE scale); default: the
-                model's.
+            season: the series' season (for seasonal naive, the residual weight and the MASE
+                scale); default: detected from the training values (`detect_season`: the
+                strongest peak of the autocorrelation of their differences, 1 when there is
+                none; the model's own season where the peak is a whole multiple of it).
+                `finetune_metrics["season"]` says which and how.
         """
         check_strategy(strategy)
         values = as_series(data, column=column, fill_missing=fill_missing)
         if season is not None:
             season = limits.positive_int(season, "season")
+            season_from = "given"
         if test_size is None:  # About the last 20%, in whole forecasts of `horizon` values.
             test_size = self.horizon * max(1, round(values.size / 5 / self.horizon))
             rule = f"the last {test_size} values (about 20%, whole horizons), by time"
@@ -241,12 +246,15 @@ class Forecaster(Task):
                        "values)")
         held_out, values = values, values[:fit_size]
         split = values.size - val_size
+        if season is None:
+            season = detect_season(values[:split], hint=self.season)
+            season_from = (f"detected from the {split} training values (autocorrelation of "
+                           f"their differences; the model's is {self.season})")
         scaler = StandardScaler.fit(values[:split], self.scaler.transform)
         scaled = scaler.scale(values)
         preprocessing = json.loads(json.dumps(self.preprocessing))
         preprocessing["scaler"] = scaler.to_dict()
-        if season is not None:
-            preprocessing["season"] = season
+        preprocessing["season"] = season
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
 
         def fit(start, strategy):  # One candidate: `start`'s network trained on `scaled`.
@@ -275,6 +283,7 @@ class Forecaster(Task):
             metric="val_mae_scaled", higher_is_better=False, seed=seed,
             on=f"the last {val_size} values before any test part (validation), "
                f"{self.horizon} at a time from every origin")
+        tuned.finetune_metrics["season"] = {"value": season, "from": season_from}
         if test_size:
             self.compare_finetuned(tuned, values, held_out, {
                 "rule": rule, "train": int(split), "validation": int(val_size),
