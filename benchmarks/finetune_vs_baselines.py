@@ -318,7 +318,7 @@ TASKS = {
                               "UEA BasicMotions: 6 channels, 4 classes, 40 train / 40 test"),
         }},
     "tagging": {
-        "strategies": ["full", "gradual_unfreezing"], "judged": "gradual_unfreezing",
+        "strategies": ["full", "gradual_unfreezing", "auto"], "judged": "auto",
         "epochs": (20, 2),
         "datasets": {
             "brown_fine_tags": ("tagging_bilstm_brown", tagging_brown_fine_tags,

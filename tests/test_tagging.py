@@ -279,7 +279,8 @@ def test_finetune_new_tag_set_reuses_encoder(tiny_tagger_dir, tmp_path):
     tagger = model_zoo.load(tiny_tagger_dir)
     train = write_conll(tmp_path / "ner.conll", [t for t, _ in NER], [g for _, g in NER])
     out = str(tmp_path / "ner_model")
-    tuned = model_zoo.finetune(tagger, train, out=out, epochs=4, batch_size=4)
+    tuned = model_zoo.finetune(tagger, train, out=out, epochs=4, batch_size=4,
+                               strategy="gradual_unfreezing")
     m = tuned.finetune_metrics
     assert m["new_head"] and m["tags"] == ["B-LOC", "B-PER", "I-PER", "O"]
     assert {"precision", "recall", "f1"} <= set(m["val_after"])
@@ -295,6 +296,21 @@ def test_finetune_new_tag_set_reuses_encoder(tiny_tagger_dir, tmp_path):
     assert reloaded.tags == m["tags"] and reloaded.scheme == "BIO"
     assert {tag for _, tag in reloaded.tag("John visited London.")} <= set(m["tags"])
     assert model_zoo.load(tiny_tagger_dir).tags == tagger.tags  # The parent is unchanged.
+
+
+def test_finetune_auto_keeps_the_best_candidate_on_validation(tiny_tagger_dir):
+    import model_zoo
+
+    tuned = model_zoo.load(tiny_tagger_dir).finetune(list(NER), epochs=2, batch_size=4,
+                                                     test_fraction=0)
+    m = tuned.finetune_metrics
+    record = m["strategy"]
+    assert list(record["candidates"]) == ["gradual_unfreezing", "full", "random"]
+    assert record["metric"] == "accuracy" and record["higher_is_better"] is True
+    best = max(record["candidates"].values())
+    assert record["chosen"] == next(k for k, v in record["candidates"].items() if v == best)
+    assert record["candidates"][record["chosen"]] == m["val_after"]["accuracy"]
+    assert "validation sentences" in record["on"]
 
 
 def test_finetune_and_predict_from_the_cli(tiny_tagger_dir, tmp_path, capsys):
