@@ -99,6 +99,8 @@ CLI_CASES = [
      False),
     (["generate", LANGUAGE_MODEL, "--num-samples", "0"], "`num_samples` must be a positive",
      False),
+    (["finetune", TRANSLATOR, "--tsv", "{tmp}/in/pairs.tsv", "--out", "{tmp}/out",
+      "--target-vocabulary", "french"], "`target_vocabulary` must be 'keep', 'new' or a", True),
     (["translate", ""], "Sentence 1 is empty", False),
     (["translate", "--file", "{tmp}/in/latin1.txt"], "is not UTF-8", False),
     (["translate", "God is love.", "--plot", "/proc/nope/a.png"],
@@ -141,6 +143,7 @@ def workdir(tmp_path, monkeypatch):
     inputs.mkdir()
     (inputs / "latin1.txt").write_bytes("Dieu est amour. Été\n".encode("latin-1"))
     (inputs / "clip.wav").write_bytes(b"not read")
+    (inputs / "pairs.tsv").write_text("God is love.\tDieu est amour.\n" * 4, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -246,6 +249,8 @@ TASK_CASES = [
     (TRANSLATOR, "translate", ("God is love.",), {"beam_size": 0}, "`beam_size` must be"),
     (TRANSLATOR, "translate", ("love " * 5_000,), {}, "MODEL_ZOO_MAX_TEXT_CHARS"),
     (TRANSLATOR, "attention", ("God is love.",), {"beam_size": -1}, "`beam_size` must be"),
+    (TRANSLATOR, "finetune", ([("God is love.", "Dieu est amour.")] * 4,),
+     {"target_vocabulary": 0}, "`target_vocabulary` must be 'keep', 'new' or a"),
     (TRANSLATOR, "plot_attention", ("God is love.", "/proc/nope/a.png"), {},
      "Cannot write the attention plot"),
     (TRANSLATOR, "plot_attention", ("God is love.", "attention.docx"), {},

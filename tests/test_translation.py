@@ -294,6 +294,53 @@ def test_finetune_keeps_vocabulary_and_learns(tiny_translator_dir, tmp_path, cap
     assert not (tmp_path / "x").exists()
 
 
+def test_finetune_to_a_new_target_language(tiny_translator_dir, tmp_path, capsys):
+    """`target_vocabulary="new"`: a target vocabulary trained on the user's targets (not the
+    test part), a new target embedding and output layer, every other weight from the
+    checkpoint; the CLI says the same with --target-vocabulary new."""
+    import model_zoo
+    from model_zoo.cli import main
+
+    french = [(s, t.replace("Dios", "Dieu").replace("tierra", "terre") + " ça")
+              for s, t in PAIRS]
+    parent = model_zoo.load(tiny_translator_dir)
+    tuned = parent.finetune(french, epochs=1, target_vocabulary=60, target_language="fr",
+                            test_fraction=0.25)
+    m = tuned.finetune_metrics
+    assert m["target_vocabulary"]["new"] and m["target_vocabulary"]["size"] == \
+        tuned.target_tokenizer.vocabulary_size
+    assert "the targets of the 18 training and validation pairs" in \
+        m["target_vocabulary"]["trained_on"]
+    assert tuned.preprocessing["target_language"] == "fr"
+    size = tuned.target_tokenizer.vocabulary_size
+    assert tuned.source_tokenizer.proto == parent.source_tokenizer.proto
+    assert tuned.target_tokenizer.proto != parent.target_tokenizer.proto
+    # "ç" is no piece of the checkpoint's target vocabulary; it is one of the new one's.
+    assert "ç" in "".join(tuned.target_tokenizer.pieces(range(4, size)))
+    assert tuned.model.get_layer("logits").get_weights()[0].shape[-1] == size
+    assert tuned.model.get_layer("target_embedding").get_weights()[0].shape[0] == size
+    for name in ("source_embedding", "encoder_bilstm_0", "bridge_h_0"):  # trained, from it
+        assert any(w.shape == v.shape for w, v in zip(
+            parent.model.get_layer(name).get_weights(),
+            tuned.model.get_layer(name).get_weights()))
+    assert set(m["comparison"]["rows"]) >= {"fine-tuned", "zero-shot", "baseline"}
+    assert isinstance(tuned.translate("God blessed them.", beam_size=1), str)
+    # From the command line, and a bad option before any training.
+    tsv = write_tsv(tmp_path / "fr.tsv", french)
+    out = str(tmp_path / "fr_model")
+    assert main(["finetune", tiny_translator_dir, "--tsv", tsv, "--out", out, "--epochs", "1",
+                 "--target-vocabulary", "new", "--target-language", "fr"]) == 0
+    capsys.readouterr()
+    reloaded = model_zoo.load(out)
+    assert reloaded.preprocessing["target_language"] == "fr"
+    assert reloaded.target_tokenizer.proto != parent.target_tokenizer.proto
+    for bad in ("french", 3, True):
+        with pytest.raises(InputError, match="`target_vocabulary` must be"):
+            parent.finetune(french, epochs=1, target_vocabulary=bad)
+    with pytest.raises(InputError, match="needs at least one piece per character"):
+        parent.finetune(french, epochs=1, target_vocabulary=10)
+
+
 def test_finetune_says_how_many_long_pairs_it_left_out(tiny_translator_dir):
     import model_zoo
 

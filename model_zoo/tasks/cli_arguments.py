@@ -194,6 +194,12 @@ def _translation(parser):
     parser.add_argument("--test-fraction", type=float, default=0.1,
                         help="fine-tuning: share of --tsv's pairs held out for that "
                              "comparison when there is no --test (at most 500; 0: none)")
+    parser.add_argument("--target-vocabulary", default="keep", metavar="keep|new|SIZE",
+                        help="fine-tuning: keep the checkpoint's target vocabulary, or train "
+                             "a new one on your targets (another target language: new target "
+                             "embedding and output layer, the encoder kept)")
+    parser.add_argument("--target-language", default=None,
+                        help="fine-tuning: the new target language's code, for the metadata")
 
 
 @task_arguments("speech_recognition")

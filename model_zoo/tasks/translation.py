@@ -23,6 +23,7 @@ from model_zoo.models.seq2seq import (
     LabelSmoothedCrossEntropy,
     SentencePieceTokenizer,
     Seq2SeqDecoder,
+    with_target_vocabulary,
 )
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
@@ -216,12 +217,14 @@ class Translator(Task):
 
     def finetune(self, data, epochs=5, val_fraction=0.1, batch_size=32, strategy="full",
                  learning_rate=None, label_smoothing=0.1, max_length=None, seed=0, verbose=0,
-                 test=None, test_fraction=0.1):
-        """Adapts the translator to a user's sentence pairs, keeping its vocabulary.
+                 test=None, test_fraction=0.1, target_vocabulary="keep", target_language=None):
+        """Adapts the translator to a user's sentence pairs.
 
-        The subword vocabularies stay those of the checkpoint (words unseen before are spelled
-        with known pieces), so the network keeps its shape and starts from the published
-        weights. BLEU (greedy) on the validation pairs is measured before and after. First a
+        By default the subword vocabularies stay those of the checkpoint (words unseen before
+        are spelled with known pieces), so the network keeps its shape and starts from the
+        published weights. For another target language, `target_vocabulary="new"` trains a
+        target vocabulary on the user's targets and gives the network a new target embedding
+        and output layer, keeping the encoder (and the decoder's LSTMs and attention). BLEU (greedy) on the validation pairs is measured before and after. First a
         test part of the pairs is held out (or `test` is given), never trained on: there the
         fine-tuned model is compared with the model before fine-tuning and the classical
         baselines (`finetune_metrics["comparison"]`, see `comparison_rows`).
@@ -250,6 +253,13 @@ class Translator(Task):
             test_fraction: without `test`, the share of the pairs (at least one, at most
                 `finetune_test_pairs`) held out at random for the comparison before the
                 validation pairs are drawn (0: no comparison).
+            target_vocabulary: `"keep"` (default) the checkpoint's target vocabulary, `"new"`
+                a SentencePiece vocabulary of at most 2,000 pieces (fewer if the checkpoint's
+                is smaller) trained on the targets of the training and validation pairs (never
+                the test part), or a positive int, its size. Needs `sentencepiece` (a recipes
+                extra).
+            target_language: the new target language's code, for the metadata (default: the
+                checkpoint's).
 
         Returns:
             A new `Translator`, with `.finetune_metrics`.
@@ -274,7 +284,9 @@ class Translator(Task):
                     + (f" (at most {int(most)})" if most else "") + f", at random (seed {seed})")
         tuned = self._finetune(pairs, epochs, val_fraction, batch_size, strategy,
                                learning_rate, label_smoothing, max_length, seed, verbose,
-                               held_out=len(held or ()))
+                               held_out=len(held or ()),
+                               target_vocabulary=target_vocabulary,
+                               target_language=target_language)
         if held is not None:
             m = tuned.finetune_metrics
             self.compare_finetuned(tuned, pairs, held, {
@@ -311,10 +323,17 @@ class Translator(Task):
         return rows, models, {}
 
     def _finetune(self, pairs, epochs, val_fraction, batch_size, strategy, learning_rate,
-                  label_smoothing, max_length, seed, verbose, held_out=0):
+                  label_smoothing, max_length, seed, verbose, held_out=0,
+                  target_vocabulary="keep", target_language=None):
         """`finetune` on the pairs left after the test part (`held_out` of them) was taken."""
         import keras
 
+        new_size = _new_target_vocabulary_size(target_vocabulary,
+                                               self.target_tokenizer.vocabulary_size)
+        if target_language is not None and (not isinstance(target_language, str)
+                                             or not target_language.strip()):
+            raise InputError(f"`target_language` must be a language code such as 'fr'. "
+                             f"Received: target_language={target_language!r}")
         if len(pairs) < 2:
             raise InputError(f"Fine-tuning needs at least 2 sentence pairs (one to validate)"
                              + (f" besides the {held_out} held out for the comparison (pass "
@@ -326,8 +345,12 @@ class Translator(Task):
         val = [pairs[i] for i in order[:n_val]]
         train = [pairs[i] for i in order[n_val:]]
         limit = max_length or self.preprocessing["max_source_length"]
+        target_tokenizer, start = self.target_tokenizer, self.model
+        if new_size:  # Trained on training and validation targets: the test part is apart.
+            target_tokenizer = SentencePieceTokenizer.train([t for _, t in pairs], new_size)
+            start = with_target_vocabulary(self.model, target_tokenizer.vocabulary_size)
         src = self.source_tokenizer.tokenize([s for s, _ in train])
-        tgt = self.target_tokenizer.tokenize([t for _, t in train])
+        tgt = target_tokenizer.tokenize([t for _, t in train])
         kept = [i for i in range(len(train)) if 0 < len(src[i]) <= limit
                 and 0 < len(tgt[i]) <= limit]
         dropped = len(train) - len(kept)
@@ -344,12 +367,15 @@ class Translator(Task):
         train_ds = seq2seq_dataset([src[i] for i in kept], [tgt[i] for i in kept], batch_size,
                                    shuffle=True, seed=seed)
         val_src = self.source_tokenizer.tokenize([s for s, _ in val])
-        val_tgt = self.target_tokenizer.tokenize([t for _, t in val])
+        val_tgt = target_tokenizer.tokenize([t for _, t in val])
         val_ds = seq2seq_dataset(val_src, val_tgt, batch_size)
 
-        model = copy_model(self.model)
-        tuned = Translator(model, json.loads(json.dumps(self.preprocessing)), self.metadata,
-                           tokenizers=self.tokenizers)
+        model = copy_model(start)
+        preprocessing = json.loads(json.dumps(self.preprocessing))
+        if target_language is not None:
+            preprocessing["target_language"] = target_language.strip()
+        tuned = Translator(model, preprocessing, self.metadata,
+                           tokenizers=(self.source_tokenizer, target_tokenizer))
         sources, references = [s for s, _ in val], [t for _, t in val]
         before = self.evaluate(sources, references, beam_size=1)
         strategy = get_strategy(strategy)
@@ -364,7 +390,11 @@ class Translator(Task):
             "val_chrf_greedy_before": before["chrf"], "val_chrf_greedy_after": after["chrf"],
             "bleu_signature": after["bleu_signature"], "train_pairs": len(kept),
             "dropped_long_pairs": dropped, "max_length": int(limit), "val_pairs": len(val),
-            "stages": len(history["stages"])}
+            "stages": len(history["stages"]),
+            "target_vocabulary": ({"new": True, "size": target_tokenizer.vocabulary_size,
+                                   "trained_on": f"the targets of the {len(pairs)} training "
+                                                 f"and validation pairs"}
+                                  if new_size else {"new": False})}
         return tuned
 
     # -- command line ------------------------------------------------------------------------------
@@ -381,7 +411,22 @@ class Translator(Task):
         read_parallel_tsv(args.tsv)  # Fail on a malformed line before any model is loaded.
         if args.test:
             read_parallel_tsv(args.test)
-        return {"data": args.tsv, "test": args.test, "test_fraction": args.test_fraction}
+        vocabulary = args.target_vocabulary
+        vocabulary = int(vocabulary) if vocabulary.isdigit() else vocabulary
+        _new_target_vocabulary_size(vocabulary, 2000)  # Checked before the model loads.
+        return {"data": args.tsv, "test": args.test, "test_fraction": args.test_fraction,
+                "target_vocabulary": vocabulary,
+                "target_language": args.target_language}
+
+
+def _new_target_vocabulary_size(option, current):
+    """The size of a new target vocabulary for `target_vocabulary=option`; 0 to keep it."""
+    if isinstance(option, str) and option in ("keep", "new"):
+        return 0 if option == "keep" else min(2000, current)
+    if isinstance(option, int) and not isinstance(option, bool) and option >= 8:
+        return option
+    raise InputError(f"`target_vocabulary` must be 'keep', 'new' or a vocabulary size (an int "
+                     f">= 8). Received: target_vocabulary={option!r}")
 
 
 def check_plot_path(path):

@@ -5,8 +5,9 @@ from model_zoo.models.seq2seq.lstm_seq2seq import (
     LabelSmoothedCrossEntropy,
     MaskedMean,
     build_lstm_seq2seq,
+    with_target_vocabulary,
 )
 from model_zoo.models.seq2seq.sentencepiece_tokenizer import SentencePieceTokenizer
 
 __all__ = ["LabelSmoothedCrossEntropy", "MaskedMean", "SentencePieceTokenizer", "Seq2SeqDecoder",
-           "build_lstm_seq2seq"]
+           "build_lstm_seq2seq", "with_target_vocabulary"]

@@ -22,6 +22,7 @@ from keras import ops
 
 from model_zoo.layers import recurrent_layer
 from model_zoo.layers.attention import ATTENTIONS
+from model_zoo.models.copying import copy_weights
 
 SOURCE, TARGET = "source", "target_in"
 
@@ -148,3 +149,25 @@ def decoder_layers_of(model):
     """The decoder LSTM layers of a model `build_lstm_seq2seq` made, bottom first."""
     layers = [layer for layer in model.layers if layer.name.startswith("decoder_lstm_")]
     return sorted(layers, key=lambda layer: int(layer.name.rsplit("_", 1)[1]))
+
+
+def with_target_vocabulary(model, size):
+    """A copy of a `build_lstm_seq2seq` network for another target vocabulary of `size`
+    pieces (a new target language): the target embedding and the output layer are new and
+    untrained; every other weight (encoder, bridges, decoder LSTMs, attention) is copied.
+
+    Example:
+    >>> model = build_lstm_seq2seq(100, 120, 16, 16, 1, 32, 1)
+    >>> with_target_vocabulary(model, 80).output_shape
+    (None, None, 80)
+    """
+    resized = {"target_embedding": "input_dim", "logits": "units"}
+
+    def clone(layer):
+        config = layer.get_config()
+        if layer.name in resized:
+            config[resized[layer.name]] = int(size)
+        return layer.__class__.from_config(config)
+
+    new = keras.models.clone_model(model, clone_function=clone)
+    return copy_weights(model, new, what="the translator", strict=False)

@@ -47,12 +47,20 @@ class SentencePieceTokenizer:
         if not texts:
             raise InputError("Training a tokenizer needs at least one non-empty text. Received: 0")
         buffer = io.BytesIO()
-        spm.SentencePieceTrainer.train(
-            sentence_iterator=iter(texts), model_writer=buffer, vocab_size=int(vocab_size),
-            model_type=model_type, character_coverage=character_coverage,
-            pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
-            hard_vocab_limit=False, num_threads=1,
-            input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts), model_writer=buffer, vocab_size=int(vocab_size),
+                model_type=model_type, character_coverage=character_coverage,
+                pad_id=PAD_ID, unk_id=UNK_ID, bos_id=BOS_ID, eos_id=EOS_ID,
+                hard_vocab_limit=False, num_threads=1,
+                input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
+        except RuntimeError as e:  # e.g. fewer pieces than the texts have characters
+            characters = len(set("".join(texts)))
+            raise InputError(
+                f"Cannot train a SentencePiece vocabulary of {int(vocab_size)} pieces on these "
+                f"{len(texts)} texts ({characters} distinct characters; a vocabulary needs at "
+                f"least one piece per character and 4 special ones): "
+                f"{str(e).splitlines()[0][:200]}. Received: vocab_size={vocab_size}") from None
         return cls(buffer.getvalue())
 
     @property
