@@ -219,6 +219,37 @@ def test_finetune_new_class_set_from_long_csv(tiny_classifier_dir, tmp_path):
     assert reloaded.evaluate(path, time_column="time")["accuracy"] >= 0.8
 
 
+def test_finetune_to_other_channels_gets_a_new_input_layer(tiny_classifier_dir, tmp_path):
+    """The 2-channel checkpoint fine-tuned on 5-channel series: new input kernels in the first
+    recurrent layer, its recurrent weights and the later layers from the checkpoint."""
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    series, labels = labelled_series(n_per_class=12, channels=5)
+    out = str(tmp_path / "five")
+    tuned = model_zoo.finetune(task, series, labels=labels, out=out, epochs=4,
+                               strategy="gradual_unfreezing", test_fraction=0.25)
+    m = tuned.finetune_metrics
+    assert m["channels"] == {"model": 2, "data": 5, "new_input_layer": True}
+    assert tuned.channels == 5 and tuned.model.input_shape == (None, None, 5)
+    assert len(tuned.scaler.to_dict()["mean"]) == 5
+    old = task.model.get_layer("encoder_bigru_0").get_weights()
+    new = tuned.model.get_layer("encoder_bigru_0").get_weights()
+    assert [w.shape for w in new] == [(5, 24), (8, 24), (2, 24)] * 2
+    assert [o.shape == n.shape for o, n in zip(old, new)] == [False, True, True] * 2
+    # The comparison has no zero-shot row (the checkpoint has other classes and channels).
+    c = m["comparison"]
+    assert set(c["rows"]) == {"fine-tuned", "baseline"} and "zero-shot" in c["skipped"]
+    reloaded = model_zoo.load(out)
+    assert reloaded.classify(series[:3]) == tuned.classify(series[:3])
+    with pytest.raises(InputError, match="5 channel"):
+        reloaded.classify(np.zeros((10, 2)))
+    # Test series must have the training series' channels.
+    with pytest.raises(InputError, match="5 channel"):
+        task.finetune(series, labels=labels, epochs=1,
+                      test=([s[:, :2] for s in series[:4]], labels[:4]))
+
+
 def test_finetune_keeps_head_for_same_classes_and_needs_labels(tiny_classifier_dir):
     import model_zoo
 

@@ -21,7 +21,7 @@ from model_zoo.data.labelled_series import (
 from model_zoo.errors import InputError
 from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
-from model_zoo.models.series_classification import replace_head
+from model_zoo.models.series_classification import replace_head, with_input_channels
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy, is_auto
 from model_zoo.training.finetune import get_strategy
@@ -182,7 +182,10 @@ class SeriesClassifier(Task):
 
         With a new class set the head is replaced by a fresh one (`new_head="auto"`); the
         recurrent layers start from the published weights (or from random weights, when
-        `strategy="auto"` finds that better on validation).
+        `strategy="auto"` finds that better on validation). Series with another number of
+        channels than the model's (another set of sensors) get a new input layer: the first
+        recurrent layer's input kernels are new, its recurrent weights and every later layer
+        start from the published ones (`with_input_channels`; `finetune_metrics["channels"]`).
 
         Args:
             data: a `.ts` file or long-format CSV path (see
@@ -213,7 +216,8 @@ class SeriesClassifier(Task):
                 `"full"`, or a strategy object.
             new_head: `"auto"` (a new head iff the label set differs from the model's),
                 True or False.
-            refit_scaler: fit the per-channel scaler on the new training series.
+            refit_scaler: fit the per-channel scaler on the new training series (always, for
+                new channels).
             seed: random seed of the splits, shuffling, dropout and the new head.
             test: labelled series never trained on (a path, a `SeriesCollection`, or
                 `(series, labels)`), on which the fine-tuned model, the zero-shot model (when
@@ -229,11 +233,12 @@ class SeriesClassifier(Task):
         test_fraction = check_fraction(test_fraction)
         if val_fraction is not None:
             val_fraction = check_fraction(val_fraction, "val_fraction")
-        collection = self._labelled_collection(data, labels, csv_options)
+        collection = self._labelled_collection(data, labels, csv_options, channels=None)
+        channels = collection.channels  # Other channels than the model's: a new input layer.
         held_out = None
         if test is not None:
             test_data, test_labels = test if isinstance(test, tuple) else (test, None)
-            held_out = self._labelled_collection(test_data, test_labels, csv_options)
+            held_out = self._labelled_collection(test_data, test_labels, csv_options, channels)
             rule = "the given test series"
         elif test_fraction and collection.labels is not None:
             keep, held = stratified_split(collection.labels, test_fraction, seed)
@@ -266,9 +271,11 @@ class SeriesClassifier(Task):
         y = encode_labels(collection.labels, classes)
         train_idx, val_idx = stratified_split(y, val_fraction, seed)
         preprocessing = json.loads(json.dumps(self.preprocessing))
-        scaler = ChannelScaler.fit(collection.subset(train_idx)) if refit_scaler else self.scaler
+        new_channels = channels != self.channels
+        scaler = (ChannelScaler.fit(collection.subset(train_idx))
+                  if refit_scaler or new_channels else self.scaler)
         lengths = collection.lengths  # What the tuned model knows (see `trained_lengths`).
-        preprocessing.update(classes=classes, scaler=scaler.to_dict(),
+        preprocessing.update(classes=classes, scaler=scaler.to_dict(), channels=int(channels),
                              lengths=[int(lengths.min()), int(lengths.max())])
         x = pad_batch(collection.series, scaler, pad_value=self.pad_value)
 
@@ -279,15 +286,19 @@ class SeriesClassifier(Task):
                                                shuffle=True, seed=seed)
                 val = None if val_idx is None or not stop_early else classification_dataset(
                     x[val_idx], y[val_idx], batch_size)
+                model = (with_input_channels(start.model, channels) if new_channels
+                         else start.model)
                 if new_head:
-                    model = replace_head(start.model, len(classes), seed=seed)
-                else:
-                    model = copy_model(start.model)
+                    model = replace_head(model, len(classes), seed=seed)
+                elif not new_channels:
+                    model = copy_model(model)
                 history = get_strategy(strategy).fit(model, train, val, loss=LOSS,
                                                      epochs=epochs, metrics=["accuracy"],
                                                      verbose=verbose)
                 tuned = SeriesClassifier(model, preprocessing, self.metadata)
                 metrics = {"classes": classes, "new_head": bool(new_head),
+                           "channels": {"model": self.channels, "data": int(channels),
+                                        "new_input_layer": bool(new_channels)},
                            "train_series": int(len(train_idx)),
                            "val_series": 0 if val_idx is None else int(len(val_idx)),
                            "stages": len(history["stages"])}
@@ -324,10 +335,11 @@ class SeriesClassifier(Task):
                 "unit": "series"})
         return tuned
 
-    def _labelled_collection(self, data, labels, csv_options):
+    def _labelled_collection(self, data, labels, csv_options, channels):
+        """The user's labelled series, of `channels` channels (None: any, all alike)."""
         if isinstance(data, (str, os.PathLike)):
-            return as_collection(read_collection(data, **csv_options), self.channels)
-        return as_collection(data, self.channels, labels)
+            return as_collection(read_collection(data, **csv_options), channels)
+        return as_collection(data, channels, labels)
 
     comparison_metric = "accuracy"
 

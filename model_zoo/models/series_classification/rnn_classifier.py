@@ -59,3 +59,31 @@ def replace_head(model, classes, seed=0):
         classes, activation="softmax", name="head",
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed))(features)
     return keras.Model(clone.input, outputs, name=model.name)
+
+
+def with_input_channels(model, channels):
+    """A copy of `model` that reads series of `channels` channels (another sensor set).
+
+    The input kernels of the first recurrent layer (its weights whose shape depends on the
+    channels) are new, drawn from their initializer; its recurrent kernels and biases, and every
+    other layer, keep their trained weights (copied, not shared).
+
+    Example:
+    >>> model = build_rnn_classifier(12, 3, units=8, depth=1)
+    >>> with_input_channels(model, 6).input_shape
+    (None, None, 6)
+    """
+    def unbuilt(config):  # A wrapper's config holds its inner layer's build shapes: drop them.
+        if isinstance(config, dict):
+            return {k: unbuilt(v) for k, v in config.items() if k != "build_config"}
+        return config
+
+    inputs = keras.Input((None, int(channels)), name=model.inputs[0].name)
+    new = keras.models.clone_model(
+        model, input_tensors=inputs,
+        clone_function=lambda layer: layer.__class__.from_config(unbuilt(layer.get_config())))
+    for old_layer, new_layer in zip(model.layers, new.layers):
+        new_weights = new_layer.get_weights()
+        new_layer.set_weights([old if old.shape == fresh.shape else fresh
+                               for old, fresh in zip(old_layer.get_weights(), new_weights)])
+    return new
