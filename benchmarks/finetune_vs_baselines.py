@@ -400,7 +400,8 @@ def run_one(task, dataset, arm, seed, epochs, quick):
             "seconds": round(seconds, 1), "rows": comparison["rows"],
             "models": comparison.get("models", {}), "skipped": comparison.get("skipped", {}),
             "split": comparison.get("split", {}),
-            "strategy": metrics.get("strategy"), "init": metrics.get("init")}
+            "strategy": metrics.get("strategy"), "init": metrics.get("init"),
+            "ngram_blend": metrics.get("ngram_blend")}
 
 
 def _key(record):

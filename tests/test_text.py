@@ -254,6 +254,64 @@ def test_finetune_new_labels_gets_new_head(classifier_dir):
     assert len(tuned.predict(["fine"])[0]["probabilities"]) == 3
 
 
+def test_ngram_logits_is_the_fitted_logistic_regression(wordpiece):
+    """The layer's probabilities are scikit-learn's own on the same features, also for 3
+    classes, and survive a .keras round trip."""
+    import keras
+
+    from model_zoo.data.text import pad_rows
+    from model_zoo.models.text.ngram_blend import fit_ngram_logits, ngram_features
+
+    ids = pad_rows([wordpiece([t])[0][wordpiece([t])[0] > 0].tolist() for t in CORPUS])
+    for labels in ([0, 1] * 12, [0, 1, 2] * 8):
+        labels = np.array(labels)
+        layer = fit_ngram_logits(ids, labels, wordpiece.vocabulary_size, int(labels.max()) + 1)
+        probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(layer(ids)))
+        assert (probabilities.argmax(1) == labels).mean() >= 0.9  # it learned the training set
+        grams, weights = (keras.ops.convert_to_numpy(a) for a in ngram_features(
+            ids, layer.idf))
+        assert np.allclose(np.sum(weights ** 2, axis=1), 1.0, atol=1e-5)  # L2-normalised
+        assert ((grams > 0) == (weights > 0)).all()
+    inputs = keras.Input((None,), dtype="int32")
+    model = keras.Model(inputs, layer(inputs))
+    path = os.path.join(os.environ["HOME"], "ngram.keras")
+    model.save(path)
+    np.testing.assert_allclose(keras.saving.load_model(path).predict_on_batch(ids),
+                               model.predict_on_batch(ids), atol=1e-6)
+
+
+def test_finetune_blends_the_ngram_model_at_the_weight_validation_prefers(classifier_dir,
+                                                                         tmp_path):
+    import model_zoo
+
+    labels = ["pos", "neg"] * 12
+    tuned = model_zoo.finetune(classifier_dir, (CORPUS, labels), epochs=1, batch_size=8,
+                               strategy="full", val_fraction=0.25, test_fraction=0,
+                               out=str(tmp_path / "blend"))
+    record = tuned.finetune_metrics["ngram_blend"]
+    losses = {float(w): v for w, v in record["val_log_loss"].items()}
+    assert list(losses) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    # The lowest validation loss, or the even blend where no weight beats it clearly; the
+    # untrained tiny network is near chance, the n-gram model knows these texts.
+    assert record["weight"] in (min(losses, key=losses.get), 0.5)
+    assert record["weight"] > 0 and losses[record["weight"]] < losses[0.0]
+    assert "standard error" in record["rule"]
+    layers = {layer.name for layer in tuned.model.layers}
+    assert {"ngram_logits", "ngram_blend", "head"} <= layers
+    reloaded = model_zoo.load(str(tmp_path / "blend"))
+    np.testing.assert_allclose(reloaded.predict_proba(CORPUS[:4]),
+                               tuned.predict_proba(CORPUS[:4]), atol=1e-6)
+    # Fine-tuned again, the blended model gets a new head (the blend is left behind) and a
+    # new blend; and ngram_blend=False is the network alone.
+    again = reloaded.finetune((CORPUS, ["a", "b", "c"] * 8), epochs=1, strategy="full",
+                              test_fraction=0, val_fraction=0.25)
+    assert again.model.output_shape == (None, 3)
+    alone = model_zoo.load(classifier_dir).finetune(
+        (CORPUS, labels), epochs=1, strategy="full", test_fraction=0, ngram_blend=False)
+    assert "ngram_blend" not in alone.finetune_metrics
+    assert "ngram_logits" not in {layer.name for layer in alone.model.layers}
+
+
 def test_cli_predict_and_finetune(classifier_dir, tmp_path, capsys):
     from model_zoo.cli import main
 

@@ -137,6 +137,9 @@ def _text_classification(parser):
     parser.add_argument("--test-fraction", type=float, default=None,
                         help="finetune: share of each label held out for the comparison "
                              "with TF-IDF + logistic regression (default 0.2; 0: none)")
+    parser.add_argument("--no-ngram-blend", action="store_true",
+                        help="finetune: the network alone, without the 1-2 gram logistic "
+                             "regression blended in")
 
 
 def _generation_arguments(parser, positional=True):

@@ -279,7 +279,9 @@ class LanguageModel(Task):
     def classifier_model(self, num_classes, dropout=0.3, pooling=("last", "max", "mean")):
         """A classifier with this model's embedding and encoder shapes (weights not copied)."""
         layers = recurrent_layers(self.model)
-        cells = {type(layer).__name__.lower() for layer in layers}
+        cells = {"lstm" if isinstance(layer, keras.layers.LSTM) else
+                 "gru" if isinstance(layer, keras.layers.GRU) else type(layer).__name__
+                 for layer in layers}  # the zoo's FastLSTM/FastGRU are LSTM/GRU subclasses
         if len(cells) != 1 or not cells <= {"lstm", "gru"}:
             raise InputError(f"Only LSTM or GRU language models transfer to a classifier. "
                              f"Received: {sorted(cells)}")
