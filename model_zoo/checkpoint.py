@@ -91,8 +91,12 @@ def model_card(metadata):
     if comparison:
         lines += ["## On the fine-tuning data: fine-tuned, zero-shot and classical baseline", ""]
         lines += table_lines(comparison, markdown=True) + [""]
-    lines += ["## Use", "", "```python", "import model_zoo", "",
-              f'model = model_zoo.load("{m.name}@{m.version}")', "```", ""]
+    if "finetuned" in m.tags:  # Not in the registry (unless published): load the folder.
+        load = (f'model = model_zoo.load("path/to/this/folder")  # or "{m.name}@{m.version}" '
+                f'once published')
+    else:
+        load = f'model = model_zoo.load("{m.name}@{m.version}")'
+    lines += ["## Use", "", "```python", "import model_zoo", "", load, "```", ""]
     if m.command:
         lines += ["## Reproduce", "", "```", m.command, "```", ""]
     return "\n".join(lines)

@@ -108,7 +108,10 @@ def parse_sets(pairs):
 
 def _headline(metrics):
     test = metrics.get("test", {})
-    for key in ("mase", "accuracy", "bleu", "cer", "f1", "nats_per_char"):
+    # The first of these a checkpoint has: every task's main test metric (an anomaly
+    # detector's ROC-AUC before its F1 at one threshold).
+    for key in ("mase", "roc_auc", "accuracy", "bleu", "cer", "nats_per_char", "nats_per_token",
+                "f1"):
         if key in test:
             return f"{key}={test[key]:.4g}"
     return ""

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -56,6 +57,17 @@ def test_list_and_info(capsys, registry):
     code, out, _ = run(capsys, "info", "forecast_lstm_airline@1")
     info = json.loads(out)
     assert info["dataset"]["split"]["test"] == [120, 144] and info["params"] > 0
+
+
+def test_list_shows_a_headline_metric_for_every_published_checkpoint(capsys):
+    from model_zoo.registry import default_registry
+
+    code, out, _ = run(capsys, "list")
+    lines = out.strip().splitlines()
+    assert code == 0 and len(lines) == len(default_registry().list())
+    for line in lines:
+        assert re.search(r"params  \w+=[\d.]+$", line), line
+    assert any("roc_auc=" in line for line in lines if line.startswith("anomaly_"))
 
 
 def test_train_then_publish_the_run(capsys, tmp_path):

@@ -172,6 +172,8 @@ def test_forecaster_finetune_compares_on_the_last_fifth(tiny_forecaster_dir, tmp
     assert CARD_TITLE in card and c["verdict"] in card
     assert "| baseline | " + f"{c['rows']['baseline']['mase']:.4g}" in card
     assert "seasonal naive (lag 12)" in card
+    # A fine-tuned checkpoint is not in the registry: its card loads the folder.
+    assert 'model_zoo.load("path/to/this/folder")' in card
 
 
 def test_forecaster_season_test_size_and_opting_out(tiny_forecaster_dir):
