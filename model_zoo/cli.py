@@ -229,7 +229,8 @@ def _finetune_options(parser):
     """The options `model-zoo finetune` has for every task."""
     parser.add_argument("--out", required=True, help="folder for the new checkpoint")
     parser.add_argument("--name", default=None, help="name of the new checkpoint")
-    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="total epochs over all stages (default: the task's)")
     parser.add_argument("--strategy", default=None,
                         help="auto (the default where the task has it: tries the strategies "
                              "and random weights, keeps the best on validation), "
@@ -237,7 +238,8 @@ def _finetune_options(parser):
     parser.add_argument("--from-scratch", action="store_true",
                         help="train the same architecture from freshly initialised weights "
                              "(every layer trainable), to measure what pretraining buys")
-    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing checkpoint in --out")
     parser.add_argument("--resume", action="store_true",
                         help="continue a killed fine-tune from its backup (--out DIR.backup), "
                              "with the same arguments")
@@ -347,12 +349,12 @@ def build_parser(extra_commands=None):
 
     p = sub.add_parser("list", help="list published checkpoints")
     p.add_argument("pattern", nargs="?", default=None, help="glob or substring of the name")
-    p.add_argument("--task", default=None)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--task", default=None, help="only checkpoints of this task")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("info", help="show a checkpoint's metadata")
-    p.add_argument("name")
+    p.add_argument("name", help="a published checkpoint (`model-zoo list`), a checkpoint folder or a URL")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("recipes", help="list recipes")
@@ -361,10 +363,11 @@ def build_parser(extra_commands=None):
     p = sub.add_parser("train", help="train a recipe; --publish adds it to the registry",
                        usage="model-zoo train RECIPE [options] | model-zoo train --resume "
                              "RUN_DIR")
-    p.add_argument("recipe", nargs="?", default=None)
+    p.add_argument("recipe", nargs="?", default=None, help="a recipe (`model-zoo recipes`)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a config value or hyperparameter (repeatable)")
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default: the recipe's)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--publish", action="store_true", help="write the checkpoint to the registry")
     p.add_argument("--replace", action="store_true",
@@ -379,21 +382,24 @@ def build_parser(extra_commands=None):
     p.add_argument("--distribute", default=None, metavar="mirrored",
                    help="train data-parallel over this machine's devices (tf.distribute "
                         "MirroredStrategy; the global batch size stays the recipe's)")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress lines")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("publish", help="publish the checkpoint of a finished train run")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the folder of a finished `model-zoo train` run")
     p.add_argument("--replace", action="store_true",
                    help="overwrite the newest version instead of adding one")
-    p.add_argument("--registry-dir", default=None)
+    p.add_argument("--registry-dir", default=None, help="registry folder to publish into")
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("tune", help="Keras Tuner search over a recipe's space")
-    p.add_argument("recipe")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE")
-    p.add_argument("--max-trials", type=int, required=True)
-    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random")
+    p.add_argument("recipe", help="a recipe (`model-zoo recipes`)")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="a fixed recipe setting (repeatable)")
+    p.add_argument("--max-trials", type=int, required=True,
+                   help="hyperparameter sets to try")
+    p.add_argument("--tuner", choices=["random", "bayesian", "hyperband"], default="random",
+                   help="Keras Tuner's search algorithm (default random)")
     p.add_argument("--resume", action="store_true",
                    help="require an existing search to continue (one whose space, tuner and "
                         "config match is continued anyway)")
@@ -406,13 +412,15 @@ def build_parser(extra_commands=None):
                    help="distributed search: run trials proposed by the chief at --oracle")
     p.add_argument("--oracle", metavar="HOST:PORT", default=None,
                    help="with --chief/--worker: the chief's address (e.g. 127.0.0.1:8000)")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--directory", default=None)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs per trial (default: the recipe's)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--directory", default=None,
+                   help="folder of the search (default: under the runs folder)")
     p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("evaluate", help="re-measure a published checkpoint")
-    p.add_argument("name")
+    p.add_argument("name", help="a published checkpoint (`model-zoo list`), a checkpoint folder or a URL")
     p.add_argument("--sample", action="store_true",
                    help="only the quick-check sample recorded at publication")
     p.set_defaults(func=cmd_evaluate)
@@ -420,14 +428,14 @@ def build_parser(extra_commands=None):
     for command, func, text in (("predict", cmd_predict, "run a checkpoint on your input"),
                                 ("finetune", cmd_finetune, "fine-tune on your data")):
         p = sub.add_parser(command, help=text, add_help=False)
-        p.add_argument("name")
+        p.add_argument("name", help="a published checkpoint (`model-zoo list`), a checkpoint folder or a URL")
         p.add_argument("rest", nargs=argparse.REMAINDER,
                        help=f"task arguments: `model-zoo {command} NAME --help` lists them")
         p.set_defaults(func=func)
 
     p = sub.add_parser("cudnn", help="cuDNN eligibility of a checkpoint's recurrent layers")
-    p.add_argument("name")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("name", help="a published checkpoint (`model-zoo list`), a checkpoint folder or a URL")
+    p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_cudnn)
 
     for command, (text, add_arguments, run) in (extra_commands or {}).items():

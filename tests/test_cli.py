@@ -190,6 +190,30 @@ def test_help_version_list_info_import_no_tensorflow():
     assert all(text.count("--") >= 2 for text in task_helps.values()), task_helps  # not only -h
 
 
+def test_every_option_of_every_command_has_help_text():
+    import argparse
+
+    from model_zoo.cli import _finetune_options, build_parser, task_commands
+    from model_zoo.tasks.cli_arguments import TASK_ARGUMENTS
+
+    def undocumented(parser, where):
+        out = []
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    out += undocumented(sub, f"{where} {name}")
+            elif not action.help and not isinstance(action, argparse._HelpAction):
+                out.append(f"{where}: {'/'.join(action.option_strings) or action.dest}")
+        return out
+
+    missing = undocumented(build_parser(task_commands()), "model-zoo")
+    for task, add in [*TASK_ARGUMENTS.items(), ("every task's finetune", _finetune_options)]:
+        parser = argparse.ArgumentParser()
+        add(parser)
+        missing += undocumented(parser, task)
+    assert missing == []
+
+
 def test_task_arguments_cover_every_task_and_verbs_resolve():
     import importlib
 

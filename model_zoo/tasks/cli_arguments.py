@@ -132,8 +132,9 @@ def _text_classification(parser):
     parser.add_argument("--csv", default=None, help="CSV file of labelled texts (finetune)")
     parser.add_argument("--text-column", default="text", help="column of the texts")
     parser.add_argument("--label-column", default="label", help="column of the labels")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=32, help="texts per batch")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="finetune: random seed of the splits and training")
     parser.add_argument("--test-fraction", type=float, default=None,
                         help="finetune: share of each label held out for the comparison "
                              "with TF-IDF + logistic regression (default 0.2; 0: none)")
@@ -149,11 +150,16 @@ def _generation_arguments(parser, positional=True):
                         help="text to continue (repeatable: one batch)")
     parser.add_argument("--max-chars", type=int, default=300,
                         help="characters (tokens, for a subword model) to generate")
-    parser.add_argument("--temperature", type=float, default=0.8)
-    parser.add_argument("--top-k", type=int, default=0)
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--num-samples", type=int, default=1)
+    parser.add_argument("--temperature", type=float, default=0.8,
+                        help="sampling temperature (lower: more predictable; default 0.8)")
+    parser.add_argument("--top-k", type=int, default=0,
+                        help="sample among the k most likely only (0: all)")
+    parser.add_argument("--top-p", type=float, default=1.0,
+                        help="sample within the top probability mass p (1: all)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="random seed of the sampling (default: a new draw each run)")
+    parser.add_argument("--num-samples", type=int, default=1,
+                        help="continuations per prompt")
     if positional:
         parser.add_argument("--json", action="store_true", help="print JSON")
 
@@ -165,8 +171,8 @@ def _language_model(parser):
                         help="finetune: UTF-8 text file(s) to adapt the language model to")
     parser.add_argument("--csv", default=None,
                         help="finetune: CSV of labelled texts, to build a classifier")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--text-column", default="text", help="column of the texts")
+    parser.add_argument("--label-column", default="label", help="column of the labels")
     parser.add_argument("--lm-epochs", type=int, default=1,
                         help="finetune --csv: LM adaptation epochs before the classifier")
     parser.add_argument("--test", default=None,
@@ -212,8 +218,10 @@ def _speech_recognition(parser):
                         help="finetune: folder of clips + .txt transcripts, or a CSV")
     parser.add_argument("--language", default=None,
                         help="finetune: language of the transcripts (en, nl, ...)")
-    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None)
-    parser.add_argument("--beam-width", type=int, default=None)
+    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None,
+                        help="CTC decoder (default: the checkpoint's)")
+    parser.add_argument("--beam-width", type=int, default=None,
+                        help="beams of the beam-search decoders (default: the checkpoint's)")
 
 
 def _translate_arguments(parser):
@@ -232,8 +240,10 @@ def _transcribe_arguments(parser):
     parser.add_argument("files", nargs="+", help="audio files (WAV, OGG, FLAC)")
     parser.add_argument("--model", default=DEFAULT_SPEECH_MODEL,
                         help=f"checkpoint name or folder (default {DEFAULT_SPEECH_MODEL})")
-    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None)
-    parser.add_argument("--beam-width", type=int, default=None)
+    parser.add_argument("--decoder", choices=SPEECH_DECODERS, default=None,
+                        help="CTC decoder (default: the checkpoint's)")
+    parser.add_argument("--beam-width", type=int, default=None,
+                        help="beams of the beam-search decoders (default: the checkpoint's)")
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
