@@ -1,59 +1,138 @@
-"""Train-step and inference throughput of the zoo's LSTM/GRU stacks vs PyTorch, on the CPU.
+"""CPU throughput of LSTM/GRU: keras.layers (before), the zoo's FastLSTM/FastGRU, and PyTorch.
 
-    python benchmarks/rnn_throughput.py [--batch 64] [--steps 100] [--features 32]
-                                         [--units 128] [--depth 2] [--repeats 20]
+    python benchmarks/rnn_throughput.py [--shapes small|large|all] [--repeats 5]
+                                         [--threads N] [--no-torch]
 
-Same shapes, same thread count, one run: a two-layer stack with a dense head on the last time
-step, MSE loss, Adam. Prints samples per second and the ratio zoo / torch (>1: the zoo is
-faster). No optimisation is attempted here; these numbers are the baseline later work compares
-against. PyTorch is optional (`pip install 'model-zoo[bench]'`); without it only the zoo's
-numbers are printed.
+One run measures the machine's SGEMM peak (a 2048^3 float32 matmul, best of TensorFlow and
+numpy), then, for each shape (batch, time, features, units) and each case (LSTM, GRU,
+bidirectional LSTM, 2-layer LSTM, and a masked LSTM and GRU with right-padded variable
+lengths), the sequences per second of a train step (forward, backward and Adam on a model with
+a dense head on the last output, MSE) and of inference, for `keras.layers.LSTM`/`GRU`, the
+zoo's `FastLSTM`/`FastGRU` and (when importable) `torch.nn.LSTM`/`GRU`, all on the same number
+of threads. Each side's share of peak counts the recurrent layers' matmul FLOPs,
+2*B*T*(I+H)*gates*H per direction and layer (gates: 4 LSTM, 3 GRU), a train step as 3x the
+forward pass.
 """
 
 import argparse
 import importlib.util
 import os
 import sys
+import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.timing import median_seconds  # noqa: E402
 
+SHAPES = {"small": (64, 100, 64, 256), "large": (32, 200, 128, 512)}
+# name: (cell, depth, bidirectional, masked)
+CASES = {
+    "lstm": ("lstm", 1, False, False),
+    "gru": ("gru", 1, False, False),
+    "bilstm": ("lstm", 1, True, False),
+    "lstm x2": ("lstm", 2, False, False),
+    "lstm masked": ("lstm", 1, False, True),
+    "gru masked": ("gru", 1, False, True),
+}
+GATES = {"lstm": 4, "gru": 3}
 
-def keras_throughput(cell, args, x, y):
+
+def sgemm_peak(n=2048, tries=5):
+    """FLOP/s of the best of `tries` n^3 float32 matmuls, TensorFlow's or numpy's.
+
+    TensorFlow's runs in a `tf.function` (eager `tf.matmul` measured half as fast here) and
+    returns a scalar, so that no copy of the product is timed.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    a = np.random.default_rng(0).normal(size=(n, n)).astype("float32")
+    ta = tf.constant(a)
+    tf_matmul = tf.function(lambda t: tf.reduce_sum(tf.matmul(t, t)))
+    best = {}
+    for name, fn in (("tensorflow", lambda: tf_matmul(ta).numpy()),
+                     ("numpy", lambda: a @ a)):
+        fn()
+        best[name] = 2 * n**3 / min(median_seconds(fn, 1, 0) for _ in range(tries))
+    return max(best.values()), best
+
+
+def forward_flops(shape, cell, depth, bidirectional):
+    batch, steps, features, units = shape
+    flops, size = 0, features
+    for _ in range(depth):
+        flops += (2 if bidirectional else 1) * 2 * batch * steps * (size + units) * \
+            GATES[cell] * units
+        size = units * (2 if bidirectional else 1)
+    return flops
+
+
+def make_data(shape, masked, seed=0):
+    """Inputs, targets and per-sequence lengths (right-padded with zeros when `masked`)."""
+    import numpy as np
+
+    batch, steps, features, _ = shape
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, steps, features)).astype("float32")
+    lengths = np.full(batch, steps)
+    if masked:
+        lengths = rng.integers(steps // 2, steps + 1, size=batch)
+        lengths[0] = steps
+        x[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
+    y = rng.normal(size=(batch, 1)).astype("float32")
+    return x, y, lengths
+
+
+def keras_throughput(impl, shape, case, x, y, repeats):
+    """(train, inference) seconds of `impl` ("keras" or "zoo")."""
     import keras
     import tensorflow as tf
 
-    from model_zoo.layers import rnn_stack
+    from model_zoo.layers import FastGRU, FastLSTM
 
-    inputs = keras.Input((args.steps, args.features))
-    h = rnn_stack(inputs, cell=cell, units=args.units, depth=args.depth)
+    cell, depth, bidirectional, masked = case
+    classes = {"keras": {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU},
+               "zoo": {"lstm": FastLSTM, "gru": FastGRU}}[impl]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape[1:3])
+    h = keras.layers.Masking(0.0)(inputs) if masked else inputs
+    for i in range(depth):
+        layer = classes[cell](shape[3], return_sequences=i < depth - 1)
+        h = (keras.layers.Bidirectional(layer) if bidirectional else layer)(h)
     model = keras.Model(inputs, keras.layers.Dense(1)(h))
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    train = median_seconds(lambda: model.train_on_batch(x, y), args.repeats, warmup=3)
+    train = median_seconds(lambda: model.train_on_batch(x, y), repeats, warmup=2)
     infer_fn = tf.function(lambda t: model(t, training=False))
     xt = tf.constant(x)
-    infer = median_seconds(lambda: infer_fn(xt).numpy(), args.repeats, warmup=3)
-    return args.batch / train, args.batch / infer
+    infer = median_seconds(lambda: infer_fn(xt).numpy(), repeats, warmup=2)
+    return train, infer
 
 
-def torch_throughput(cell, args, x, y):
+def torch_throughput(shape, case, x, y, lengths, repeats):
     import torch
 
+    cell, depth, bidirectional, masked = case
     torch.manual_seed(0)
     rnn_cls = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
+    units = shape[3]
 
     class Net(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.rnn = rnn_cls(args.features, args.units, num_layers=args.depth,
-                               batch_first=True)
-            self.head = torch.nn.Linear(args.units, 1)
+            self.rnn = rnn_cls(shape[2], units, num_layers=depth, batch_first=True,
+                               bidirectional=bidirectional)
+            self.head = torch.nn.Linear(units * (2 if bidirectional else 1), 1)
 
         def forward(self, t):
-            out, _ = self.rnn(t)
-            return self.head(out[:, -1])
+            if masked:
+                t = torch.nn.utils.rnn.pack_padded_sequence(
+                    t, torch.from_numpy(lengths), batch_first=True, enforce_sorted=False)
+            _, state = self.rnn(t)
+            h_n = state[0] if cell == "lstm" else state
+            last = h_n[-2:] if bidirectional else h_n[-1:]
+            return self.head(torch.cat(list(last), dim=-1))
 
     net = Net()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
@@ -65,51 +144,72 @@ def torch_throughput(cell, args, x, y):
         loss.backward()
         opt.step()
 
-    train = median_seconds(step, args.repeats, warmup=3)
+    train = median_seconds(step, repeats, warmup=2)
     net.eval()
 
     def infer():
         with torch.no_grad():
             net(xt).numpy()
 
-    return args.batch / train, args.batch / median_seconds(infer, args.repeats, warmup=3)
+    return train, median_seconds(infer, repeats, warmup=2)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--units", type=int, default=128)
-    parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--shapes", choices=("small", "large", "all"), default="all")
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help=f"comma-separated subset of {', '.join(CASES)}")
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--no-torch", action="store_true")
     args = parser.parse_args()
+    cases = [c.strip() for c in args.cases.split(",")]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown cases {unknown}; choose from {list(CASES)}")
 
-    import numpy as np
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.batch, args.steps, args.features)).astype("float32")
-    y = rng.normal(size=(args.batch, 1)).astype("float32")
-    have_torch = importlib.util.find_spec("torch") is not None
+    have_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     if have_torch:
         import torch
 
         torch.set_num_threads(args.threads)
-    print(f"shapes: batch={args.batch} steps={args.steps} features={args.features} "
-          f"units={args.units} depth={args.depth}; threads={args.threads}; median of "
-          f"{args.repeats}; samples/s (higher is better)")
-    header = f"{'cell':<5} {'phase':<9} {'zoo (keras/tf)':>15} {'torch':>10} {'zoo/torch':>10}"
+    peak, peaks = sgemm_peak()
+    print(f"SGEMM peak (2048^3 float32, best of 5): {peak / 1e9:.1f} GFLOP/s "
+          f"({', '.join(f'{k} {v / 1e9:.1f}' for k, v in peaks.items())}); "
+          f"threads={args.threads}; median of {args.repeats}; seq/s, higher is better")
+    header = (f"{'shape (B,T,I,H)':<18} {'case':<12} {'phase':<6} {'keras':>8} {'zoo':>8} "
+              f"{'torch':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
+              f"{'%pk keras':>9} {'%pk zoo':>8} {'%pk torch':>9}")
     print(header)
     print("-" * len(header))
-    for cell in ("lstm", "gru"):
-        k_train, k_infer = keras_throughput(cell, args, x, y)
-        t_train, t_infer = torch_throughput(cell, args, x, y) if have_torch else (None, None)
-        for phase, k, t in (("train", k_train, t_train), ("inference", k_infer, t_infer)):
-            shown = f"{t:>10.0f} {k / t:>10.2f}" if t else f"{'-':>10} {'-':>10}"
-            print(f"{cell:<5} {phase:<9} {k:>15.0f} {shown}")
+    shapes = list(SHAPES) if args.shapes == "all" else [args.shapes]
+    start = time.time()
+    for shape_name in shapes:
+        shape = SHAPES[shape_name]
+        for name in cases:
+            case = CASES[name]
+            x, y, lengths = make_data(shape, case[3])
+            results = {impl: keras_throughput(impl, shape, case, x, y, args.repeats)
+                       for impl in ("keras", "zoo")}
+            if have_torch:
+                results["torch"] = torch_throughput(shape, case, x, y, lengths, args.repeats)
+            flops = forward_flops(shape, *case[:3])
+            for i, phase in enumerate(("train", "infer")):
+                seconds = {k: v[i] for k, v in results.items()}
+                rate = {k: shape[0] / s for k, s in seconds.items()}
+                work = flops * (3 if phase == "train" else 1)
+                share = {k: 100 * work / s / peak for k, s in seconds.items()}
+                t = rate.get("torch")
+                print(f"{str(shape):<18} {name:<12} {phase:<6} {rate['keras']:>8.0f} "
+                      f"{rate['zoo']:>8.0f} {t if t else float('nan'):>8.0f} "
+                      f"{rate['zoo'] / rate['keras']:>9.2f} "
+                      f"{rate['zoo'] / t if t else float('nan'):>9.2f} "
+                      f"{share['keras']:>8.1f}% {share['zoo']:>7.1f}% "
+                      f"{share.get('torch', float('nan')):>8.1f}%", flush=True)
+    print(f"({time.time() - start:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -179,6 +179,8 @@ def read_checkpoint(directory):
     """
     import keras
 
+    import model_zoo.layers  # noqa: F401  (registers FastLSTM/FastGRU, which any model may hold)
+
     metadata = CheckpointMetadata.load(directory)
     try:
         with open(os.path.join(directory, PREPROCESSING_FILE), encoding="utf-8") as f:

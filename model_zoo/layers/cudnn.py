@@ -1,5 +1,7 @@
 """`cudnn_report(model)`: which recurrent layers can take the cuDNN kernel, per backend, and why not.
 
+Each verdict also names the layer's CPU path: `fast` (the zoo's fused loop) or why not.
+
 The rules are those of Keras 3.15's LSTM/GRU layers and of each backend's `rnn.lstm`/`rnn.gru`:
 
 * every backend: `use_cudnn` not False, activation tanh, recurrent activation sigmoid, a bias,
@@ -19,6 +21,8 @@ import dataclasses
 
 import keras
 
+from model_zoo.layers.fast_rnn import fast_path_reason
+
 BACKENDS = ("tensorflow", "jax", "torch")
 JAX_GRU = "GRU on JAX: jax.experimental.rnn has no cuDNN GRU, Keras runs a lax.scan"
 
@@ -28,12 +32,15 @@ class LayerVerdict:
     """The report for one recurrent layer.
 
     `reasons[backend]` lists what prevents the cuDNN kernel on that backend (empty: eligible).
+    `cpu` is the path on a CPU here and now: `"fast"` for the zoo's fused loop (`FastLSTM`,
+    `FastGRU`), otherwise why the layer runs Keras's generic loop (`fast_path_reason`).
     """
 
     name: str
     kind: str
     reasons: dict
     notes: list = dataclasses.field(default_factory=list)
+    cpu: str = ""
 
     def eligible(self, backend=None):
         backends = [backend] if backend else BACKENDS
@@ -58,7 +65,7 @@ class CudnnReport(list):
             status = "  ".join(
                 f"{b}: {'yes' if not v.reasons[b] else 'NO'}" for b in BACKENDS
             )
-            lines.append(f"{v.name} ({v.kind})  {status}")
+            lines.append(f"{v.name} ({v.kind})  {status}  cpu: {v.cpu}")
             blockers = sorted({r for b in BACKENDS for r in v.reasons[b]})
             lines.extend(f"    - {r}" for r in blockers)
             lines.extend(f"    note: {n}" for n in v.notes)
@@ -94,6 +101,12 @@ def _argument_reasons(layer):
 
 
 def _verdict(layer, masked, path):
+    verdict = _cudnn_verdict(layer, masked, path)
+    verdict.cpu = fast_path_reason(layer) or "fast"
+    return verdict
+
+
+def _cudnn_verdict(layer, masked, path):
     name = path
     if isinstance(layer, (keras.layers.LSTM, keras.layers.GRU)):
         common = _argument_reasons(layer)

@@ -8,6 +8,7 @@ right-padded. `model_zoo.cudnn_report(model)` checks any model against the same 
 
 import keras
 
+from model_zoo.layers.fast_rnn import FastGRU, FastLSTM
 from model_zoo.layers.peephole_lstm import PeepholeLSTMCell
 
 CELLS = ("lstm", "gru", "peephole_lstm")
@@ -16,6 +17,9 @@ CELLS = ("lstm", "gru", "peephole_lstm")
 def recurrent_layer(cell, units, *, return_sequences=False, return_state=False,
                     go_backwards=False, name=None):
     """One cuDNN-eligible recurrent layer (or a peephole LSTM, which never is).
+
+    `"lstm"` and `"gru"` build `FastLSTM`/`FastGRU`: Keras's layers (same weights and config)
+    with a fused, XLA-compiled loop on a TensorFlow CPU and Keras's own code (cuDNN) elsewhere.
 
     Args:
         cell: `"lstm"`, `"gru"` or `"peephole_lstm"`.
@@ -26,12 +30,12 @@ def recurrent_layer(cell, units, *, return_sequences=False, return_state=False,
     common = dict(return_sequences=return_sequences, return_state=return_state,
                   go_backwards=go_backwards, name=name)
     if cell == "lstm":
-        return keras.layers.LSTM(units, activation="tanh", recurrent_activation="sigmoid",
-                                 use_bias=True, recurrent_dropout=0.0, unroll=False, **common)
+        return FastLSTM(units, activation="tanh", recurrent_activation="sigmoid",
+                        use_bias=True, recurrent_dropout=0.0, unroll=False, **common)
     if cell == "gru":
-        return keras.layers.GRU(units, activation="tanh", recurrent_activation="sigmoid",
-                                use_bias=True, recurrent_dropout=0.0, unroll=False,
-                                reset_after=True, **common)
+        return FastGRU(units, activation="tanh", recurrent_activation="sigmoid",
+                       use_bias=True, recurrent_dropout=0.0, unroll=False, reset_after=True,
+                       **common)
     if cell == "peephole_lstm":
         return keras.layers.RNN(PeepholeLSTMCell(units), **common)
     raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={cell!r}")

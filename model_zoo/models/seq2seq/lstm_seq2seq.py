@@ -10,8 +10,8 @@
       -> Dense on [h_t; c_t]                  the "attentional hidden state" (linear by default)
       -> Dense(vocabulary)                    logits
 
-The decoder's recurrent layers are plain `keras.layers.LSTM`s, so every recurrent layer takes
-cuDNN; at inference `Seq2SeqDecoder` steps the same weights one token at a time through the
+The decoder's recurrent layers are `keras.layers.LSTM`s (the zoo's `FastLSTM` subclass: a fused
+loop on a TensorFlow CPU), so every recurrent layer takes cuDNN on a GPU; at inference `Seq2SeqDecoder` steps the same weights one token at a time through the
 layers' cells, carrying (h, c), instead of re-running the prefix.
 """
 
