@@ -254,19 +254,36 @@ def test_finetune_new_labels_gets_new_head(classifier_dir):
     assert len(tuned.predict(["fine"])[0]["probabilities"]) == 3
 
 
-def test_ngram_logits_is_the_fitted_logistic_regression(wordpiece):
-    """The layer's probabilities are scikit-learn's own on the same features, also for 3
-    classes, and survive a .keras round trip."""
+def test_choose_weight_keeps_the_even_blend_unless_validation_clearly_prefers_another():
+    from model_zoo.models.blending import choose_weight
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 200)
+    noise = rng.dirichlet(np.ones(3), 200)
+    right = np.eye(3)[labels] * 0.9 + 0.1 / 3
+    weight, record = choose_weight(noise, right, labels, "a good model")
+    assert weight == 1.0 and record["weight"] == 1.0  # clearly better than the even blend
+    assert choose_weight(right, noise, labels, "noise")[0] == 0.0
+    same, record = choose_weight(noise, noise, labels, "the same")  # every weight ties
+    assert same == 0.5 and "standard error" in record["rule"]
+    assert choose_weight(noise[:0], noise[:0], labels[:0], "none")[0] == 0.5
+
+
+def test_ngram_classifier_is_the_fitted_logistic_regression(wordpiece):
+    """Fitted on 2 and 3 classes it separates the training texts, its features are
+    L2-normalised tf-idf weights of the 1-2 grams, and it survives a .keras round trip."""
     import keras
 
     from model_zoo.data.text import pad_rows
-    from model_zoo.models.text.ngram_blend import fit_ngram_logits, ngram_features
+    from model_zoo.models.text.ngram_blend import fit_ngram_classifier, ngram_features
 
     ids = pad_rows([wordpiece([t])[0][wordpiece([t])[0] > 0].tolist() for t in CORPUS])
     for labels in ([0, 1] * 12, [0, 1, 2] * 8):
         labels = np.array(labels)
-        layer = fit_ngram_logits(ids, labels, wordpiece.vocabulary_size, int(labels.max()) + 1)
-        probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(layer(ids)))
+        layer = fit_ngram_classifier(ids, labels, wordpiece.vocabulary_size,
+                                     int(labels.max()) + 1)
+        probabilities = keras.ops.convert_to_numpy(layer(ids))
+        np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
         assert (probabilities.argmax(1) == labels).mean() >= 0.9  # it learned the training set
         grams, weights = (keras.ops.convert_to_numpy(a) for a in ngram_features(
             ids, layer.idf))
@@ -297,7 +314,7 @@ def test_finetune_blends_the_ngram_model_at_the_weight_validation_prefers(classi
     assert record["weight"] > 0 and losses[record["weight"]] < losses[0.0]
     assert "standard error" in record["rule"]
     layers = {layer.name for layer in tuned.model.layers}
-    assert {"ngram_logits", "ngram_blend", "head"} <= layers
+    assert {"ngram_classifier", "classical_blend", "head"} <= layers
     reloaded = model_zoo.load(str(tmp_path / "blend"))
     np.testing.assert_allclose(reloaded.predict_proba(CORPUS[:4]),
                                tuned.predict_proba(CORPUS[:4]), atol=1e-6)
@@ -309,7 +326,7 @@ def test_finetune_blends_the_ngram_model_at_the_weight_validation_prefers(classi
     alone = model_zoo.load(classifier_dir).finetune(
         (CORPUS, labels), epochs=1, strategy="full", test_fraction=0, ngram_blend=False)
     assert "ngram_blend" not in alone.finetune_metrics
-    assert "ngram_logits" not in {layer.name for layer in alone.model.layers}
+    assert "ngram_classifier" not in {layer.name for layer in alone.model.layers}
 
 
 def test_cli_predict_and_finetune(classifier_dir, tmp_path, capsys):

@@ -21,6 +21,7 @@ from model_zoo.data.labelled_series import (
 from model_zoo.errors import InputError
 from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
+from model_zoo.models.blending import network_of
 from model_zoo.models.series_classification import replace_head, with_input_channels
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy, is_auto
@@ -177,6 +178,7 @@ class SeriesClassifier(Task):
 
     def finetune(self, data, labels=None, epochs=60, val_fraction=None, batch_size=16,
                  strategy="auto", new_head="auto", refit_scaler=True, seed=0, verbose=0,
+                 neighbour_blend=True,
                  test=None, test_fraction=0.2, **csv_options):
         """Adapts the classifier to the user's labelled series; returns a new `SeriesClassifier`.
 
@@ -186,6 +188,10 @@ class SeriesClassifier(Task):
         channels than the model's (another set of sensors) get a new input layer: the first
         recurrent layer's input kernels are new, its recurrent weights and every later layer
         start from the published ones (`with_input_channels`; `finetune_metrics["channels"]`).
+        Then 1-NN Euclidean on the training series, as a layer giving soft class votes, is
+        blended into the network's probabilities (`neighbour_blend`): at weight 0.5, or at
+        the weight in {0, 0.25, 0.75, 1} with a validation log-loss lower by more than one
+        standard error where there is a validation split (`model_zoo.models.blending`).
 
         Args:
             data: a `.ts` file or long-format CSV path (see
@@ -224,6 +230,10 @@ class SeriesClassifier(Task):
                 its classes are the fine-tuned ones) and 1-NN Euclidean (fitted on the training
                 part) are compared (`finetune_metrics["comparison"]`); by default
                 `test_fraction` of each class is held out of `data` first (0: no comparison).
+            neighbour_blend: blend 1-NN in (see above;
+                `model_zoo.models.series_classification.neighbours`); the weight, how it was
+                chosen and the vote's scale are in `finetune_metrics["neighbour_blend"]`.
+                False: the network alone.
             **csv_options: `id_column`, `label_column`, `time_column`, `value_columns` of a
                 long-format CSV.
         """
@@ -286,8 +296,8 @@ class SeriesClassifier(Task):
                                                shuffle=True, seed=seed)
                 val = None if val_idx is None or not stop_early else classification_dataset(
                     x[val_idx], y[val_idx], batch_size)
-                model = (with_input_channels(start.model, channels) if new_channels
-                         else start.model)
+                network = network_of(start.model)  # a blended model's network: blended anew
+                model = with_input_channels(network, channels) if new_channels else network
                 if new_head:
                     model = replace_head(model, len(classes), seed=seed)
                 elif not new_channels:
@@ -327,12 +337,45 @@ class SeriesClassifier(Task):
             on=(f"{n_choose} validation series" + (
                 " (20% of each class of the training part, held out only to choose; the "
                 "winner was then trained again on all the training series)" if refit else "")))
+        if neighbour_blend:
+            width = int(collection.lengths[train_idx].max())  # the baseline's length
+            has_val = val_idx is not None and len(val_idx) > 0
+            tuned = tuned.with_neighbour_blend(
+                x[train_idx][:, :width], y[train_idx], x[val_idx] if has_val else None,
+                y[val_idx] if has_val else None)
         metrics = tuned.finetune_metrics
         if held_out is not None:
             self.compare_finetuned(tuned, collection, held_out, {
                 "rule": rule, "train": metrics["train_series"],
                 "validation": metrics["val_series"], "test": len(held_out),
                 "unit": "series"})
+        return tuned
+
+    def with_neighbour_blend(self, x, y, val_x=None, val_y=None):
+        """This classifier with 1-NN Euclidean on the training series `x` (scaled and padded
+        as its input) and label indices `y`, as soft class votes, blended into its
+        probabilities: at weight 0.5, or the weight `model_zoo.models.blending.choose_weight`
+        prefers on `val_x`, `val_y`; itself when that weight is 0. The record is in
+        `finetune_metrics["neighbour_blend"]`."""
+        from model_zoo.models import blending
+        from model_zoo.models.series_classification import neighbours
+
+        layer, fitted = neighbours.fit_neighbour_classifier(x, y, len(self.classes),
+                                                            self.pad_value)
+        what = (f"1-NN Euclidean on the {len(x)} training series as soft votes "
+                f"(scale {fitted['scale']:.4g})")
+        if val_x is None:
+            weight, record = blending.choose_weight(np.zeros((0, 1)), np.zeros((0, 1)), [], what)
+        else:
+            network = keras.ops.convert_to_numpy(self.model(val_x, training=False))
+            weight, record = blending.choose_weight(
+                network, keras.ops.convert_to_numpy(layer(val_x)), val_y, what)
+        tuned = self
+        if weight:
+            tuned = SeriesClassifier(blending.blended_model(self.model, layer, weight),
+                                     self.preprocessing, self.metadata)
+        tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}),
+                                  "neighbour_blend": {**record, "neighbours": fitted}}
         return tuned
 
     def _labelled_collection(self, data, labels, csv_options, channels):

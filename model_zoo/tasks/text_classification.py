@@ -19,6 +19,7 @@ from model_zoo.data.text import (
 )
 from model_zoo.errors import InputError
 from model_zoo.metrics.text import classification_metrics
+from model_zoo.models.blending import network_of
 from model_zoo.models.copying import copy_model
 from model_zoo.models.text import replace_head, tokenizer_from_config
 from model_zoo.models.text import text_classifier as _layers  # noqa: F401  (custom layers)
@@ -224,10 +225,10 @@ class TextClassifier(Task):
         `strategy="auto"` finds that better on validation). Then, with validation texts, a
         logistic regression on the tf-idf weighted word 1-2 grams of the training texts (the
         classical baseline's model, on the classifier's own tokens) is blended into the
-        network's probabilities (`ngram_blend`): at weight 0.5, or at the weight in
-        {0, 0.25, 0.75, 1} whose log-loss on the validation texts is lower by more than one
-        standard error; on small data sets the baseline is often right where the network is
-        not. Weight 0 leaves the network as it was.
+        network's probabilities (`ngram_blend`; `model_zoo.models.blending`): at weight 0.5,
+        or at the weight in {0, 0.25, 0.75, 1} whose log-loss on the validation texts is lower
+        by more than one standard error; on small data sets the baseline is often right where
+        the network is not. Weight 0 leaves the network as it was.
 
         Args:
             data: a CSV path (with `text_column` and `label_column`), a pandas DataFrame,
@@ -338,7 +339,7 @@ class TextClassifier(Task):
             raise InputError(f"`epochs` must be a positive integer. Received: {epochs!r}")
         keras.utils.set_random_seed(seed)
         names = sorted(set(labels) | set(val_labels or []))
-        model = copy_model(self.model)
+        model = copy_model(network_of(self.model))  # a blended model's network: blended anew
         new_head = names != self.labels
         if new_head:
             model = replace_head(model, len(names))
@@ -378,53 +379,26 @@ class TextClassifier(Task):
         return ([sequences[i] for i in train_idx], y[train_idx],
                 [sequences[i] for i in val_idx], y[val_idx])
 
-    #: The n-gram model's shares `finetune` tries (0: the network alone), and the one it keeps
-    #: unless validation clearly prefers another.
-    blend_weights = (0.0, 0.25, 0.5, 0.75, 1.0)
-    default_blend_weight = 0.5
-
     def with_ngram_blend(self, sequences, y, val_sequences, val_y):
         """This classifier with a logistic regression on the tf-idf weighted 1-2 grams of its
         tokens, fitted on `sequences` (token id rows) and `y` (label indices), blended into its
         probabilities at the weight `finetune` describes, chosen on `val_sequences`, `val_y`;
         itself when that weight is 0. The choice is in `finetune_metrics["ngram_blend"]`.
         `finetune` and the sentiment recipe call it after training."""
+        from model_zoo.models import blending
         from model_zoo.models.text import ngram_blend
 
-        ngrams = ngram_blend.fit_ngram_logits(pad_rows(sequences), y,
-                                              self.tokenizer.vocabulary_size, len(self.labels))
-        network = self._probabilities(val_sequences)
-        linear = np.concatenate([keras.ops.convert_to_numpy(keras.ops.softmax(
-            ngrams(pad_rows([val_sequences[i] for i in index], multiple=32))))
-            for index in np.array_split(np.arange(len(val_sequences)),
-                                        max(1, len(val_sequences) // 64))])
-        per_text = {}  # each weight's log-loss on each validation text
-        for weight in self.blend_weights:
-            mixed = (1 - weight) * network + weight * linear
-            per_text[weight] = -np.log(np.clip(mixed[np.arange(len(val_y)), val_y], 1e-7, 1))
-        losses = {w: float(v.mean()) for w, v in per_text.items()}
-        best = min(losses, key=losses.get)  # a tie goes to the smaller weight
-        # One-standard-error rule toward the even blend: a hundred validation texts rank the
-        # weights by noise more often than not (on Amazon food reviews the lowest validation
-        # loss was the network alone, 0.754 test accuracy; the even blend's was 0.783 and
-        # TF-IDF + LR's 0.761), so another weight must beat 0.5 by more than the standard
-        # error of the paired per-text differences.
-        difference = per_text[best] - per_text[self.default_blend_weight]
-        error = float(difference.std(ddof=1) / np.sqrt(len(difference))) \
-            if len(difference) > 1 else float("inf")
-        if not -float(difference.mean()) > error:
-            best = self.default_blend_weight
-        record = {"weight": best, "val_log_loss": {str(w): v for w, v in losses.items()},
-                  "rule": f"the lowest validation log-loss if it beats weight "
-                          f"{self.default_blend_weight} by more than one standard error, "
-                          f"else {self.default_blend_weight}",
-                  "on": f"{len(val_y)} validation texts; the n-gram model fitted on the "
-                        f"{len(y)} training texts",
-                  "model": "logistic regression (C=4) on tf-idf word 1-2 grams of the "
-                           "classifier's tokens"}
+        ngrams = ngram_blend.fit_ngram_classifier(
+            pad_rows(sequences), y, self.tokenizer.vocabulary_size, len(self.labels))
+        linear = np.concatenate([keras.ops.convert_to_numpy(ngrams(pad_rows(
+            val_sequences[i:i + 64], multiple=32))) for i in range(0, len(val_sequences), 64)])
+        weight, record = blending.choose_weight(
+            self._probabilities(val_sequences), linear, val_y,
+            "logistic regression (C=4) on the tf-idf word 1-2 grams of the classifier's "
+            f"tokens, fitted on the {len(y)} training texts")
         tuned = self
-        if best:
-            tuned = TextClassifier(ngram_blend.blended_model(self.model, ngrams, best),
+        if weight:
+            tuned = TextClassifier(blending.blended_model(self.model, ngrams, weight),
                                    self.preprocessing, self.metadata, self.directory,
                                    tokenizer=self.tokenizer)
         tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}), "ngram_blend": record}

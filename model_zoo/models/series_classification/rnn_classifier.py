@@ -78,6 +78,9 @@ def with_input_channels(model, channels):
             return {k: unbuilt(v) for k, v in config.items() if k != "build_config"}
         return config
 
+    from model_zoo.models.blending import network_of
+
+    model = network_of(model)  # a blended model's 1-NN holds series of the old channels
     inputs = keras.Input((None, int(channels)), name=model.inputs[0].name)
     new = keras.models.clone_model(
         model, input_tensors=inputs,

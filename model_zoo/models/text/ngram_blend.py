@@ -1,21 +1,20 @@
-"""A linear model of word 1-2 grams blended into a recurrent text classifier.
+"""A logistic regression on word 1-2 grams, as a Keras layer to blend into a text classifier.
 
 On a few hundred or thousand labelled texts, TF-IDF + logistic regression often beats a
 fine-tuned recurrent classifier (issue 18: product reviews, e-mails, tweets), while on other
 data the network wins; their errors differ, so a blend of both can beat each. This module
 puts that linear model *inside* the Keras model, so a checkpoint carries it, it runs on every
-backend (only `keras.ops`) and the task's code stays unchanged:
+backend (only `keras.ops`) and the task's code stays unchanged (`model_zoo.models.blending`):
 
     token ids (batch, time), 0 = padding
-      -> NgramLogits      the ids as unigrams and hashed bigrams, tf-idf weighted, L2
-                          normalised, times a (n-grams, classes) kernel: a logistic regression
-      -> softmax
-    ProbabilityBlend: (1 - weight) * network probabilities + weight * n-gram probabilities
+      -> NgramClassifier  the ids as unigrams and hashed bigrams, tf-idf weighted, L2
+                          normalised, times a (n-grams, classes) kernel, softmax: a logistic
+                          regression's class probabilities
 
 The n-grams are those of the classifier's own tokenizer (no second tokenizer to ship). The
 kernel is fitted by scikit-learn's `LogisticRegression` on the same features, computed by the
-same function (`ngram_features`), and copied in; `weight` is chosen on validation texts
-(`TextClassifier.finetune`). Two simplifications against scikit-learn's `TfidfVectorizer`,
+same function (`ngram_features`), and copied in; its share of the blend is chosen on
+validation texts (`TextClassifier.with_ngram_blend`). Two simplifications against scikit-learn's `TfidfVectorizer`,
 both the same at fitting and at prediction: a repeated n-gram counts once per occurrence
 (linear tf), and the L2 norm treats occurrences as distinct n-grams.
 """
@@ -46,15 +45,15 @@ def ngram_features(ids, idf):
 
 
 @keras.saving.register_keras_serializable(package="model_zoo")
-class NgramLogits(keras.layers.Layer):
-    """Logits of a linear model over the tf-idf weighted word 1-2 grams of token ids.
+class NgramClassifier(keras.layers.Layer):
+    """Class probabilities of a linear model over the tf-idf weighted 1-2 grams of token ids.
 
     Args:
         vocabulary_size: the tokenizer's vocabulary size (unigram ids).
         num_classes: the number of classes.
 
     Example:
-    >>> layer = NgramLogits(100, 2)
+    >>> layer = NgramClassifier(100, 2)
     >>> layer(np.array([[5, 6, 7, 0]])).shape
     (1, 2)
     """
@@ -73,7 +72,7 @@ class NgramLogits(keras.layers.Layer):
     def call(self, ids):
         grams, weights = ngram_features(ids, self.idf)
         rows = ops.take(self.kernel, grams, axis=0)  # (batch, grams, classes)
-        return ops.sum(rows * ops.expand_dims(weights, -1), axis=1) + self.bias
+        return ops.softmax(ops.sum(rows * ops.expand_dims(weights, -1), axis=1) + self.bias)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
@@ -83,36 +82,13 @@ class NgramLogits(keras.layers.Layer):
                 "num_classes": self.num_classes}
 
 
-@keras.saving.register_keras_serializable(package="model_zoo")
-class ProbabilityBlend(keras.layers.Layer):
-    """`(1 - weight) * probabilities + weight * softmax(logits)`.
-
-    Args:
-        weight: the n-gram model's share, in [0, 1].
-    """
-
-    def __init__(self, weight, **kwargs):
-        super().__init__(**kwargs)
-        self.weight = float(weight)
-
-    def call(self, inputs):
-        probabilities, logits = inputs
-        return (1.0 - self.weight) * probabilities + self.weight * ops.softmax(logits, axis=-1)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape[0]
-
-    def get_config(self):
-        return {**super().get_config(), "weight": self.weight}
-
-
-def fit_ngram_logits(padded_ids, labels, vocabulary_size, num_classes, C=4.0):
-    """An `NgramLogits` layer fitted as a logistic regression (scikit-learn, `C` as the text
+def fit_ngram_classifier(padded_ids, labels, vocabulary_size, num_classes, C=4.0):
+    """An `NgramClassifier` layer fitted as a logistic regression (scikit-learn, `C` as the text
     baseline's) on right-padded id rows and integer labels."""
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
-    layer = NgramLogits(vocabulary_size, num_classes, name="ngram_logits")
+    layer = NgramClassifier(vocabulary_size, num_classes, name="ngram_classifier")
     size = vocabulary_size + BIGRAM_BUCKETS
     grams, _ = ngram_features(padded_ids, np.ones(size, "float32"))
     grams = ops.convert_to_numpy(grams)
@@ -138,10 +114,3 @@ def fit_ngram_logits(padded_ids, labels, vocabulary_size, num_classes, C=4.0):
         variable.assign(value)
     return layer
 
-
-def blended_model(model, ngram_logits, weight):
-    """`model` (ids -> probabilities) with the n-gram model blended in at `weight`: a flat
-    functional model whose layers are `model`'s own, plus the two new ones."""
-    ids = model.inputs[0]
-    blend = ProbabilityBlend(weight, name="ngram_blend")([model.outputs[0], ngram_logits(ids)])
-    return keras.Model(ids, blend, name=model.name)
