@@ -401,7 +401,8 @@ def run_one(task, dataset, arm, seed, epochs, quick):
             "models": comparison.get("models", {}), "skipped": comparison.get("skipped", {}),
             "split": comparison.get("split", {}),
             "strategy": metrics.get("strategy"), "init": metrics.get("init"),
-            "ngram_blend": metrics.get("ngram_blend")}
+            "ngram_blend": metrics.get("ngram_blend"),
+            "neighbour_blend": metrics.get("neighbour_blend")}
 
 
 def _key(record):

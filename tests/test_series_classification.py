@@ -250,6 +250,70 @@ def test_finetune_to_other_channels_gets_a_new_input_layer(tiny_classifier_dir, 
                       test=([s[:, :2] for s in series[:4]], labels[:4]))
 
 
+def test_neighbour_classifier_is_1nn_euclidean_when_sharp():
+    """Its distances are the baseline's (scaled, zero-padded, cut to the stored length), so
+    with a small scale its vote is scikit-learn's 1-NN, for shorter and longer series."""
+    import keras
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from model_zoo.data.labelled_series import PAD_VALUE
+    from model_zoo.models.series_classification.neighbours import fit_neighbour_classifier
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(30, 20, 2)).astype("float32")
+    x[:5, 15:] = PAD_VALUE  # five shorter series
+    y = rng.integers(0, 3, 30)
+    layer, record = fit_neighbour_classifier(x, y, 3)
+    assert record["training_series"] == 30 and record["scale"] > 0
+    layer.scale = 1e-3
+    stored = np.where(x == PAD_VALUE, 0, x).reshape(30, -1)
+    knn = KNeighborsClassifier(n_neighbors=1).fit(stored, y)
+    for steps in (12, 20, 25):
+        q = rng.normal(size=(10, steps, 2)).astype("float32")
+        q[:2, steps - 3:] = PAD_VALUE
+        padded = np.zeros((10, max(steps, 20), 2), "float32")
+        padded[:, :steps] = np.where(q == PAD_VALUE, 0, q)
+        flat = padded[:, :20].reshape(10, -1)
+        expected = np.sqrt(((flat[:, None] - stored[None]) ** 2).sum(-1))
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(layer.distances(q)), expected,
+                                   rtol=1e-5, atol=1e-4)
+        probabilities = keras.ops.convert_to_numpy(layer(q))
+        np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+        assert (probabilities.argmax(1) == knn.predict(flat)).all()
+
+
+def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
+    import model_zoo
+
+    task = model_zoo.load(tiny_classifier_dir)
+    series, labels = labelled_series(n_per_class=12)
+    out = str(tmp_path / "blended")
+    tuned = model_zoo.finetune(task, series, labels=labels, out=out, epochs=1,
+                               strategy="full", test_fraction=0, val_fraction=0.25)
+    record = tuned.finetune_metrics["neighbour_blend"]
+    assert record["validation_examples"] == 6 and record["neighbours"]["training_series"] == 18
+    assert record["weight"] in record["weights"] and "1-NN Euclidean" in record["classical_model"]
+    if record["weight"]:
+        assert {"neighbour_classifier", "classical_blend"} <= {
+            layer.name for layer in tuned.model.layers}
+    reloaded = model_zoo.load(out)
+    np.testing.assert_allclose(reloaded.predict_proba(series[:5]), tuned.predict_proba(series[:5]),
+                               atol=1e-6)
+    # Without a validation split the even blend is kept, and says why.
+    default = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
+                            val_fraction=0)
+    assert default.finetune_metrics["neighbour_blend"]["weight"] == 0.5
+    assert "no validation" in default.finetune_metrics["neighbour_blend"]["rule"]
+    # Fine-tuned again (here: new classes), it starts from the network and blends anew.
+    again = default.finetune(series, labels=["x" if lab == "up" else "y" for lab in labels],
+                             epochs=1, strategy="full", test_fraction=0, val_fraction=0)
+    names = [layer.name for layer in again.model.layers]
+    assert names.count("neighbour_classifier") == 1 and again.classes == ["x", "y"]
+    alone = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
+                          neighbour_blend=False)
+    assert "neighbour_blend" not in alone.finetune_metrics
+
+
 def test_finetune_keeps_head_for_same_classes_and_needs_labels(tiny_classifier_dir):
     import model_zoo
 

@@ -97,6 +97,8 @@ def _series_classification(parser):
     parser.add_argument("--test-fraction", type=float, default=None,
                         help="finetune: share of each class held out for the comparison "
                              "with 1-NN Euclidean (default 0.2; 0: none)")
+    parser.add_argument("--no-neighbour-blend", action="store_true",
+                        help="finetune: the network alone, without 1-NN Euclidean blended in")
 
 
 @task_arguments("tagging")

@@ -471,7 +471,8 @@ class SeriesClassifier(Task):
 
     @classmethod
     def finetune_data_from_cli(cls, args):
-        kwargs = {"data": args.input, **cls._csv_options(args)}
+        kwargs = {"data": args.input, **cls._csv_options(args),
+                  "neighbour_blend": not args.no_neighbour_blend}
         if args.test_fraction is not None:
             kwargs["test_fraction"] = args.test_fraction
         return kwargs
