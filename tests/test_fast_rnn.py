@@ -210,7 +210,7 @@ def test_keras_file_round_trip(tmp_path, fused_calls):
 def test_weights_of_a_plain_keras_model_transfer():
     # A published checkpoint holds keras.layers.LSTM; the zoo layer takes its weights as they are.
     ref = keras.Sequential([keras.Input((T, I)), keras.layers.LSTM(H)])
-    fast = keras.Sequential([keras.Input((T, I)), recurrent_layer("lstm", H)])
+    fast = keras.Sequential([keras.Input((T, I)), recurrent_layer("lstm", H, fast=True)])
     assert isinstance(fast.layers[0], FastLSTM)
     fast.set_weights(ref.get_weights())
     x = _inputs()

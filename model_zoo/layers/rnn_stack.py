@@ -14,28 +14,41 @@ from model_zoo.layers.peephole_lstm import PeepholeLSTMCell
 CELLS = ("lstm", "gru", "peephole_lstm")
 
 
+#: Whether `recurrent_layer` builds `FastLSTM`/`FastGRU` by default. Off: measured on the
+#: recipes (benchmarks/recipe_epoch_time.py, this 2-core CPU) the fused loop made an epoch of
+#: the character LM (H=128) 1.3-1.6x and of translation (a new batch shape every few batches,
+#: each an XLA compilation) up to 6.8x slower than Keras's loop, though it trains 1.05-2.25x
+#: faster on the throughput benchmark's fixed shapes (H=256, 512).
+FAST_BY_DEFAULT = False
+
+
 def recurrent_layer(cell, units, *, return_sequences=False, return_state=False,
-                    go_backwards=False, name=None):
+                    go_backwards=False, name=None, fast=None):
     """One cuDNN-eligible recurrent layer (or a peephole LSTM, which never is).
 
-    `"lstm"` and `"gru"` build `FastLSTM`/`FastGRU`: Keras's layers (same weights and config)
-    with a fused, XLA-compiled loop on a TensorFlow CPU and Keras's own code (cuDNN) elsewhere.
+    With `fast=True`, `"lstm"` and `"gru"` build `FastLSTM`/`FastGRU`: Keras's layers (same
+    weights and config) with a fused loop on a TensorFlow CPU and Keras's own code (cuDNN)
+    elsewhere; faster to train at fixed shapes with 256+ units, slower at small sizes and
+    changing batch shapes (see `FAST_BY_DEFAULT`).
 
     Args:
         cell: `"lstm"`, `"gru"` or `"peephole_lstm"`.
         units: hidden size.
         return_sequences, return_state, go_backwards: as in `keras.layers.LSTM`.
         name: layer name.
+        fast: build the zoo's fused layers (default: `FAST_BY_DEFAULT`).
     """
     common = dict(return_sequences=return_sequences, return_state=return_state,
                   go_backwards=go_backwards, name=name)
+    fast = FAST_BY_DEFAULT if fast is None else fast
+    lstm, gru = (FastLSTM, FastGRU) if fast else (keras.layers.LSTM, keras.layers.GRU)
     if cell == "lstm":
-        return FastLSTM(units, activation="tanh", recurrent_activation="sigmoid",
-                        use_bias=True, recurrent_dropout=0.0, unroll=False, **common)
+        return lstm(units, activation="tanh", recurrent_activation="sigmoid",
+                    use_bias=True, recurrent_dropout=0.0, unroll=False, **common)
     if cell == "gru":
-        return FastGRU(units, activation="tanh", recurrent_activation="sigmoid",
-                       use_bias=True, recurrent_dropout=0.0, unroll=False, reset_after=True,
-                       **common)
+        return gru(units, activation="tanh", recurrent_activation="sigmoid",
+                   use_bias=True, recurrent_dropout=0.0, unroll=False, reset_after=True,
+                   **common)
     if cell == "peephole_lstm":
         return keras.layers.RNN(PeepholeLSTMCell(units), **common)
     raise ValueError(f"`cell` must be one of {CELLS}. Received: cell={cell!r}")

@@ -3,17 +3,16 @@
 import keras
 
 
-def copy_model(model):
+def copy_model(model, fast=False):
     """The same network and weights as a new, uncompiled model (no optimizer state).
 
-    Plain `keras.layers.LSTM`/`GRU` layers (those of checkpoints published before the zoo's
-    own) become `FastLSTM`/`FastGRU`: the same layer with the same weights and config, whose
-    training runs the fused CPU loop, so fine-tuning any checkpoint trains at that speed.
+    With `fast=True`, plain `keras.layers.LSTM`/`GRU` layers become `FastLSTM`/`FastGRU`
+    (same weights and config, the fused CPU loop); off by default, as `recurrent_layer`'s.
 
     Example:
     >>> tuned = copy_model(published.model)   # train `tuned`; `published` stays as it was
     """
-    clone = keras.models.clone_model(model, clone_function=_clone_fast)
+    clone = keras.models.clone_model(model, clone_function=_clone_fast if fast else None)
     clone.set_weights(model.get_weights())
     return clone
 
