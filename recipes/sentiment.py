@@ -72,7 +72,7 @@ DEFAULTS = {
     "truncation": "head_tail",
     "lm_epochs": 0,            # ULMFiT's LM adaptation epochs on the labelled texts
     "baselines": True,
-    "ngram_blend": True,       # blend a 1-2 gram logistic regression in (see make_task)
+    "ngram_blend": False,      # true: blend a 1-2 gram logistic regression in (make_task)
 }
 
 
@@ -340,7 +340,7 @@ class SentimentRecipe(Recipe):
     license = "Apache-2.0"
     defaults = DEFAULTS
     smoke = {"dataset": "rotten_tomatoes", "epochs": 1, "train_size": 64, "units": 8,
-             "embedding_dim": 8, "baselines": False}
+             "embedding_dim": 8, "baselines": False, "ngram_blend": True}
     objective = "val_accuracy"
     sample_size = 16
 
@@ -373,7 +373,8 @@ class SentimentRecipe(Recipe):
             return task
         # The trained network blended with a logistic regression on the 1-2 grams of its
         # tokens (fitted on the training reviews, the weight chosen on the validation ones):
-        # TF-IDF + LR, the baseline, beat the network alone on both data sets.
+        # TF-IDF + LR, the baseline, beat the network alone on both data sets. Off by default
+        # until a run measures it: the published @1 checkpoints are the network alone.
         blended = task.with_ngram_blend(data.sequences("train"), np.asarray(data.train[1]),
                                         data.sequences("validation"),
                                         np.asarray(data.validation[1]))

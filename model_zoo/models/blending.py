@@ -58,7 +58,8 @@ def choose_weight(network, classical, labels, what):
     more than one standard error of the paired per-example differences: a hundred validation
     examples rank the weights by noise more often than not (on Amazon food reviews the lowest
     validation loss was the network alone, 0.754 test accuracy; the even blend's was 0.783
-    and TF-IDF + LR's 0.761). Without validation examples it is `DEFAULT_WEIGHT`.
+    and TF-IDF + LR's 0.761). Without validation examples (empty `labels`; the probabilities
+    may then be None) it is `DEFAULT_WEIGHT`.
     """
     labels = np.asarray(labels, dtype="int64")
     record = {"weights": list(WEIGHTS), "default": DEFAULT_WEIGHT, "classical_model": what}

@@ -3,41 +3,15 @@
 import keras
 
 
-def copy_model(model, fast=False):
+def copy_model(model):
     """The same network and weights as a new, uncompiled model (no optimizer state).
-
-    With `fast=True`, plain `keras.layers.LSTM`/`GRU` layers become `FastLSTM`/`FastGRU`
-    (same weights and config, the fused CPU loop); off by default, as `recurrent_layer`'s.
 
     Example:
     >>> tuned = copy_model(published.model)   # train `tuned`; `published` stays as it was
     """
-    clone = keras.models.clone_model(model, clone_function=_clone_fast if fast else None)
+    clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     return clone
-
-
-def _fast_config(config):
-    """A serialized layer config with Keras's LSTM/GRU named as the zoo's fast subclasses."""
-    if isinstance(config, dict):
-        config = {k: _fast_config(v) for k, v in config.items()}
-        if config.get("module") == "keras.layers" and config.get("class_name") in ("LSTM",
-                                                                                  "GRU"):
-            name = "Fast" + config["class_name"]
-            config.update(module="model_zoo.layers.fast_rnn", class_name=name,
-                          registered_name=f"model_zoo>{name}")
-    return config
-
-
-def _clone_fast(layer):
-    from model_zoo.layers.fast_rnn import FastGRU, FastLSTM
-
-    fast = {keras.layers.LSTM: FastLSTM, keras.layers.GRU: FastGRU}.get(type(layer))
-    if fast is not None:
-        return fast.from_config(layer.get_config())
-    if isinstance(layer, keras.layers.Bidirectional):  # the wrapped layers, as configs
-        return type(layer).from_config(_fast_config(layer.get_config()))
-    return layer.__class__.from_config(layer.get_config())
 
 
 def copy_weights(source, target, what="the source model", strict=True):

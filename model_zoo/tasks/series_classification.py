@@ -365,7 +365,7 @@ class SeriesClassifier(Task):
         what = (f"1-NN Euclidean on the {len(x)} training series as soft votes "
                 f"(scale {fitted['scale']:.4g})")
         if val_x is None:
-            weight, record = blending.choose_weight(np.zeros((0, 1)), np.zeros((0, 1)), [], what)
+            weight, record = blending.choose_weight(None, None, [], what)
         else:
             network = keras.ops.convert_to_numpy(self.model(val_x, training=False))
             weight, record = blending.choose_weight(

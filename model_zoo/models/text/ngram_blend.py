@@ -92,15 +92,17 @@ def fit_ngram_classifier(padded_ids, labels, vocabulary_size, num_classes, C=4.0
     size = vocabulary_size + BIGRAM_BUCKETS
     grams, _ = ngram_features(padded_ids, np.ones(size, "float32"))
     grams = ops.convert_to_numpy(grams)
-    documents = np.zeros(size)  # smoothed idf as scikit-learn's: log((1 + n) / (1 + df)) + 1
-    for row in grams:
-        documents[np.unique(row[row > 0])] += 1
+    rows = np.repeat(np.arange(len(grams)), grams.shape[1])
+
+    def document_matrix(values):  # (documents, n-grams); repeated n-grams are summed
+        return sparse.csr_matrix((values.ravel(), (rows, grams.ravel())),
+                                 shape=(len(grams), size))
+
+    # Smoothed idf as scikit-learn's, log((1 + n) / (1 + df)) + 1; column 0 is padding.
+    documents = np.asarray((document_matrix(np.ones(grams.shape)) > 0).sum(axis=0)).ravel()
     idf = (np.log((1 + len(grams)) / (1 + documents)) + 1).astype("float32")
     _, weights = ngram_features(padded_ids, idf)
-    weights = ops.convert_to_numpy(weights)
-    rows = np.repeat(np.arange(len(grams)), grams.shape[1])
-    features = sparse.csr_matrix((weights.ravel(), (rows, grams.ravel())),
-                                 shape=(len(grams), size))  # duplicates are summed
+    features = document_matrix(ops.convert_to_numpy(weights))
     model = LogisticRegression(C=C, max_iter=1000).fit(features, labels)
     kernel = np.zeros((size, num_classes), "float32")
     bias = np.zeros(num_classes, "float32")
