@@ -12,11 +12,15 @@
     model-zoo predict NAME <task arguments>   (`model-zoo predict NAME --help` lists them)
     model-zoo finetune NAME <task arguments> --out DIR [--from-scratch]
     model-zoo cudnn NAME                      cuDNN eligibility of every recurrent layer
+    model-zoo export NAME --out DIR [--format saved_model|tflite]   raw input in, the verb's
+                                              output out (`model_zoo.export`)
+    model-zoo serve NAME [NAME ...] [--port 8501]   serve checkpoints over HTTP with TensorFlow
+                                              Serving's REST API (`model_zoo.serving`)
 
 Tasks add their own verbs (`generate`, `translate`, `transcribe`), declared with every task's
-arguments in `model_zoo.tasks.cli_arguments`, so that `--help`, `--version`, `list`, `info` and
-every command's `--help` answer without importing TensorFlow. Errors a user can fix are printed
-as one line, exit code 2.
+arguments (and `serve`'s) in `model_zoo.tasks.cli_arguments`, so that `--help`, `--version`,
+`list`, `info` and every command's `--help` answer without importing TensorFlow. Errors a user
+can fix are printed as one line, exit code 2.
 """
 
 import argparse
@@ -324,6 +328,23 @@ def cmd_finetune(args):
 
         print("\n".join(["", *table_lines(metrics["comparison"]), ""]))
     _print_json(metrics)
+    return 0
+
+
+def cmd_export(args):
+    from model_zoo.api import load
+
+    options = {key: getattr(args, key) for key in ("horizon", "length", "normalize")
+               if getattr(args, key) is not None}
+    card = load(args.name).export(args.out, format=args.format, quantize=args.quantize,
+                                  overwrite=args.overwrite, **options)
+    if args.json:
+        _print_json(card)
+    else:
+        files = "the SavedModel" + (f" and {card['tflite']['file']}" if "tflite" in card else "")
+        print(f"exported {card['parent']['name']} ({card['task']}): {files} in "
+              f"{os.path.abspath(args.out)}; inputs {list(card['inputs'])}, outputs "
+              f"{list(card['outputs'])}; see its README.md")
     return 0
 
 

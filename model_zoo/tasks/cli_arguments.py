@@ -8,7 +8,8 @@ the heavy modules are imported only when a command runs:
 * `TASK_ARGUMENTS[task](parser)`: the task's `predict`/`finetune` arguments (the task class's
   `add_cli_arguments` reads them from here);
 * `VERBS[verb] = (help, add_arguments, "module:function")`: the verbs tasks add (`generate`,
-  `translate`, `transcribe`); the function runs the parsed command and returns an exit code.
+  `translate`, `transcribe`), and `serve` (`model_zoo.serving`); the function runs the parsed
+  command and returns an exit code.
 
 The constants the arguments show (default checkpoints, decoder names) are defined here once
 and imported by the task modules.
@@ -22,6 +23,9 @@ DEFAULT_TRANSLATION_MODEL = "translation_bilstm_bible_en_es"
 DEFAULT_SPEECH_MODEL = "asr_crnn_synthetic_en"
 #: CTC decoders of the speech recognizer.
 SPEECH_DECODERS = ("greedy", "beam_search", "beam_search_lm")
+#: The defaults of `model-zoo serve` and of `model_zoo.serving.Server`.
+SERVE_DEFAULTS = {"host": "127.0.0.1", "port": 8501, "max_batch": 64, "batch_wait_ms": 5.0,
+                  "max_body_mb": 32.0, "max_instances": 1024}
 
 TASK_ARGUMENTS = {}
 VERBS = {}
@@ -249,11 +253,75 @@ def _transcribe_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print JSON")
 
 
+def _serve_arguments(parser):
+    defaults = SERVE_DEFAULTS
+    parser.add_argument("names", nargs="+", metavar="NAME",
+                        help="checkpoints to serve: published names (`name@version` pins one), "
+                             "folders or URLs; each is served under its name as given (a "
+                             "folder's or URL's: the name in its metadata)")
+    parser.add_argument("--host", default=defaults["host"],
+                        help=f"address to listen on (default {defaults['host']}: this machine "
+                             "only; 0.0.0.0: every interface)")
+    parser.add_argument("--port", type=int, default=defaults["port"],
+                        help=f"port to listen on (default {defaults['port']}, TF Serving's "
+                             "REST port; 0: a free one, printed once ready)")
+    parser.add_argument("--max-batch", type=int, default=defaults["max_batch"],
+                        help="most instances run in one model call: requests that arrive while "
+                             f"a model is busy are gathered up to this many (default "
+                             f"{defaults['max_batch']}; 1: no batching)")
+    parser.add_argument("--batch-wait-ms", type=float, default=defaults["batch_wait_ms"],
+                        help="how long the first request of a batch waits for more, in "
+                             f"milliseconds (default {defaults['batch_wait_ms']:g}; 0: only "
+                             "those already waiting)")
+    parser.add_argument("--max-body-mb", type=float, default=defaults["max_body_mb"],
+                        help="largest request body in megabytes; a larger one gets 413 "
+                             f"(default {defaults['max_body_mb']:g})")
+    parser.add_argument("--max-instances", type=int, default=defaults["max_instances"],
+                        help="most instances in one request; more get 400 (default "
+                             f"{defaults['max_instances']})")
+    parser.add_argument("--max-seconds", type=float, default=None,
+                        help="stop by itself after this many seconds (default: run until "
+                             "Ctrl-C or SIGTERM)")
+
+
+#: Export formats and TFLite quantisations (`model_zoo.export.base` checks them too).
+EXPORT_FORMATS = ("saved_model", "tflite")
+EXPORT_QUANTIZATIONS = ("float16", "dynamic_range")
+
+
+def _export_arguments(parser):
+    parser.add_argument("name", help="a published checkpoint (`model-zoo list`), a checkpoint "
+                                     "folder or a URL")
+    parser.add_argument("--out", required=True, help="the export folder to create")
+    parser.add_argument("--format", choices=EXPORT_FORMATS, default="saved_model",
+                        help="saved_model (default), or tflite: the SavedModel and "
+                             "model.tflite beside it")
+    parser.add_argument("--quantize", choices=EXPORT_QUANTIZATIONS, default=None,
+                        help="tflite only: float16 weights, or int8 weights with dynamic-range "
+                             "activations (default: none, float32)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out folder (once the new one is complete)")
+    parser.add_argument("--horizon", type=int, default=None,
+                        help="forecasting: values each call forecasts (default: the model's)")
+    parser.add_argument("--length", type=int, default=None,
+                        help="anomaly detection: a fixed number of values per series "
+                             "(needed for tflite)")
+    parser.add_argument("--normalize", choices=ANOMALY_NORMALIZATIONS, default=None,
+                        help="anomaly detection: how each series is standardised (default: "
+                             "the detector's)")
+    parser.add_argument("--json", action="store_true", help="print the export's card as JSON")
+
+
 VERBS.update({
+    "export": ("export a checkpoint to SavedModel or TFLite, preprocessing inside",
+               _export_arguments, "model_zoo.cli:cmd_export"),
     "generate": ("generate text with a language model", _generation_arguments,
                  "model_zoo.tasks.language_model:generate_command"),
     "translate": ("translate sentences; --plot draws the attention weights",
                   _translate_arguments, "model_zoo.tasks.translation:translate_command"),
     "transcribe": ("transcribe audio files with a speech model", _transcribe_arguments,
                    "model_zoo.tasks.speech_recognition:transcribe_command"),
+    # Not a task's verb, but declared alike so that its --help needs no TensorFlow either.
+    "serve": ("serve checkpoints over HTTP with TensorFlow Serving's REST API",
+              _serve_arguments, "model_zoo.serving:run_cli"),
 })

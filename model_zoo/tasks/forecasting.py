@@ -20,6 +20,7 @@ from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
 from model_zoo.models.copying import copy_model
 from model_zoo.models.forecasting.baselines import seasonal_naive
+from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy
 from model_zoo.training.finetune import get_strategy
@@ -71,7 +72,7 @@ class Forecaster(Task):
     # -- prediction ------------------------------------------------------------------------
 
     def _predict_scaled(self, windows):
-        out = self.model(np.asarray(windows, dtype="float32"), training=False)
+        out = inference_function(self.model)(np.asarray(windows, dtype="float32"))
         return keras.ops.convert_to_numpy(out).astype("float64")
 
     def forecast_at(self, values, origins, horizon=None):
@@ -344,6 +345,21 @@ class Forecaster(Task):
     def _val_mae(self, scaled, split):
         x, y, _ = make_windows(scaled, self.lookback, self.horizon, start=split)
         return float(np.mean(np.abs(self._predict_scaled(x) - y)))
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "the history, oldest first: a list of at least {task.history_needed} "
+                    "numbers, or {{\"history\": [...], \"horizon\": n}} (default horizon "
+                    "{task.horizon})",
+        "prediction": "the forecast: a list of `horizon` numbers, in the series' units"}
+
+    def serve_instances(self, instances):
+        """`forecast` of each instance (the verb forecasts one series)."""
+        histories, settings = self.serving_instances(instances, "history", {"horizon": int})
+        series = [self.serving_values(h, k) for k, h in enumerate(histories)]
+        return self.each_instance(lambda s, **kw: self.forecast(s, **kw).tolist(), series,
+                                  settings)
 
     # -- command line ------------------------------------------------------------------------------
 

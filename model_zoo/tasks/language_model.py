@@ -459,6 +459,22 @@ class LanguageModel(Task):
         tuned.finetune_metrics["transfer"] = f"ULMFiT from {self.name}"
         return tuned
 
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a prompt (a string), or {{\"prompt\": \"...\", \"max_chars\": n, "
+                    "\"temperature\": t, \"top_k\": k, \"top_p\": p, \"seed\": s}} (`generate`'s "
+                    "settings and defaults: 200 {task.unit}s, temperature 1; a seeded instance "
+                    "is generated on its own, so its text is `generate(prompt, seed=s)`'s)",
+        "prediction": "the continuation (a string, without the prompt)"}
+
+    def serve_instances(self, instances):
+        """`generate` once per distinct settings, on all the prompts that have them."""
+        prompts, settings = self.serving_instances(instances, "prompt", {
+            "max_chars": int, "temperature": float, "top_k": int, "top_p": float, "seed": int})
+        return self.run_grouped(self.generate, prompts, settings,
+                                alone=lambda given: "seed" in given)
+
     # -- command line ------------------------------------------------------------------------------
 
     def predict_cli(self, args):

@@ -23,6 +23,7 @@ from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.blending import network_of
 from model_zoo.models.series_classification import replace_head, with_input_channels
+from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy, is_auto
 from model_zoo.training.finetune import get_strategy
@@ -122,7 +123,7 @@ class SeriesClassifier(Task):
             index = order[start:start + batch_size]
             x = pad_batch([collection.series[i] for i in index], scaler,
                           pad_value=self.pad_value)
-            probs = self.model(x, training=False)
+            probs = inference_function(self.model)(x)
             out[index] = keras.ops.convert_to_numpy(probs)
         return out
 
@@ -447,6 +448,22 @@ class SeriesClassifier(Task):
         predicted = baselines.NearestNeighbourEuclidean(tuned.scaler).fit(train).predict(test)
         rows["baseline"] = classification_metrics(test.labels, predicted)
         return rows, models, skipped
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a series: a list of numbers (one channel) or of rows of {task.channels} "
+                    "numbers (one row per time step), any length",
+        "prediction": "{{\"label\": one of {task.classes}, \"probabilities\": {{label: "
+                      "probability}}}}"}
+
+    def serve_instances(self, instances):
+        """`predict_proba` of all the instances in one call."""
+        series = [self.serving_values(x, k, rows=True) for k, x in enumerate(instances)]
+        classes = self.classes
+        return [{"label": classes[int(np.argmax(p))],
+                 "probabilities": {c: float(v) for c, v in zip(classes, p)}}
+                for p in self.predict_proba(series)]
 
     # -- command line --------------------------------------------------------------------------
 

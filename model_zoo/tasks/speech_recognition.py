@@ -435,6 +435,23 @@ class SpeechRecognizer(Task):
                           stacklevel=2)
         return waves, kept, skipped
 
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a clip: a list of samples (numbers from -1 to 1, mono) at the model's rate "
+                    "of {task.features.sample_rate} Hz, or {{\"samples\": [...], "
+                    "\"sample_rate\": hz}} at any rate (resampled); at most "
+                    "{task.features.max_seconds:g} s",
+        "prediction": "the transcript (a string, lowercase words)"}
+
+    def serve_instances(self, instances):
+        """`transcribe` once per distinct sample rate, on all the clips at that rate."""
+        clips, settings = self.serving_instances(instances, "samples", {"sample_rate": int})
+        rate = self.features.sample_rate
+        waves = [self.serving_values(x, k).astype("float32") for k, x in enumerate(clips)]
+        return self.run_grouped(self.transcribe, waves,
+                                [{"sample_rate": rate, **given} for given in settings])
+
     # -- command line ------------------------------------------------------------------------------
 
     def predict_cli(self, args):

@@ -25,6 +25,7 @@ from model_zoo.errors import InputError
 from model_zoo.layers import crf as _crf  # noqa: F401  (registers the CRF layer)
 from model_zoo.metrics.tagging import tagging_metrics
 from model_zoo.models.copying import copy_model
+from model_zoo.models.step_functions import inference_function
 from model_zoo.models.tagging import TokenMeanLoss, has_crf, replace_head, training_model
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import GradualUnfreezing, get_strategy
@@ -148,10 +149,8 @@ class SequenceTagger(Task):
             chunk = order[start:start + batch_size]
             batch, _ = pad_batch(encoded[start:start + batch_size],
                                  self.vocabulary.max_word_chars)
-            # An eager call: no graph to trace per model and input shape (tracing the
-            # BiLSTM-CRF costs more than running it on a few sentences).
-            output = self.model({"words": batch["words"], "chars": batch["chars"]},
-                                training=False)
+            output = inference_function(self.model)({"words": batch["words"],
+                                                     "chars": batch["chars"]})
             output = np.asarray(keras.ops.convert_to_numpy(output))
             ids = output.argmax(-1) if output.ndim == 3 else output
             for row, i in enumerate(chunk):
@@ -381,6 +380,17 @@ class SequenceTagger(Task):
                           f"training data lacks ({_short(sorted(unseen_tags))}): they count as "
                           "errors for every model, which cannot predict them.", stacklevel=3)
         return rows, models, skipped
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a sentence: a string (tokenized as the training data was) or a list of "
+                    "tokens",
+        "prediction": "the sentence's [token, tag] pairs, tags among {task.tags}"}
+
+    def serve_instances(self, instances):
+        """`tag` of all the instances in one call."""
+        return [[list(pair) for pair in sentence] for sentence in self.tag(instances)]
 
     # -- command line ------------------------------------------------------------------------------
 

@@ -31,11 +31,9 @@ from model_zoo.training.finetune import get_strategy
 def encode(tokenizer, texts, max_length, truncation="head"):
     """Token ids of each text (at least one id: an empty text becomes `[UNK]`)."""
     from model_zoo.data.text import ragged_to_arrays
-    from model_zoo.models.text.tokenizer import truncate
 
-    rows = ragged_to_arrays(truncate(tokenizer.tokenize(texts), max_length, truncation))
-    unknown = np.array([tokenizer.unknown_id], dtype="int32")
-    return [row if row.size else unknown for row in rows]
+    return ragged_to_arrays(tokenizer.encode(texts, max_length, truncation,
+                                             empty_id=tokenizer.unknown_id))
 
 
 def labelled_data(data, text_column="text", label_column="label"):
@@ -403,6 +401,17 @@ class TextClassifier(Task):
                                    tokenizer=self.tokenizer)
         tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}), "ngram_blend": record}
         return tuned
+
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a text (a string)",
+        "prediction": "{{\"label\": one of {task.labels}, \"probabilities\": {{label: "
+                      "probability}}}}"}
+
+    def serve_instances(self, instances):
+        """`predict` of all the instances in one call."""
+        return self.predict(instances)
 
     # -- command line ------------------------------------------------------------------------------
 

@@ -397,6 +397,19 @@ class Translator(Task):
                                   if new_size else {"new": False})}
         return tuned
 
+    # -- serving ---------------------------------------------------------------------------------
+
+    serving_signature = {
+        "instance": "a sentence in {task.preprocessing[source_language]} (a string), or "
+                    "{{\"text\": \"...\", \"beam_size\": n}} (default beam size "
+                    "{task.preprocessing[beam_size]}; 1: greedy, faster)",
+        "prediction": "its translation into {task.preprocessing[target_language]} (a string)"}
+
+    def serve_instances(self, instances):
+        """`translate` once per distinct beam size, on all the sentences that have it."""
+        texts, settings = self.serving_instances(instances, "text", {"beam_size": int})
+        return self.run_grouped(self.translate, texts, settings)
+
     # -- command line ------------------------------------------------------------------------------
 
     def predict_cli(self, args):

@@ -51,11 +51,16 @@ class CharacterTokenizer(TextTokenizer):
     def _lookup(self):
         if self._table is None:
             tf = _tf()
-            keys = tf.constant([ord(c) for c in self.vocabulary[2:]], dtype=tf.int64)
-            values = tf.range(2, len(self.vocabulary), dtype=tf.int64)
-            self._table = tf.lookup.StaticHashTable(
-                tf.lookup.KeyValueTensorInitializer(keys, values), default_value=self.unknown_id)
+            with tf.init_scope():  # Created eagerly even when first used in a traced graph.
+                keys = tf.constant([ord(c) for c in self.vocabulary[2:]], dtype=tf.int64)
+                values = tf.range(2, len(self.vocabulary), dtype=tf.int64)
+                self._table = tf.lookup.StaticHashTable(
+                    tf.lookup.KeyValueTensorInitializer(keys, values),
+                    default_value=self.unknown_id)
         return self._table
+
+    def resources(self):
+        return [self._lookup()]
 
     def tokenize(self, strings):
         tf = _tf()

@@ -64,6 +64,30 @@ class TextTokenizer:
         """A `tf.RaggedTensor` of int32 token ids, one row per string (no padding)."""
         raise NotImplementedError
 
+    def resources(self):
+        """The TensorFlow objects `tokenize` uses (lookup tables, tf-text tokenizers), created
+        now if not yet: a saved graph that tokenizes must track them (`model_zoo.export`)."""
+        return []
+
+    def encode(self, strings, max_length=None, truncation="head", empty_id=None):
+        """Token ids of `strings` as a `tf.RaggedTensor`, in TensorFlow ops only (so an
+        exported graph runs this very code).
+
+        Args:
+            strings: a string tensor or a list of strings.
+            max_length, truncation: see `__call__`.
+            empty_id: the row a string without tokens gets, `[empty_id]` (a classifier
+                reads at least one token); None keeps it empty.
+        """
+        ragged = truncate(self.tokenize(strings), max_length, truncation)
+        if empty_id is None:
+            return ragged
+        tf = _tf()
+        empty = tf.cast(ragged.row_lengths() == 0, ragged.row_splits.dtype)
+        fill = tf.RaggedTensor.from_row_lengths(
+            tf.fill([tf.reduce_sum(empty)], tf.constant(empty_id, ragged.dtype)), empty)
+        return tf.concat([ragged, fill], axis=1)
+
     def __call__(self, texts, max_length=None, truncation="head", pad_to=None):
         """Token ids of `texts` as a right-padded int32 NumPy matrix.
 
@@ -74,7 +98,7 @@ class TextTokenizer:
                 last) or `"head_tail"` (a quarter from the start, the rest from the end).
             pad_to: pad to this width (default: the longest row).
         """
-        ragged = truncate(self.tokenize(list(texts)), max_length, truncation)
+        ragged = self.encode(list(texts), max_length, truncation)
         width = pad_to or max(int(ragged.bounding_shape()[1]), 1)
         return ragged.to_tensor(default_value=self.pad_id, shape=[None, width]).numpy()
 
@@ -96,8 +120,9 @@ class TextTokenizer:
         return {}
 
 
-def truncate(ragged, max_length, truncation="head"):
-    """Keeps at most `max_length` ids of each row of a ragged tensor (see `TextTokenizer`)."""
+def truncate(ragged, max_length, truncation="head", head=None):
+    """Keeps at most `max_length` items of each row of a ragged tensor (see `TextTokenizer`);
+    with `"head_tail"`, `head` of them from the start (default: a quarter)."""
     if truncation not in TRUNCATIONS:
         raise InputError(f"`truncation` must be one of {TRUNCATIONS}. Received: {truncation!r}")
     if not max_length:
@@ -105,7 +130,8 @@ def truncate(ragged, max_length, truncation="head"):
     tf = _tf()
     if truncation == "head":
         return ragged[:, :max_length]
-    head = 0 if truncation == "tail" else max_length // 4
+    if head is None:
+        head = 0 if truncation == "tail" else max_length // 4
     tail = max_length - head
     lengths = ragged.row_lengths()
     positions = tf.ragged.range(lengths)

@@ -66,14 +66,18 @@ class WordPieceTokenizer(TextTokenizer):
             import tensorflow_text as tf_text
 
             tf = _tf()
-            table = tf.lookup.StaticVocabularyTable(
-                tf.lookup.KeyValueTensorInitializer(
-                    tf.constant(self.vocabulary),
-                    tf.range(len(self.vocabulary), dtype=tf.int64)),
-                num_oov_buckets=1)
-            self._tokenizer = tf_text.BertTokenizer(table, lower_case=self.lowercase,
-                                                    unknown_token="[UNK]")
+            with tf.init_scope():  # Created eagerly even when first used in a traced graph.
+                table = tf.lookup.StaticVocabularyTable(
+                    tf.lookup.KeyValueTensorInitializer(
+                        tf.constant(self.vocabulary),
+                        tf.range(len(self.vocabulary), dtype=tf.int64)),
+                    num_oov_buckets=1)
+                self._tokenizer = tf_text.BertTokenizer(table, lower_case=self.lowercase,
+                                                        unknown_token="[UNK]")
         return self._tokenizer
+
+    def resources(self):
+        return [self._bert()]
 
     def tokenize(self, strings):
         tf = _tf()

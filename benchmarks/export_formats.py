@@ -1,0 +1,140 @@
+"""Exports side by side: size, ops, latency per item and test-set quality of each format.
+
+    python benchmarks/export_formats.py [--repeats 50] [--names forecast_lstm_airline ...]
+
+For one published checkpoint per exportable task (or `--names`), writes the SavedModel, the
+TFLite model and its float16 and dynamic-range quantised variants, then measures in this one
+run, on this CPU:
+- size on disk and the TFLite op set the converter needed;
+- latency of one item (batch of 1): the Python verb, the SavedModel signature, TFLite;
+- the largest difference from the Python verb on the exporter's example batch;
+- quality on the recipe's full test split with each format, beside the Python verb's:
+  accuracy (series classification), MASE (forecasting), ROC-AUC (anomaly detection).
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks.timing import median_seconds  # noqa: E402
+
+DEFAULT_NAMES = ["classify_bigru_italypowerdemand", "forecast_lstm_airline",
+                 "anomaly_lstmae_ucr135"]
+VARIANTS = [("saved_model", None), ("tflite", None), ("tflite", "float16"),
+            ("tflite", "dynamic_range")]
+
+
+def folder_bytes(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, files in os.walk(path)
+               for f in files)
+
+
+def runner(folder, fmt):
+    """`run(inputs) -> outputs` of one written export, in the format asked for."""
+    import tensorflow as tf
+
+    from model_zoo.export import tflite_runner
+
+    if fmt == "tflite":
+        return tflite_runner(os.path.join(folder, "model.tflite"))
+    serve = tf.saved_model.load(folder).signatures["serving_default"]
+    return lambda inputs: {k: v.numpy() for k, v in serve(
+        **{k: tf.constant(v) for k, v in inputs.items()}).items()}
+
+
+# -- quality on the recipe's test split, through `run` (one item per call, as on a device) ----
+
+def series_classification_quality(task, data, run):
+    from model_zoo.metrics.series_classification import classification_metrics
+
+    labels = []
+    for series in data.test.series:
+        out = run({"series": series[None].astype("float32"),
+                   "lengths": np.array([len(series)], "int32")})
+        labels.append(np.asarray(out["label"]).astype(bytes).astype(str)[0])
+    return "accuracy", classification_metrics(data.test.labels, labels)["accuracy"]
+
+
+def forecasting_quality(task, data, run):
+    from model_zoo.data.timeseries import rolling_origins
+    from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
+
+    values, span = data.values, task.history_needed
+    origins = rolling_origins(values.size, data.test_size, task.horizon)
+    forecasts = np.concatenate([run({"history": values[None, t - span:t].astype("float32")})
+                                ["forecast"] for t in origins])
+    truth = np.stack([values[t:t + task.horizon] for t in origins])
+    scale = mase_scale(values[:origins[0]], task.season)
+    return "mase", forecast_metrics(truth, forecasts, scale)["mase"]
+
+
+def anomaly_detection_quality(task, data, run):
+    from model_zoo.metrics.anomaly import anomaly_metrics
+
+    scores = run({"series": data.values[None].astype("float32")})["scores"][0]
+    start = data.test_start
+    return "roc_auc", anomaly_metrics(data.labels[start:], scores[start:],
+                                      task.threshold)["roc_auc"]
+
+
+QUALITY = {"series_classification": series_classification_quality,
+           "forecasting": forecasting_quality, "anomaly_detection": anomaly_detection_quality}
+
+
+def python_runner(task):
+    """The Python verbs behind the export inputs (one item per call), for the same measures."""
+    if task.task_name == "series_classification":
+        return lambda x: {"label": np.array([task.classify(x["series"][0, :x["lengths"][0]])])}
+    if task.task_name == "forecasting":
+        return lambda x: {"forecast": task.forecast(x["history"][0])[None]}
+    return lambda x: {"scores": task.score(x["series"][0].astype("float64"))[None]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=50, help="timed calls per latency")
+    parser.add_argument("--names", nargs="+", default=DEFAULT_NAMES,
+                        help="published checkpoints to export")
+    args = parser.parse_args()
+
+    import model_zoo
+    from model_zoo.export import serving_graph
+    from model_zoo.training.recipe import get_recipe
+
+    print(f"{'checkpoint':<34}{'format':<24}{'MB':>7}  {'ops':<30}{'ms/item':>9}"
+          f"{'max diff':>11}  test quality")
+    for name in args.names:
+        task = model_zoo.load(name)
+        recipe = get_recipe(task.metadata.recipe)
+        data = recipe.load_data(task.metadata.config["config"])
+        options = {"length": data.values.size} if task.task_name == "anomaly_detection" else {}
+        one = {k: v[:1] for k, v in serving_graph(task, **options).example.items()}
+        quality = QUALITY[task.task_name]
+        python = python_runner(task)
+        metric, value = quality(task, data, python)
+        print(f"{name:<34}{'python verb':<24}{'':>7}  {'':<30}"
+              f"{1e3 * median_seconds(lambda: python(one), args.repeats):>9.2f}{'':>11}  "
+              f"{metric} {value:.4f}")
+        with tempfile.TemporaryDirectory() as tmp:
+            for fmt, quantize in VARIANTS:
+                folder = os.path.join(tmp, f"{fmt}-{quantize}")
+                card = task.export(folder, format=fmt, quantize=quantize, **options)
+                run = runner(folder, fmt)
+                size = (card["tflite"]["bytes"] if fmt == "tflite" else
+                        folder_bytes(folder) - os.path.getsize(os.path.join(folder, "README.md")))
+                diff = max(v.get("max_abs_difference", 0.0) for v in card["check"][fmt].values())
+                ms = 1e3 * median_seconds(lambda: run(one), args.repeats)
+                metric, value = quality(task, data, run)
+                label = fmt + (f" {quantize}" if quantize else "")
+                ops = card["tflite"]["ops"] if fmt == "tflite" else "TensorFlow"
+                print(f"{'':<34}{label:<24}{size / 1e6:>7.2f}  {ops:<30}{ms:>9.2f}"
+                      f"{diff:>11.2g}  {metric} {value:.4f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Export of tasks to SavedModel and TFLite, preprocessing inside: see `base.export_task`."""
+
+from model_zoo.export.base import (
+    FORMATS,
+    QUANTIZATIONS,
+    ServingGraph,
+    export_task,
+    exportable_tasks,
+    exporter,
+    serving_graph,
+    tflite_runner,
+)
+
+__all__ = ["FORMATS", "QUANTIZATIONS", "ServingGraph", "export_task", "exportable_tasks",
+           "exporter", "serving_graph", "tflite_runner"]

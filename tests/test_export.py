@@ -1,0 +1,239 @@
+"""Export to SavedModel and TFLite, over the whole registry: a new checkpoint is covered for free.
+
+For the newest version of every published checkpoint whose task has an exporter: the export
+writes a SavedModel and a TFLite model; a subprocess that imports TensorFlow (and
+tensorflow-text where the card asks for it) but not model_zoo loads each and reproduces the
+Python verb's output on the exporter's example batch of raw inputs. Tasks without an exporter
+yet are refused with one clear error, and bad export options write nothing.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from model_zoo.errors import InputError
+from model_zoo.export import export_task, exportable_tasks, serving_graph
+from model_zoo.registry import default_registry
+
+NEWEST = [default_registry().get(name) for name in default_registry().names()]
+EXPORTABLE = [e for e in NEWEST if e.metadata.task in exportable_tasks()]
+NOT_YET = sorted({e.metadata.task for e in NEWEST} - set(exportable_tasks()))
+
+# Runs in a fresh interpreter: TensorFlow only (model_zoo must not be importable-by-accident:
+# its absence from sys.modules is asserted). Compares with the verb's answers saved beside.
+CHECK = r"""
+import json, sys
+import numpy as np
+import tensorflow as tf
+folder, data = sys.argv[1], np.load(sys.argv[2])
+card = json.load(open(folder + "/export.json"))
+for module in card.get("requires", []):
+    __import__(module)
+serve = tf.saved_model.load(folder).signatures["serving_default"]
+example = {name: data["in_" + name] for name in card["inputs"]}
+outputs = {"saved_model": {k: v.numpy() for k, v in serve(
+    **{k: tf.constant(v) for k, v in example.items()}).items()}}
+# A TFLite model with inputs of its own (`ServingGraph.tflite`) has its own example: tflite_*.
+prefix = {"saved_model": "", "tflite": "tflite_" if "inputs" in card.get("tflite", {}) else ""}
+if "tflite" in card:
+    example = {name: data[prefix["tflite"] + "in_" + name]
+               for name in card["tflite"].get("inputs", card["inputs"])}
+    runner = tf.lite.Interpreter(folder + "/model.tflite").get_signature_runner()
+    rows = [runner(**{k: v[i:i + 1] for k, v in example.items()})
+            for i in range(len(next(iter(example.values()))))]
+    outputs["tflite"] = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+assert not any(m.startswith("model_zoo") for m in sys.modules), "model_zoo was imported"
+report = {}
+for fmt, got in outputs.items():
+    for name in got:
+        key = prefix[fmt] + "out_" + name
+        if key not in data.files:
+            continue
+        want, value = data[key], got[name]
+        if want.dtype.kind in "US":
+            value = np.char.decode(value.astype(bytes), "utf-8")  # Tokens: not ASCII only.
+            report[f"{fmt}:{name}"] = bool(value.shape == want.shape and (value == want).all())
+        else:
+            report[f"{fmt}:{name}"] = float(np.abs(value - want).max())
+print(json.dumps(report))
+"""
+
+
+# Options that TFLite needs and the SavedModel doesn't: a fixed size where the network's
+# batch would otherwise vary (the exporter says so when they are missing; tested below).
+TFLITE_OPTIONS = {"anomaly_detection": lambda task: {"length": 3 * task.span}}
+
+
+@pytest.fixture(scope="module")
+def load():
+    import model_zoo
+
+    return model_zoo.load
+
+
+def test_the_registry_has_exportable_checkpoints():
+    assert EXPORTABLE, f"no published checkpoint of the tasks {exportable_tasks()}"
+
+
+@pytest.mark.parametrize("entry", EXPORTABLE, ids=[e.metadata.full_name for e in EXPORTABLE])
+def test_export_reproduces_the_verb_without_model_zoo(entry, load, tmp_path):
+    task = load(entry.metadata.full_name)
+    options = TFLITE_OPTIONS.get(task.task_name, lambda task: {})(task)
+    graph = serving_graph(task, **options)
+    card = export_task(task, tmp_path / "export", format="tflite", **options)
+    folder = tmp_path / "export"
+    assert {"saved_model.pb", "model.tflite", "export.json", "README.md"} <= set(
+        os.listdir(folder))
+    assert not [f for f in os.listdir(tmp_path) if f != "export"], "staging left behind"
+    assert card["parent"]["name"] == entry.metadata.full_name
+    assert card["parent"]["model_sha256"] == entry.metadata.files["model.keras"]["sha256"]
+    assert json.loads((folder / "export.json").read_text()) == card
+    assert set(card["inputs"]) == set(graph.inputs) and set(card["outputs"]) == set(graph.outputs)
+    lite = graph.tflite or graph  # A TFLite model of other inputs: its graph, files beside.
+    assert set(lite.assets) <= set(os.listdir(folder))
+    assert set(card["tflite"].get("inputs", card["inputs"])) == set(lite.inputs)
+
+    arrays = {f"in_{k}": v for k, v in graph.example.items()}
+    arrays.update({f"out_{k}": np.asarray(v) for k, v in graph.expected.items()})
+    if graph.tflite is not None:
+        arrays.update({f"tflite_in_{k}": v for k, v in lite.example.items()})
+        arrays.update({f"tflite_out_{k}": np.asarray(v) for k, v in lite.expected.items()})
+    np.savez(tmp_path / "expected.npz", **arrays)
+    result = subprocess.run([sys.executable, "-c", CHECK, str(folder),
+                             str(tmp_path / "expected.npz")],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {key.split(":")[0] for key in report} == {"saved_model", "tflite"}
+    for key, value in report.items():
+        fmt, name = key.split(":")
+        if isinstance(value, bool):
+            assert value, f"{key}: labels differ from the verb's"
+        else:
+            tolerance = (lite if fmt == "tflite" else graph).tolerance.get(name, 1e-4)
+            assert value <= tolerance, f"{key}: off by {value}"
+
+
+@pytest.mark.parametrize("task_name", NOT_YET)
+def test_a_task_without_an_exporter_is_refused_before_writing(task_name, load, tmp_path):
+    entry = next(e for e in NEWEST if e.metadata.task == task_name)
+    with pytest.raises(InputError, match="not supported yet"):
+        export_task(load(entry.metadata.full_name), tmp_path / "out")
+    assert not os.path.exists(tmp_path / "out")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"format": "onnx"}, "`format` must be one of"),
+    ({"format": "saved_model", "quantize": "float16"}, "Quantisation applies to TFLite"),
+    ({"format": "tflite", "quantize": "int4"}, "`quantize` must be one of"),
+    ({"horizon": 0}, "`horizon` must be a positive integer"),
+    ({"horizon": 10 ** 9}, "horizon"),
+    ({"bogus": 1}, "bogus"),
+])
+def test_bad_export_options_write_nothing(kwargs, message, load, tmp_path):
+    with pytest.raises(InputError, match=message):
+        load("forecast_lstm_airline").export(tmp_path / "out", **kwargs)
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_an_existing_folder_is_kept_unless_overwrite(load, tmp_path):
+    task = load("forecast_lstm_airline")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("keep me")
+    with pytest.raises(InputError, match="Refusing to overwrite"):
+        task.export(tmp_path / "out")
+    assert os.listdir(tmp_path / "out") == ["mine.txt"]
+    card = task.export(tmp_path / "out", overwrite=True, horizon=30)
+    assert "mine.txt" not in os.listdir(tmp_path / "out")
+    assert card["options"] == {"horizon": 30}
+    assert card["outputs"]["forecast"]["description"].startswith("float32 [batch, 30]")
+
+
+def test_quantised_tflite_reports_its_difference(load, tmp_path):
+    card = load("classify_bigru_italypowerdemand").export(tmp_path / "q", format="tflite",
+                                                          quantize="dynamic_range")
+    assert card["tflite"]["quantize"] == "dynamic_range"
+    assert "tolerance" not in card["check"]["tflite"]["probabilities"]
+    full = load("classify_bigru_italypowerdemand").export(tmp_path / "f", format="tflite")
+    assert card["tflite"]["bytes"] < full["tflite"]["bytes"]
+
+
+def test_anomaly_tflite_needs_a_fixed_length_and_the_savedmodel_does_not(load, tmp_path):
+    task = load("anomaly_lstmae_ucr135")
+    with pytest.raises(InputError, match="TFLite needs a fixed series length: pass length"):
+        task.export(tmp_path / "t", format="tflite")
+    assert not os.path.exists(tmp_path / "t")
+    with pytest.raises(InputError, match="at least this detector's window"):
+        task.export(tmp_path / "t", length=task.span - 1)
+    card = task.export(tmp_path / "s", normalize="local")  # Any length: tried on two below.
+    import tensorflow as tf
+
+    serve = tf.saved_model.load(str(tmp_path / "s")).signatures["serving_default"]
+    for n in (task.span, 5 * task.span + 7):
+        series = task.scaler.unscale(np.sin(np.arange(n) / 5.0))
+        got = serve(series=tf.constant(series[None], tf.float32))["scores"].numpy()[0]
+        np.testing.assert_allclose(got, task.score(series, normalize="local"), atol=1e-4)
+    assert card["options"] == {"normalize": "local", "length": None}
+
+
+# -- the text preprocessing in the graphs --------------------------------------------------------
+
+TAGGER_TEXTS = [
+    'He said, "Don\'t go." Then "yes" and "no".',  # Straight quotes alternate `` and ''.
+    '"Open',  # Each sentence starts afresh, whatever the last one left open.
+    '\u201cCurly\u201d and "straight" after \u201dclosing" "',
+    "U.S. Mr. Smith's $5.50 at 10:30, 1/2 or 10% e.g. ... -- --- x",
+    "\u00dcn\u00efc\u00f6d\u00e9 cafe\u0301 \u0663\u0664 \uff12\uff13\u00bd a_b na\u00efve\u2019s",
+    "tabs\tand\u00a0no-break\u2003em\x1cspaces\n",  # Python's Unicode whitespace.
+    "", "   ", "\U0001f3ac!?",
+]
+
+
+def test_the_tagger_graph_splits_tokens_as_the_verb():
+    import tensorflow as tf
+
+    from model_zoo.data.tagging import TOKEN_PATTERN, tokenize
+    from model_zoo.export.tagging import split_tokens
+
+    got = split_tokens(tf.constant(TAGGER_TEXTS), TOKEN_PATTERN).to_list()
+    assert [[t.decode() for t in row] for row in got] == [tokenize(t) for t in TAGGER_TEXTS]
+
+
+@pytest.mark.parametrize("pattern", [r"\bword\b", r"[\W]", r"x\Z"])
+def test_a_token_pattern_that_re2_reads_otherwise_is_refused(pattern):
+    from model_zoo.export.tagging import re2_pattern
+
+    with pytest.raises(InputError, match="no RE2 equivalent"):
+        re2_pattern(pattern)
+
+
+def test_the_tagger_graph_takes_a_batch_without_tokens(load):
+    import tensorflow as tf
+
+    out = serving_graph(load("tagging_bilstm_brown")).function(
+        sentences=tf.constant(["", " \t "]))
+    assert out["tags"].shape == (2, 0) and out["tokens"].shape == (2, 0)
+    assert out["lengths"].numpy().tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("truncation", ["head", "tail", "head_tail"])
+def test_the_classifier_graph_encodes_as_the_verb(truncation):
+    import tensorflow as tf
+
+    from model_zoo.data.text import pad_rows
+    from model_zoo.models.text import WordPieceTokenizer
+    from model_zoo.tasks.text_classification import encode
+
+    tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[START]", "[END]", "a", "good", "film",
+                                    "##s", "cafe", ",", "!"], strip_html=True)
+    texts = ["A GOOD film!", "<p>Caf\u00e9 films,</p>", "\uff47\uff4f\uff4f\uff44", "<br />",
+             "\U0001f3ac", "a good film " * 2 + "films", "a good film " * 3, "good " * 9]
+    graph = tf.function(lambda s: tokenizer.encode(s, 8, truncation, empty_id=1).to_tensor(),
+                        input_signature=[tf.TensorSpec([None], tf.string)])
+    np.testing.assert_array_equal(graph(tf.constant(texts)).numpy(),
+                                  pad_rows(encode(tokenizer, texts, 8, truncation)))
