@@ -15,7 +15,9 @@ if [ -f scripts/apt-packages.txt ] && command -v apt-get >/dev/null 2>&1; then
     while read -r pkg; do
         pkg=${pkg%%#*}; pkg=$(echo "$pkg" | xargs)
         [ -z "$pkg" ] && continue
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+        # Present: installed by dpkg, or a program of that name on PATH (npm, say, installed
+        # with nodejs from elsewhere: apt would pull a second one).
+        dpkg -s "$pkg" >/dev/null 2>&1 || command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
     done < scripts/apt-packages.txt
     if [ ${#missing[@]} -gt 0 ]; then
         SUDO=""
