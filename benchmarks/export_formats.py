@@ -2,17 +2,19 @@
 
     python benchmarks/export_formats.py [--repeats 50] [--names forecast_lstm_airline ...]
 
-For one published checkpoint per exportable task (or `--names`), writes the SavedModel, the
-TFLite model and its float16 and dynamic-range quantised variants, then measures in this one
-run, on this CPU:
+For the published checkpoints named (by default one per task with a quality measure here),
+writes the SavedModel, the TFLite model and its float16 and dynamic-range quantised variants,
+then measures in this one run, on this CPU:
 - size on disk and the TFLite op set the converter needed;
 - latency of one item (batch of 1): the Python verb, the SavedModel signature, TFLite;
 - the largest difference from the Python verb on the exporter's example batch;
 - quality on the recipe's full test split with each format, beside the Python verb's:
-  accuracy (series classification), MASE (forecasting), ROC-AUC (anomaly detection).
+  accuracy (series and text classification), MASE (forecasting), ROC-AUC (anomaly
+  detection); other tasks show `-` there.
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.timing import median_seconds  # noqa: E402
 
 DEFAULT_NAMES = ["classify_bigru_italypowerdemand", "forecast_lstm_airline",
-                 "anomaly_lstmae_ucr135"]
+                 "anomaly_lstmae_ucr135", "sentiment_bigru_rotten_tomatoes"]
 VARIANTS = [("saved_model", None), ("tflite", None), ("tflite", "float16"),
             ("tflite", "dynamic_range")]
 
@@ -41,7 +43,10 @@ def runner(folder, fmt):
     from model_zoo.export import tflite_runner
 
     if fmt == "tflite":
-        return tflite_runner(os.path.join(folder, "model.tflite"))
+        run = tflite_runner(os.path.join(folder, "model.tflite"))
+        with open(os.path.join(folder, "export.json")) as f:
+            run.ids = "inputs" in json.load(f)["tflite"]  # It has inputs of its own: ids.
+        return run
     serve = tf.saved_model.load(folder).signatures["serving_default"]
     return lambda inputs: {k: v.numpy() for k, v in serve(
         **{k: tf.constant(v) for k, v in inputs.items()}).items()}
@@ -82,17 +87,40 @@ def anomaly_detection_quality(task, data, run):
                                       task.threshold)["roc_auc"]
 
 
+def text_classification_quality(task, data, run):
+    texts, labels = data.test
+    # A TFLite model of a text task takes the token ids (`run.ids`), the SavedModel the text.
+    inputs = ([{"token_ids": ids[None].astype("int32")} for ids in task.encode(list(texts))]
+              if getattr(run, "ids", False) else [{"texts": np.array([t])} for t in texts])
+    predicted = np.array([int(np.asarray(run(x)["class_index"])[0]) for x in inputs])
+    return "accuracy", float(np.mean(predicted == np.asarray(task._label_indices(labels))))
+
+
 QUALITY = {"series_classification": series_classification_quality,
-           "forecasting": forecasting_quality, "anomaly_detection": anomaly_detection_quality}
+           "forecasting": forecasting_quality, "anomaly_detection": anomaly_detection_quality,
+           "text_classification": text_classification_quality}
 
 
 def python_runner(task):
-    """The Python verbs behind the export inputs (one item per call), for the same measures."""
+    """The Python verb behind the export inputs (one item per call), for the same measures;
+    None for the tasks measured through their exports only (size, latency, difference)."""
     if task.task_name == "series_classification":
         return lambda x: {"label": np.array([task.classify(x["series"][0, :x["lengths"][0]])])}
+    if task.task_name == "text_classification":
+        return lambda x: {"class_index": task.predict_proba(list(x["texts"])).argmax(1)}
     if task.task_name == "forecasting":
         return lambda x: {"forecast": task.forecast(x["history"][0])[None]}
-    return lambda x: {"scores": task.score(x["series"][0].astype("float64"))[None]}
+    if task.task_name == "anomaly_detection":
+        return lambda x: {"scores": task.score(x["series"][0].astype("float64"))[None]}
+    return None
+
+
+def measured(quality, task, data, run):
+    """`"metric value"` of `quality`, or `-` for a task without a quality measure here."""
+    if quality is None:
+        return "-"
+    metric, value = quality(task, data, run)
+    return f"{metric} {value:.4f}"
 
 
 def main():
@@ -110,16 +138,19 @@ def main():
           f"{'max diff':>11}  test quality")
     for name in args.names:
         task = model_zoo.load(name)
-        recipe = get_recipe(task.metadata.recipe)
-        data = recipe.load_data(task.metadata.config["config"])
+        quality, python = QUALITY.get(task.task_name), python_runner(task)
+        data = (get_recipe(task.metadata.recipe).load_data(task.metadata.config["config"])
+                if quality else None)
         options = {"length": data.values.size} if task.task_name == "anomaly_detection" else {}
-        one = {k: v[:1] for k, v in serving_graph(task, **options).example.items()}
-        quality = QUALITY[task.task_name]
-        python = python_runner(task)
-        metric, value = quality(task, data, python)
-        print(f"{name:<34}{'python verb':<24}{'':>7}  {'':<30}"
-              f"{1e3 * median_seconds(lambda: python(one), args.repeats):>9.2f}{'':>11}  "
-              f"{metric} {value:.4f}")
+        graph = serving_graph(task, **options)
+        one = {k: v[:1] for k, v in graph.example.items()}
+        # A TFLite model with inputs of its own (token ids) gets its own example.
+        one_lite = {k: v[:1] for k, v in (graph.tflite or graph).example.items()}
+        print(name)
+        if python is not None:
+            print(f"{'':<34}{'python verb':<24}{'':>7}  {'':<30}"
+                  f"{1e3 * median_seconds(lambda: python(one), args.repeats):>9.2f}{'':>11}  "
+                  f"{measured(quality, task, data, python)}")
         with tempfile.TemporaryDirectory() as tmp:
             for fmt, quantize in VARIANTS:
                 folder = os.path.join(tmp, f"{fmt}-{quantize}")
@@ -128,12 +159,12 @@ def main():
                 size = (card["tflite"]["bytes"] if fmt == "tflite" else
                         folder_bytes(folder) - os.path.getsize(os.path.join(folder, "README.md")))
                 diff = max(v.get("max_abs_difference", 0.0) for v in card["check"][fmt].values())
-                ms = 1e3 * median_seconds(lambda: run(one), args.repeats)
-                metric, value = quality(task, data, run)
+                item = one_lite if fmt == "tflite" else one
+                ms = 1e3 * median_seconds(lambda: run(item), args.repeats)
                 label = fmt + (f" {quantize}" if quantize else "")
                 ops = card["tflite"]["ops"] if fmt == "tflite" else "TensorFlow"
                 print(f"{'':<34}{label:<24}{size / 1e6:>7.2f}  {ops:<30}{ms:>9.2f}"
-                      f"{diff:>11.2g}  {metric} {value:.4f}")
+                      f"{diff:>11.2g}  {measured(quality, task, data, run)}")
 
 
 if __name__ == "__main__":

@@ -334,7 +334,8 @@ def cmd_finetune(args):
 def cmd_export(args):
     from model_zoo.api import load
 
-    options = {key: getattr(args, key) for key in ("horizon", "length", "normalize")
+    options = {key: getattr(args, key) for key in ("horizon", "length", "normalize",
+                                                   "max_new_tokens")
                if getattr(args, key) is not None}
     card = load(args.name).export(args.out, format=args.format, quantize=args.quantize,
                                   overwrite=args.overwrite, **options)

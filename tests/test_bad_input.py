@@ -127,7 +127,10 @@ CLI_CASES = [
      "Unknown export option(s) ['length'] for a `forecasting` model", False),
     (["export", DETECTOR, "--out", "{tmp}/out", "--format", "tflite"],
      "TFLite needs a fixed series length", False),
-    (["export", TRANSLATOR, "--out", "{tmp}/out"], "is not supported yet", False),
+    (["export", TRANSLATOR, "--out", "{tmp}/out", "--horizon", "5"],
+     "Unknown export option(s) ['horizon'] for a `translation` model", False),
+    (["export", LANGUAGE_MODEL, "--out", "{tmp}/out", "--max-new-tokens", "0"],
+     "`max_new_tokens` must be", False),
     (["export", FORECASTER, "--out", "{tmp}/in"], "Refusing to overwrite the existing", False),
     (["train"], "needs a RECIPE", True),
     (["train", "forecasting", "--resume", "{tmp}/in"], "it takes no other settings. Received: "
@@ -214,7 +217,8 @@ TASK_CASES = [
     (DETECTOR, "export", ("out",), {"normalize": "zscore"}, "`normalize` must be one of"),
     (SERIES_CLASSIFIER, "export", ("out",), {"format": "tflite", "quantize": "int4"},
      "`quantize` must be one of"),
-    (RECOGNIZER, "export", ("out",), {}, "is not supported yet"),
+    (RECOGNIZER, "export", ("out",), {"decoder": "beam_search_lm"},
+     "Unknown export option"),  # The graph decodes greedily only.
     (FORECASTER, "predict", (None,), {}, "Received: None"),
     (FORECASTER, "forecast", (SERIES,), {"horizon": True}, "`horizon` must be a positive"),
     (FORECASTER, "forecast", (SERIES,), {"horizon": 0}, "`horizon` must be a positive"),

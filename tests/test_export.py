@@ -127,6 +127,15 @@ def test_a_task_without_an_exporter_is_refused_before_writing(task_name, load, t
     assert not os.path.exists(tmp_path / "out")
 
 
+def test_a_task_of_a_kind_without_an_exporter_is_refused(tmp_path):
+    import types
+
+    task = types.SimpleNamespace(task_name="no_such_task", name="stub")  # Every task exports.
+    with pytest.raises(InputError, match="not supported yet"):
+        export_task(task, tmp_path / "out")
+    assert not os.path.exists(tmp_path / "out")
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"format": "onnx"}, "`format` must be one of"),
     ({"format": "saved_model", "quantize": "float16"}, "Quantisation applies to TFLite"),
@@ -237,3 +246,126 @@ def test_the_classifier_graph_encodes_as_the_verb(truncation):
                         input_signature=[tf.TensorSpec([None], tf.string)])
     np.testing.assert_array_equal(graph(tf.constant(texts)).numpy(),
                                   pad_rows(encode(tokenizer, texts, 8, truncation)))
+
+
+# -- the speech front end and decoding in the graphs ----------------------------------------------
+
+def test_ctc_greedy_frames_spells_the_greedy_decoding():
+    import tensorflow as tf
+
+    from model_zoo.models.speech import ctc_greedy_decode, ctc_greedy_frames
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (6, 25, 5)).astype("float32")
+    logits[0, :, 0] = -9.0  # No blank: repeats alone are merged.
+    logits[1] = -9.0
+    logits[1, :, 2] = 9.0  # One character throughout: emitted once.
+    steps = np.array([25, 25, 17, 1, 0, 9], "int32")
+    frames = ctc_greedy_frames(tf.constant(logits), tf.constant(steps)).numpy()
+    assert not frames[np.arange(25)[None] >= steps[:, None]].any()  # Padding emits nothing.
+    assert [[i for i in row if i] for row in frames] == ctc_greedy_decode(logits, steps)
+    assert frames[1].tolist() == [2] + [0] * 24
+
+
+def test_the_speech_graph_reads_each_clip_of_a_padded_batch_alone(load):
+    import tensorflow as tf
+
+    from model_zoo.export.speech_recognition import example_clips
+
+    task = load("asr_crnn_synthetic_en")
+    graph = serving_graph(task)
+    rate = task.features.sample_rate
+    waveforms, lengths = example_clips(rate)
+    clips = [w[:n] for w, n in zip(waveforms, lengths)][::-1]  # Shortest first this time.
+    rng = np.random.default_rng(0)
+    # Noise, not silence, after each clip: the graph must not read it. A batch of one too.
+    batch = rng.normal(0, 0.3, (len(clips), len(clips[-1]) + 1234)).astype("float32")
+    for i, clip in enumerate(clips):
+        batch[i, :len(clip)] = clip
+    serve = tf.function(graph.function, input_signature=graph.signature(), autograph=False)
+    out = serve(tf.constant(batch), tf.constant([len(c) for c in clips], tf.int32))
+    alone = serve(tf.constant(batch[:1]), tf.constant([len(clips[0])], tf.int32))
+    transcripts = [t.decode() for t in out["transcripts"].numpy()]
+    assert transcripts == task.transcribe(clips, sample_rate=rate, decoder="greedy")
+    assert any(transcripts), "only empty transcripts: a weak check"
+    steps = out["steps"].numpy()
+    assert steps.tolist() == [len(x) for x in task.logits(clips)]
+    probabilities = out["probabilities"].numpy()
+    assert probabilities.shape[1] > steps.max()  # Padded to the width's steps, 0 there.
+    assert not probabilities[np.arange(probabilities.shape[1])[None] >= steps[:, None]].any()
+    np.testing.assert_allclose(alone["probabilities"].numpy()[0, :steps[0]],
+                               probabilities[0, :steps[0]], atol=1e-5)
+    assert alone["transcripts"].numpy()[0].decode() == transcripts[0]
+    # Rows too short for one STFT frame (the verb refuses them): no steps, no text.
+    short = serve(tf.constant(batch), tf.constant([len(clips[0]), 0, 150], tf.int32))
+    assert short["steps"].numpy().tolist()[1:] == [0, 0]
+    assert short["transcripts"].numpy().tolist()[1:] == [b"", b""]
+
+
+def test_the_speech_tflite_model_is_builtin_and_its_ids_spell_the_transcripts(load, tmp_path):
+    from model_zoo.export import tflite_runner
+
+    task = load("asr_crnn_synthetic_en")
+    graph = serving_graph(task)
+    card = export_task(task, tmp_path / "asr", format="tflite")
+    assert card["tflite"]["ops"] == "tflite_builtins"  # STFT (RFFT2D), GRUs: builtin.
+    alphabet = json.loads((tmp_path / "asr" / "alphabet.json").read_text())
+    assert alphabet["characters"] == task.alphabet.characters and alphabet["blank_id"] == 0
+    run = tflite_runner(str(tmp_path / "asr" / "model.tflite"))
+    for i, want in enumerate(graph.expected["transcripts"]):  # As the card tells a caller.
+        ids = run({k: v[i:i + 1] for k, v in graph.example.items()})["label_ids"][0]
+        text = "".join(alphabet["characters"][k - 1] for k in ids if k)
+        assert " ".join(text.split()) == want
+
+
+# -- decoding loops in the graphs (translation, language models) ---------------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_translator_graph_decodes_as_greedy_decode(seed):
+    import keras
+    import tensorflow as tf
+
+    from model_zoo.models.seq2seq import Seq2SeqDecoder, build_lstm_seq2seq
+
+    keras.utils.set_random_seed(seed)  # A small target vocabulary: the end id comes early.
+    model = build_lstm_seq2seq(30, 7, embedding_dim=8, encoder_units=8, encoder_layers=1,
+                               decoder_units=16)
+    kernel, bias = model.get_layer("logits").get_weights()
+    bias[0] = -100.0  # As a trained model, it never writes padding (which `decode` drops).
+    model.get_layer("logits").set_weights([kernel, bias])
+    decoder = Seq2SeqDecoder(model)
+    source = np.random.default_rng(seed).integers(4, 30, (4, 6)).astype("int32")
+    source[1, 3:] = source[3, 1:] = 0  # Right-padded rows.
+    guards = np.array([5, 1, 9, 3], "int32")  # Some translations end at their guard.
+    want, _ = decoder.decode(source, guards, beam_size=1)
+    graph = tf.function(lambda s, g: decoder.greedy_tensors(s, g, 12), autograph=False)
+    ids, score = graph(tf.constant(source), tf.constant(guards))
+    assert [[int(i) for i in row if i] for row in ids.numpy()] == want
+    assert ids.shape[1] == max(len(row) for row in want)
+    for k, row in enumerate(want):  # The score is the teacher-forced log-probability.
+        targets = row + ([3] if len(row) < guards[k] else [])
+        log_probs = decoder.step_logits(source[k:k + 1], np.array([[2] + targets[:-1]]))[0]
+        assert score.numpy()[k] == pytest.approx(
+            sum(log_probs[t, i] for t, i in enumerate(targets)), abs=1e-4)
+
+
+def test_the_language_model_graph_detokenizes_as_the_verb():
+    from model_zoo.models.text import CharacterTokenizer, WordPieceTokenizer
+
+    words = WordPieceTokenizer(["[PAD]", "[UNK]", "[START]", "[END]", "the", "film", "##s",
+                                "##", "caf\u00e9", "!"])
+    chars = CharacterTokenizer.learn(["To be,\nor not \u00e9 \U0001f3ac"])
+    for tokenizer in (words, chars):
+        rng = np.random.default_rng(0)
+        ids = rng.integers(0, tokenizer.vocabulary_size, (30, 7)).astype("int32")
+        ids[0] = 0  # Nothing to read: an empty string.
+        got = tokenizer.detokenize_tensor(ids).numpy()
+        assert [s.decode("utf-8") for s in got] == [tokenizer.detokenize(row) for row in ids]
+
+
+@pytest.mark.parametrize("value", [0, 1001, 2.5, True])
+def test_the_language_model_export_refuses_a_bad_max_new_tokens(value, load, tmp_path):
+    with pytest.raises(InputError, match="`max_new_tokens` must be an integer"):
+        load("charlm_lstm_shakespeare").export(tmp_path / "out", max_new_tokens=value)
+    assert not os.path.exists(tmp_path / "out")

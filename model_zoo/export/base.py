@@ -84,7 +84,8 @@ class ServingGraph:
             ids in, the same outputs out, with its own example, expected outputs, notes (what
             a caller does first) and `assets`. The card and README describe both.
         assets: `{file name: text}` written into the export folder with this graph's model,
-            e.g. the vocabulary that a `tflite` graph's caller tokenizes with.
+            e.g. the vocabulary that a `tflite` graph's caller tokenizes with (bytes are
+            written as they are: e.g. a SentencePiece model).
 
     Example:
     >>> graph = ServingGraph(lambda history: {"forecast": model(history[..., None])},
@@ -271,6 +272,10 @@ def _write_assets(directory, graph):
         if os.path.basename(name) != name or os.path.exists(path):
             raise ValueError(f"An export asset must be a new file name in the export folder. "
                              f"Received: {name!r}")
+        if isinstance(text, bytes):  # A binary file, e.g. a SentencePiece model.
+            with open(path, "wb") as f:
+                f.write(text)
+            continue
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
 
@@ -363,7 +368,8 @@ def export_readme(card):
     lite = card.get("tflite", {})
     if "inputs" in lite:  # The TFLite model has its own inputs (`ServingGraph.tflite`).
         lines += ["", f"## `{lite['file']}`: other inputs", "",
-                  "The TFLite model does not hold the preprocessing above; it takes:", ""]
+                  "The TFLite model has inputs and outputs of its own (see the notes below); it "
+                  "takes:", ""]
         lines += [f"- `{name}`: {s['dtype']} {s['shape']}: {s['description']}"
                   for name, s in lite["inputs"].items()]
         lines += ["", "and returns:", ""]

@@ -309,6 +309,9 @@ def _export_arguments(parser):
     parser.add_argument("--normalize", choices=ANOMALY_NORMALIZATIONS, default=None,
                         help="anomaly detection: how each series is standardised (default: "
                              "the detector's)")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="language models: tokens of the greedy continuation the graph "
+                             "writes (default 32)")
     parser.add_argument("--json", action="store_true", help="print the export's card as JSON")
 
 

@@ -146,6 +146,53 @@ class Seq2SeqDecoder:
                 maps.append(attention[b, :len(row), :int(mask[b].sum())])
         return results, (maps if return_attention else None)
 
+    def greedy_tensors(self, source, max_lengths, width):
+        """`decode(..., beam_size=1)` in TensorFlow ops only, for a saved graph
+        (`model_zoo.export`): the same compiled pieces, stepped in a `tf.while_loop`.
+
+        Args:
+            source: `(batch, S)` int32 tensor, right-padded with 0.
+            max_lengths: `(batch,)` int32 tensor, the length guard of each sentence (>= 1).
+            width: a Python int, at least every `max_lengths`: the loop's output buffer.
+
+        Returns:
+            `(tokens, log_probability)`: `(batch, T)` int32 ids right-padded with 0 (the end
+            id and what follows it dropped, as `decode` drops them; a padding id the model
+            produced, which `decode` drops, stays a 0 in its place; `T` the longest row) and
+            the sum of the log-probabilities of each sentence's tokens and its end id (if
+            produced).
+        """
+        import tensorflow as tf
+
+        batch = tf.shape(source)[0]
+        encoded, states = self._encode_fn(source)
+        mask = tf.not_equal(source, PAD_ID)
+        parents = tf.range(batch)
+
+        def body(t, tokens, states, done, out, score):
+            log_probs, states, _ = self._step_fn(tokens, parents, states, encoded, mask)
+            tokens = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
+            tokens = tf.where(done, PAD_ID, tokens)
+            score += tf.where(done, 0.0, tf.gather(log_probs, tokens, axis=1, batch_dims=1))
+            out += tf.one_hot(t, width, dtype=tf.int32) * tokens[:, None]
+            done = done | tf.equal(tokens, EOS_ID) | (t + 1 >= max_lengths)
+            return t + 1, tokens, tuple(states), done, out, score
+
+        def running(t, tokens, states, done, out, score):
+            return tf.logical_and(t < tf.reduce_max(max_lengths),
+                                  tf.logical_not(tf.reduce_all(done)))
+
+        start = (tf.constant(0), tf.fill([batch], BOS_ID), tuple(states),
+                 tf.zeros([batch], tf.bool), tf.zeros([batch, width], tf.int32),
+                 tf.zeros([batch], tf.float32))
+        _, _, _, _, out, score = tf.while_loop(running, body, start)
+        before_end = tf.equal(tf.cumsum(tf.cast(tf.equal(out, EOS_ID), tf.int32), axis=1), 0)
+        kept = tf.logical_and(before_end, tf.not_equal(out, PAD_ID))
+        out = tf.where(kept, out, PAD_ID)
+        # A padding id the model chose is dropped by `decode` too: here it stays a 0.
+        longest = tf.reduce_max(tf.where(kept, tf.range(1, width + 1)[None], 0))
+        return out[:, :longest], score
+
     def _beam(self, source, max_lengths, beam, alpha, return_attention):
         batch, src_len = source.shape
         encoded, states = self._encode(source)

@@ -6,6 +6,7 @@ is a small protobuf that travels in the checkpoint's assets; at load time only t
 is needed.
 """
 
+import hashlib
 import io
 
 import numpy as np
@@ -68,7 +69,11 @@ class SentencePieceTokenizer:
         if self._tf_tokenizer is None:
             import tensorflow_text as tf_text
 
-            self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=self.proto, out_type="int32")
+            # Named after the model: a saved graph holding two (a translator's source and
+            # target) must not give them one name, or, loaded again, both run the same model.
+            name = "sentencepiece_" + hashlib.sha256(self.proto).hexdigest()[:12]
+            self._tf_tokenizer = tf_text.SentencepieceTokenizer(model=self.proto, out_type="int32",
+                                                                name=name)
         return self._tf_tokenizer
 
     def _run(self, op):

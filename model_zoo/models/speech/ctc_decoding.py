@@ -33,6 +33,30 @@ def ctc_beam_search_decode(logits, lengths=None, beam_width=16):
     return _decode(logits, lengths, "beam_search", beam_width)
 
 
+def ctc_greedy_frames(logits, steps):
+    """Best-path decoding in TensorFlow ops that TFLite's builtins hold, frame by frame.
+
+    The same path as `ctc_greedy_decode` (`tf.nn.ctc_greedy_decoder`, repeats merged, blank
+    0 dropped), but as a fixed-shape tensor: each frame holds the label id it emits (its most
+    probable class, where that is not the blank nor the previous frame's class) or 0. Dropping
+    the zeros of a row gives `ctc_greedy_decode`'s ids; no string or sparse ops are needed, so
+    exported graphs (`model_zoo.export.speech_recognition`) and TFLite models can use it.
+
+    Args:
+        logits: `(batch, steps, classes)` float tensor; class 0 is the CTC blank.
+        steps: `(batch,)` int32 valid steps of each row (the rest is padding, never read).
+
+    Returns:
+        `(batch, steps)` int32 tensor of emitted label ids, 0 elsewhere.
+    """
+    import tensorflow as tf
+
+    best = tf.argmax(logits, axis=-1, output_type=tf.int32)
+    best = tf.where(tf.sequence_mask(steps, tf.shape(best)[1]), best, 0)
+    previous = tf.pad(best[:, :-1], [[0, 0], [1, 0]])  # Before the first frame: a blank.
+    return tf.where(tf.not_equal(best, 0) & tf.not_equal(best, previous), best, 0)
+
+
 def ctc_prefix_beam_search(logits, alphabet, lm=None, alpha=0.5, beta=1.0, beam_width=16,
                            prune=-8.0):
     """CTC prefix beam search of one utterance, with a character language model fused in.

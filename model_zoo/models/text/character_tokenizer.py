@@ -79,6 +79,14 @@ class CharacterTokenizer(TextTokenizer):
     def detokenize(self, ids):
         return "".join(self.vocabulary[int(i)] for i in ids if int(i) >= 2)
 
+    def detokenize_tensor(self, ids):
+        """`detokenize` in TensorFlow ops: a `[batch, time]` int tensor to `[batch]` strings
+        (padding and the unknown character are skipped, as there)."""
+        tf = _tf()
+        ids = tf.convert_to_tensor(ids, tf.int32)
+        tokens = tf.gather(tf.constant(self.vocabulary), tf.maximum(ids, 0))
+        return tf.strings.reduce_join(tf.where(ids >= 2, tokens, ""), axis=-1)
+
     def get_config(self):
         return {**super().get_config(), "vocabulary": self.vocabulary}
 

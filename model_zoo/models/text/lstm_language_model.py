@@ -138,16 +138,21 @@ class StatefulSampler:
             states.append([np.zeros((batch, size), "float32") for size in sizes])
         return states
 
-    def _step_fn(self, tokens, states, noise, forced, use_forced, temperature, top_k, top_p):
-        tokens, noise, forced, use_forced = (ops.convert_to_tensor(v) for v in (
-            tokens, noise, forced, use_forced))
-        x = self.embedding(tokens)
+    def advance(self, tokens, states):
+        """One token through the network: `(logits, new states)`, the banned ids' logits
+        lowered by 1e9 (the greedy graph of `model_zoo.export` runs this too)."""
+        x = self.embedding(ops.convert_to_tensor(tokens))
         new_states = []
         for cell, state in zip(self.cells, states):
             x, state = cell(x, state if len(state) > 1 else state[0], training=False)
             new_states.append(list(state) if isinstance(state, (list, tuple)) else [state])
-        logits = filter_logits(ops.add(self.head(x), ops.convert_to_tensor(self._bias)),
-                               temperature, top_k, top_p)
+        return ops.add(self.head(x), ops.convert_to_tensor(self._bias)), new_states
+
+    def _step_fn(self, tokens, states, noise, forced, use_forced, temperature, top_k, top_p):
+        noise, forced, use_forced = (ops.convert_to_tensor(v) for v in (
+            noise, forced, use_forced))
+        logits, new_states = self.advance(tokens, states)
+        logits = filter_logits(logits, temperature, top_k, top_p)
         sampled = ops.cast(ops.argmax(logits + noise, axis=-1), "int32")
         return ops.where(use_forced, forced, sampled), new_states
 

@@ -98,6 +98,17 @@ class WordPieceTokenizer(TextTokenizer):
                 words.append(token)
         return " ".join(words)
 
+    def detokenize_tensor(self, ids):
+        """`detokenize` in TensorFlow ops: a `[batch, time]` int tensor to `[batch]` strings
+        (reserved ids skipped, words joined by a space, `##` pieces glued to the word before)."""
+        tf = _tf()
+        ids = tf.convert_to_tensor(ids, tf.int32)
+        kept = ids >= len(RESERVED_TOKENS)
+        tokens = tf.ragged.boolean_mask(
+            tf.gather(tf.constant(self.vocabulary), tf.where(kept, ids, 0)), kept)
+        return tf.strings.regex_replace(tf.strings.reduce_join(tokens, axis=-1, separator=" "),
+                                        " ##", "")
+
     def get_config(self):
         return {**super().get_config(), "lowercase": self.lowercase, "vocabulary": VOCAB_ASSET}
 

@@ -1,0 +1,190 @@
+"""Speech recognisers as graphs: a batch of waveforms -> greedy CTC transcripts.
+
+The graph holds the recogniser's own front end (`AudioFeatures.frames`: STFT, log-mel,
+per-utterance normalisation, all `tf.signal` / TensorFlow ops), runs the acoustic model on
+each clip alone (up to its length: the bidirectional layers never read another clip's
+padding) and decodes the best path (`ctc_greedy_frames`) into text. TFLite's builtin ops hold
+all of it but the last step (joining characters into strings), so the TFLite model returns
+the per-frame label ids and probabilities, and the alphabet is written beside it.
+"""
+
+import json
+
+import numpy as np
+
+from model_zoo.export.base import ServingGraph, exporter
+from model_zoo.models.speech import ctc_greedy_frames
+
+ALPHABET_FILE = "alphabet.json"
+
+
+def example_clips(sample_rate):
+    """Three vowel-like clips (harmonics of a glottal pitch under a smooth envelope; the
+    longest gives the published recogniser a non-empty transcript) of different lengths, at
+    `sample_rate`: `(waveforms right-padded with 0, lengths)`."""
+    clips = []
+    for seconds, f0 in ((1.0, 120.0), (0.6, 210.0), (0.35, 160.0)):
+        t = np.arange(int(seconds * sample_rate)) / sample_rate
+        voiced = sum(np.sin(2 * np.pi * f0 * k * t) / k for k in range(1, 12))
+        envelope = np.sin(np.pi * t / seconds) ** 2
+        clips.append((0.3 * voiced * envelope).astype("float32"))
+    lengths = np.array([len(c) for c in clips], "int32")
+    waveforms = np.zeros((len(clips), lengths.max()), "float32")
+    for i, clip in enumerate(clips):
+        waveforms[i, :len(clip)] = clip
+    return waveforms, lengths
+
+
+def padded_probabilities(logits):
+    """`(batch, max steps, classes)` softmax of `(steps, classes)` logits, 0 past each clip's
+    steps, and the steps: `(probabilities, steps)`."""
+    steps = np.array([len(x) for x in logits], "int32")
+    out = np.zeros((len(logits), steps.max(), logits[0].shape[-1]), "float32")
+    for i, x in enumerate(logits):
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        out[i, :len(x)] = e / e.sum(axis=-1, keepdims=True)
+    return out, steps
+
+
+@exporter("speech_recognition")
+def speech_recognition_graph(task):
+    """The recogniser's `transcribe(..., decoder="greedy")` over a batch of waveforms at the
+    model's sample rate, in TensorFlow ops.
+
+    The SavedModel returns the transcripts; its TFLite alternative (`ServingGraph.tflite`)
+    takes the same waveforms (one clip per call) and returns the per-frame label ids and
+    probabilities, with the alphabet written beside it (TFLite has no builtin string joins).
+
+    Args:
+        task: a `SpeechRecognizer`.
+    """
+    import tensorflow as tf
+
+    features, model = task.features, task.model
+    characters = task.alphabet.characters
+    rate = features.sample_rate
+
+    def clip_logits(waveform):  # One clip (1-D, unpadded): as `SpeechRecognizer.logits`.
+        return model(features.frames(waveform)[None], training=False)[0]
+
+    strides = time_strides(model)
+
+    def output_steps(samples):  # Of a clip of `samples` (a tensor): STFT frames, subsampled.
+        steps = tf.maximum(1 + (samples - features.frame_length) // features.frame_step, 0)
+        for stride in strides:  # "same" convolutions: ceil.
+            steps = -(-steps // stride)
+        return steps
+
+    def recognize(waveforms, lengths):
+        lengths = tf.clip_by_value(lengths, 0, tf.shape(waveforms)[1])
+        # Every row is padded to the steps of the padded width: the same for any batch of it.
+        width = output_steps(tf.shape(waveforms)[1])
+
+        def one(args):
+            waveform, length = args
+            x = clip_logits(waveform[:length])
+            return tf.pad(x, [[0, width - tf.shape(x)[0]], [0, 0]]), tf.shape(x)[0]
+
+        if waveforms.shape[0] == 1:  # TFLite's fixed batch: no loop over clips.
+            logits, steps = one((waveforms[0], lengths[0]))
+            logits, steps = logits[None], steps[None]
+        else:  # Each clip alone: the backward layers never read padding.
+            logits, steps = tf.map_fn(
+                one, (waveforms, lengths),
+                fn_output_signature=(tf.TensorSpec([None, len(characters) + 1], tf.float32),
+                                     tf.TensorSpec([], tf.int32)))
+        valid = tf.sequence_mask(steps, tf.shape(logits)[1], tf.float32)[..., None]
+        return {"probabilities": tf.nn.softmax(logits) * valid,
+                "label_ids": ctc_greedy_frames(logits, steps), "steps": steps}
+
+    def transcribe(waveforms, lengths):
+        out = recognize(waveforms, lengths)
+        text = tf.strings.reduce_join(tf.gather(tf.constant(["", *characters]),
+                                                out["label_ids"]), axis=1)
+        # As the verb's `" ".join(text.split())`.
+        text = tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+        return {"transcripts": text, **out}
+
+    waveforms, lengths = example_clips(rate)
+    clips = [w[:n] for w, n in zip(waveforms, lengths)]
+    waves = [task.waveform(c, rate) for c in clips]
+    logits = task.logits(waves)
+    probabilities, steps = padded_probabilities(logits)
+    label_ids = ctc_greedy_frames(tf.constant(probabilities), tf.constant(steps)).numpy()
+    transcripts = np.array(task.transcribe(clips, sample_rate=rate, decoder="greedy"))
+    # The frame-wise ids must spell the verb's transcripts (its decoder is Keras's).
+    spelled = [" ".join("".join(characters[i - 1] for i in row if i).split())
+               for row in label_ids]
+    if spelled != list(transcripts):
+        raise RuntimeError(f"The frame-wise greedy decoding differs from the verb's on the "
+                           f"example. Received: {spelled}, expected {list(transcripts)}")
+    numbers = {"probabilities": probabilities, "label_ids": label_ids, "steps": steps}
+    tolerance = {"probabilities": 1e-4}
+    outputs = {
+        "probabilities": f"float32 [batch, steps, {len(characters) + 1}]: per output frame "
+                         f"(one per {task_steps_ms(task)} ms), the probabilities of the CTC "
+                         "blank (column 0) and of each character of the alphabet (column k: "
+                         "its k-th character); 0 past a clip's `steps`",
+        "label_ids": "int32 [batch, steps]: the greedy (best path) decoding frame by frame: "
+                     "the character id a frame emits, or 0 (blank, a repeat, padding)",
+        "steps": "int32 [batch]: the output frames of each clip"}
+    inputs = {"waveforms": (tf.TensorSpec([None, None], tf.float32, name="waveforms"),
+                            f"mono samples from -1 to 1 at {rate} Hz (the model's rate), "
+                            "right-padded (with anything) to the longest clip"),
+              "lengths": (tf.TensorSpec([None], tf.int32, name="lengths"),
+                          "the samples of each clip before padding")}
+    steps_note = (f"To turn `label_ids` into text: drop the zeros of a row, map id k to the "
+                  f"k-th character (from 1) of `characters` in `{ALPHABET_FILE}`, join, and "
+                  "collapse runs of spaces (stripping the ends).")
+    lite = ServingGraph(
+        recognize, inputs=inputs, outputs=outputs,
+        example={"waveforms": waveforms, "lengths": lengths}, expected=numbers,
+        # TFLite's RFFT2D is less exact than TensorFlow's FFT: the normalised log-mel frames
+        # differ by up to ~3e-3, the probabilities by up to ~1e-3 (labels: equal).
+        tolerance={"probabilities": 2e-3},
+        notes=["TFLite's builtin ops hold the front end and the model but not the joining "
+               "of characters into strings, so the TFLite model returns the greedy decoding's "
+               "`label_ids` and the `probabilities`, not `transcripts`. " + steps_note,
+               "Its STFT runs on TFLite's RFFT2D, a little less exact than TensorFlow's FFT: "
+               "its probabilities are within 2e-3 of the SavedModel's on the example batch "
+               "(the label ids equal), as the check below records."],
+        assets={ALPHABET_FILE: alphabet_json(characters, rate)})
+    return ServingGraph(
+        transcribe, inputs=inputs,
+        outputs={"transcripts": "string [batch]: the transcript of each clip (lowercase words), "
+                                "as `transcribe(..., decoder=\"greedy\")`", **outputs},
+        example={"waveforms": waveforms, "lengths": lengths},
+        expected={"transcripts": transcripts, **numbers}, tolerance=tolerance,
+        notes=[f"The waveforms must already be mono at {rate} Hz: the verb's file reading, "
+               "channel mixing and resampling from other rates (`model_zoo.data.audio."
+               "load_waveform`) are not in the graph.",
+               "The graph decodes greedily (best path, as `decoder=\"greedy\"`); the "
+               "checkpoint's default decoder is "
+               f"{task.preprocessing.get('decoder', 'greedy')!r}: beam search, and the "
+               "character language model's fusion (`beam_search_lm`), are not in the graph "
+               "(decode the `probabilities` outside it for those).",
+               "Unlike the Python verb, it does not refuse empty, silent, non-finite, too short "
+               f"(< {features.min_seconds:g} s) or too long clips: a clip shorter than one STFT "
+               f"frame ({features.frame_length} samples) has no `steps` and an empty "
+               "transcript."],
+        tflite=lite)
+
+
+def alphabet_json(characters, sample_rate):
+    """The TFLite caller's alphabet file: the characters in output order (id k is the k-th,
+    from 1; id 0 the CTC blank) and the sample rate."""
+    return json.dumps({"characters": characters, "blank_id": 0,
+                       "sample_rate": sample_rate}, indent=2, ensure_ascii=False) + "\n"
+
+
+def time_strides(model):
+    """The time strides of the recogniser's convolutions (its subsampling), in order."""
+    return [int(layer.strides[0]) for layer in model.layers
+            if isinstance(getattr(layer, "strides", None), tuple) and len(layer.strides) == 2]
+
+
+def task_steps_ms(task):
+    """Milliseconds per output frame of the recogniser: the hop times its subsampling."""
+    features = task.features
+    ms = 1000.0 * features.frame_step * np.prod(time_strides(task.model)) / features.sample_rate
+    return f"{ms:g}"
