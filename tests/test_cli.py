@@ -256,3 +256,25 @@ def test_console_script_entry_point():
     out = subprocess.run([sys.executable, "-m", "model_zoo.cli", "--version"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.startswith("model_zoo ")
+
+
+def test_export_writes_a_savedmodel_that_answers_like_the_verb(capsys, tmp_path):
+    import numpy as np
+    import tensorflow as tf
+
+    import model_zoo
+
+    out = tmp_path / "airline"
+    assert main(["export", "forecast_lstm_airline", "--out", str(out), "--horizon", "15",
+                 "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["parent"]["name"] == "forecast_lstm_airline@1" and card["options"] == {
+        "horizon": 15}
+    task = model_zoo.load("forecast_lstm_airline")
+    history = 300 + 50 * np.sin(np.arange(task.history_needed) / 2.0)
+    serve = tf.saved_model.load(str(out)).signatures["serving_default"]
+    got = serve(history=tf.constant(history[None], tf.float32))["forecast"].numpy()[0]
+    np.testing.assert_allclose(got, task.forecast(history, horizon=15), rtol=1e-4)
+    assert main(["export", "forecast_lstm_airline", "--out", str(out), "--overwrite"]) == 0
+    assert "exported forecast_lstm_airline@1 (forecasting): the SavedModel" in \
+        capsys.readouterr().out
