@@ -335,7 +335,7 @@ def cmd_export(args):
     from model_zoo.api import load
 
     options = {key: getattr(args, key) for key in ("horizon", "length", "normalize",
-                                                   "max_new_tokens")
+                                                   "max_new_tokens", "sample_format")
                if getattr(args, key) is not None}
     card = load(args.name).export(args.out, format=args.format, quantize=args.quantize,
                                   overwrite=args.overwrite, **options)

@@ -369,3 +369,16 @@ def test_the_language_model_export_refuses_a_bad_max_new_tokens(value, load, tmp
     with pytest.raises(InputError, match="`max_new_tokens` must be an integer"):
         load("charlm_lstm_shakespeare").export(tmp_path / "out", max_new_tokens=value)
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_speech_export_takes_int16_pcm(load, tmp_path):
+    task = load("asr_crnn_synthetic_en")
+    with pytest.raises(InputError, match="`sample_format` must be one of"):
+        task.export(tmp_path / "bad", sample_format="int8")
+    assert not os.path.exists(tmp_path / "bad")
+    # The export's own check compares the graph on int16 input with the verb on the same
+    # samples over 32768 (transcripts equal, probabilities within tolerance).
+    card = task.export(tmp_path / "pcm", format="tflite", sample_format="int16")
+    assert card["inputs"]["waveforms"]["dtype"] == "int16"
+    assert card["options"] == {"sample_format": "int16"}
+    assert card["check"]["saved_model"]["transcripts"] == {"equal": True}

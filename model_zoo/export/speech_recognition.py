@@ -12,8 +12,10 @@ import json
 
 import numpy as np
 
+from model_zoo.errors import InputError
 from model_zoo.export.base import ServingGraph, exporter
 from model_zoo.models.speech import ctc_greedy_frames
+from model_zoo.tasks.cli_arguments import EXPORT_SAMPLE_FORMATS as SAMPLE_FORMATS
 
 ALPHABET_FILE = "alphabet.json"
 
@@ -47,7 +49,7 @@ def padded_probabilities(logits):
 
 
 @exporter("speech_recognition")
-def speech_recognition_graph(task):
+def speech_recognition_graph(task, sample_format="float32"):
     """The recogniser's `transcribe(..., decoder="greedy")` over a batch of waveforms at the
     model's sample rate, in TensorFlow ops.
 
@@ -57,9 +59,15 @@ def speech_recognition_graph(task):
 
     Args:
         task: a `SpeechRecognizer`.
+        sample_format: `"float32"` (samples from -1 to 1) or `"int16"` (PCM as in a WAV
+            file, read as `sample / 32768`), the dtype of the `waveforms` input.
     """
     import tensorflow as tf
 
+    if sample_format not in SAMPLE_FORMATS:
+        raise InputError(f"`sample_format` must be one of {list(SAMPLE_FORMATS)}. Received: "
+                         f"sample_format={sample_format!r}")
+    pcm = sample_format == "int16"
     features, model = task.features, task.model
     characters = task.alphabet.characters
     rate = features.sample_rate
@@ -76,6 +84,8 @@ def speech_recognition_graph(task):
         return steps
 
     def recognize(waveforms, lengths):
+        if pcm:
+            waveforms = tf.cast(waveforms, tf.float32) / 32768.0
         lengths = tf.clip_by_value(lengths, 0, tf.shape(waveforms)[1])
         # Every row is padded to the steps of the padded width: the same for any batch of it.
         width = output_steps(tf.shape(waveforms)[1])
@@ -106,7 +116,10 @@ def speech_recognition_graph(task):
         return {"transcripts": text, **out}
 
     waveforms, lengths = example_clips(rate)
-    clips = [w[:n] for w, n in zip(waveforms, lengths)]
+    if pcm:  # The verb reads what the graph reads: the PCM samples over 32768.
+        waveforms = np.clip(np.round(waveforms * 32768.0), -32768, 32767).astype("int16")
+    clips = [(w[:n] / 32768.0).astype("float32") if pcm else w[:n]
+             for w, n in zip(waveforms, lengths)]
     waves = [task.waveform(c, rate) for c in clips]
     logits = task.logits(waves)
     probabilities, steps = padded_probabilities(logits)
@@ -128,9 +141,11 @@ def speech_recognition_graph(task):
         "label_ids": "int32 [batch, steps]: the greedy (best path) decoding frame by frame: "
                      "the character id a frame emits, or 0 (blank, a repeat, padding)",
         "steps": "int32 [batch]: the output frames of each clip"}
-    inputs = {"waveforms": (tf.TensorSpec([None, None], tf.float32, name="waveforms"),
-                            f"mono samples from -1 to 1 at {rate} Hz (the model's rate), "
-                            "right-padded (with anything) to the longest clip"),
+    inputs = {"waveforms": (tf.TensorSpec([None, None], tf.int16 if pcm else tf.float32,
+                                          name="waveforms"),
+                            ("mono 16-bit PCM samples" if pcm else "mono samples from -1 to 1")
+                            + f" at {rate} Hz (the model's rate), right-padded (with "
+                            "anything) to the longest clip"),
               "lengths": (tf.TensorSpec([None], tf.int32, name="lengths"),
                           "the samples of each clip before padding")}
     steps_note = (f"To turn `label_ids` into text: drop the zeros of a row, map id k to the "
@@ -155,6 +170,7 @@ def speech_recognition_graph(task):
                                 "as `transcribe(..., decoder=\"greedy\")`", **outputs},
         example={"waveforms": waveforms, "lengths": lengths},
         expected={"transcripts": transcripts, **numbers}, tolerance=tolerance,
+        options={"sample_format": sample_format},
         notes=[f"The waveforms must already be mono at {rate} Hz: the verb's file reading, "
                "channel mixing and resampling from other rates (`model_zoo.data.audio."
                "load_waveform`) are not in the graph.",

@@ -287,6 +287,8 @@ def _serve_arguments(parser):
 #: Export formats and TFLite quantisations (`model_zoo.export.base` checks them too).
 EXPORT_FORMATS = ("saved_model", "tflite")
 EXPORT_QUANTIZATIONS = ("float16", "dynamic_range")
+#: The samples a speech export's waveforms input takes.
+EXPORT_SAMPLE_FORMATS = ("float32", "int16")
 
 
 def _export_arguments(parser):
@@ -309,6 +311,9 @@ def _export_arguments(parser):
     parser.add_argument("--normalize", choices=ANOMALY_NORMALIZATIONS, default=None,
                         help="anomaly detection: how each series is standardised (default: "
                              "the detector's)")
+    parser.add_argument("--sample-format", choices=EXPORT_SAMPLE_FORMATS, default=None,
+                        help="speech: the waveforms input's samples, float32 from -1 to 1 "
+                             "(default) or int16 PCM")
     parser.add_argument("--max-new-tokens", type=int, default=None,
                         help="language models: tokens of the greedy continuation the graph "
                              "writes (default 32)")
