@@ -3,8 +3,9 @@
 For the newest version of every published checkpoint whose task has an exporter: the export
 writes a SavedModel and a TFLite model; a subprocess that imports TensorFlow (and
 tensorflow-text where the card asks for it) but not model_zoo loads each and reproduces the
-Python verb's output on the exporter's example batch of raw inputs. Tasks without an exporter
-yet are refused with one clear error, and bad export options write nothing.
+Python verb's output on the exporter's example batch of raw inputs. Every published task has
+an exporter (a task without one is refused with one clear error), and bad export options
+write nothing.
 """
 
 import json
@@ -119,12 +120,10 @@ def test_export_reproduces_the_verb_without_model_zoo(entry, load, tmp_path):
             assert value <= tolerance, f"{key}: off by {value}"
 
 
-@pytest.mark.parametrize("task_name", NOT_YET)
-def test_a_task_without_an_exporter_is_refused_before_writing(task_name, load, tmp_path):
-    entry = next(e for e in NEWEST if e.metadata.task == task_name)
-    with pytest.raises(InputError, match="not supported yet"):
-        export_task(load(entry.metadata.full_name), tmp_path / "out")
-    assert not os.path.exists(tmp_path / "out")
+def test_every_published_task_exports():
+    # A new task's checkpoint fails here until `model_zoo/export/` has its graph (a task
+    # without one is refused with "not supported yet": the test below).
+    assert not NOT_YET, f"published tasks without an exporter: {NOT_YET}"
 
 
 def test_a_task_of_a_kind_without_an_exporter_is_refused(tmp_path):
