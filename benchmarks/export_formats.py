@@ -38,18 +38,14 @@ def folder_bytes(path):
 
 def runner(folder, fmt):
     """`run(inputs) -> outputs` of one written export, in the format asked for."""
-    import tensorflow as tf
-
-    from model_zoo.export import tflite_runner
+    from model_zoo.export import saved_model_runner, tflite_runner
 
     if fmt == "tflite":
         run = tflite_runner(os.path.join(folder, "model.tflite"))
         with open(os.path.join(folder, "export.json")) as f:
             run.ids = "inputs" in json.load(f)["tflite"]  # It has inputs of its own: ids.
         return run
-    serve = tf.saved_model.load(folder).signatures["serving_default"]
-    return lambda inputs: {k: v.numpy() for k, v in serve(
-        **{k: tf.constant(v) for k, v in inputs.items()}).items()}
+    return saved_model_runner(folder)
 
 
 # -- quality on the recipe's test split, through `run` (one item per call, as on a device) ----

@@ -7,9 +7,10 @@ from model_zoo.export.base import (
     export_task,
     exportable_tasks,
     exporter,
+    saved_model_runner,
     serving_graph,
     tflite_runner,
 )
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "ServingGraph", "export_task", "exportable_tasks",
-           "exporter", "serving_graph", "tflite_runner"]
+           "exporter", "saved_model_runner", "serving_graph", "tflite_runner"]

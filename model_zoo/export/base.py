@@ -197,7 +197,7 @@ def export_task(task, directory, format="saved_model", quantize=None, overwrite=
         card = {"format": format, "task": task.task_name, "parent": _parent(task),
                 "signature": SIGNATURE, **graph.describe(), "options": graph.options,
                 "notes": graph.notes, "requires": graph.requires}
-        card["check"] = {"saved_model": _check(graph, _saved_model_runner(staging))}
+        card["check"] = {"saved_model": _check(graph, saved_model_runner(staging))}
         if format == "tflite":
             lite = graph.tflite or graph
             card["tflite"] = _write_tflite(staging, lite, task.model, quantize)
@@ -226,7 +226,9 @@ def _parent(task):
             "directory": task.directory}
 
 
-def _saved_model_runner(directory):
+def saved_model_runner(directory):
+    """`run(inputs) -> outputs` (NumPy arrays) of the SavedModel in `directory`'s serving
+    signature."""
     import tensorflow as tf
 
     function = tf.saved_model.load(directory).signatures[SIGNATURE]
