@@ -37,7 +37,7 @@ from model_zoo.data.timeseries import StandardScaler
 from model_zoo.metrics.anomaly import anomaly_metrics, threshold_from_scores, ucr_hit
 from model_zoo.models.anomaly import baselines as anomaly_baselines
 from model_zoo.models.anomaly import build_lstm_autoencoder
-from model_zoo.tasks.anomaly_detection import AnomalyDetector
+from model_zoo.tasks.anomaly_detection import AnomalyDetector, check_aggregation
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
 from model_zoo.training.recipe import Recipe, register_recipe
@@ -56,6 +56,9 @@ DEFAULTS = {
     "patience": 10,
     "val_fraction": 0.2,
     "threshold_quantile": 0.995,
+    # How window errors become point scores (`AnomalyDetector`): "window", each window's mean
+    # error over all its points, or "position" (version 1 of the published detectors).
+    "aggregation": "window",
     "window": 0,  # 0: the series' default (SETS)
     "downsample": 0,  # 0: the series' default (SETS)
     "baselines": True,
@@ -261,7 +264,8 @@ class AnomalyDetectionRecipe(Recipe):
         quantile = config["threshold_quantile"]
         preprocessing = {"window": data.window, "downsample": data.downsample,
                          "scaler": data.scaler.to_dict(),
-                         "threshold": 0.0, "threshold_quantile": quantile}
+                         "threshold": 0.0, "threshold_quantile": quantile,
+                         "aggregation": check_aggregation(config["aggregation"])}
         task = AnomalyDetector(model, preprocessing)
         held_out = task.score(data.values[:data.test_start])[data.fit_end:]
         preprocessing["threshold"] = threshold_from_scores(held_out, quantile)

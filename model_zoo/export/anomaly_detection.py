@@ -114,6 +114,8 @@ def anomaly_detection_graph(task, normalize=None, length=None):
         windows = tf.signal.frame(x, window, 1)  # (batch, n_windows, window)
         flat = tf.reshape(windows, [-1, window])
         errors = tf.reshape(tf.square(_reconstruct(task.model, flat) - flat), tf.shape(windows))
+        if task.aggregation == "window":  # Each window's mean error over all its points.
+            errors = tf.broadcast_to(tf.reduce_mean(errors, -1, keepdims=True), tf.shape(errors))
         # Each point's mean over the windows covering it (`point_scores`): the sums by
         # overlap-add, the counts in closed form (folded into a constant, an overlap-add of
         # ones made the TFLite file grow with the series: 64 MB at 7,501 values).

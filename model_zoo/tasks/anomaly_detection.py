@@ -25,14 +25,30 @@ from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
 
+#: How a detector turns its windows' reconstruction errors into point scores.
+AGGREGATIONS = ("window", "position")
+
+
+def check_aggregation(aggregation):
+    if aggregation not in AGGREGATIONS:
+        raise InputError(f"`aggregation` must be one of {AGGREGATIONS}. "
+                         f"Received: {aggregation!r}")
+    return aggregation
+
+
 @register_task("anomaly_detection")
 class AnomalyDetector(Task):
     """Scores every point of a univariate series; high scores are anomalous.
 
     The model reconstructs each window of `window` values (stride 1; values are first
-    averaged in blocks of `downsample`, if that is above 1); a point's score is its squared
-    reconstruction error (in standardised units) averaged over the windows that cover it. `threshold` was chosen on anomaly-free training data only: points scoring above it
-    are flagged.
+    averaged in blocks of `downsample`, if that is above 1) and scores it by its squared
+    reconstruction error in standardised units; a point's score is the mean over the windows
+    that cover it of either each window's mean squared error (`aggregation="window"`, the
+    recipe's default since version 2 of the published detectors: an event lifts the score of
+    the whole stretch around it, as the isolation forest's per-window scores do) or the error
+    at the point's own position in each window (`"position"`, version 1 and detectors saved
+    before there was a choice). `threshold` was chosen on anomaly-free training data only:
+    points scoring above it are flagged.
 
     How a series is standardised first is `normalize` (see
     `model_zoo.models.anomaly.normalization`): `"checkpoint"` (the scaler stored with the
@@ -44,8 +60,8 @@ class AnomalyDetector(Task):
     `"local"`.
 
     Its preprocessing state holds `window`, `downsample`, the `scaler` of the training part,
-    `threshold`, the `threshold_quantile` it was chosen at and, when set, `normalize` and
-    `level_window`.
+    `threshold`, the `threshold_quantile` it was chosen at and, when set, `aggregation`,
+    `normalize` and `level_window`.
 
     Example:
     >>> detector = model_zoo.load("anomaly_lstmae_mitdb")
@@ -77,6 +93,12 @@ class AnomalyDetector(Task):
         return StandardScaler.from_dict(self.preprocessing["scaler"])
 
     @property
+    def aggregation(self):
+        """How window errors become point scores: `"window"` or `"position"` (see the class
+        docstring; `"position"` for detectors saved before there was a choice)."""
+        return check_aggregation(self.preprocessing.get("aggregation", "position"))
+
+    @property
     def normalize(self):
         """The default standardisation of `score`: `"checkpoint"`, `"series"` or `"local"`
         (`"checkpoint"` for detectors saved before there was a choice)."""
@@ -105,6 +127,8 @@ class AnomalyDetector(Task):
     def _scaled_scores(self, scaled):
         windows = self._windows(scaled)
         errors = (self._reconstruct(windows) - windows)[..., 0] ** 2
+        if self.aggregation == "window":
+            errors = errors.mean(axis=1)  # One score per window, spread over its points.
         coarse = point_scores(errors, len(windows) + self.window - 1)
         return upsample(coarse, self.downsample, scaled.size)
 
