@@ -10,6 +10,7 @@ write nothing.
 
 import json
 import os
+import select
 import subprocess
 import sys
 
@@ -24,49 +25,90 @@ NEWEST = [default_registry().get(name) for name in default_registry().names()]
 EXPORTABLE = [e for e in NEWEST if e.metadata.task in exportable_tasks()]
 NOT_YET = sorted({e.metadata.task for e in NEWEST} - set(exportable_tasks()))
 
-# Runs in a fresh interpreter: TensorFlow only (model_zoo must not be importable-by-accident:
-# its absence from sys.modules is asserted). Compares with the verb's answers saved beside.
+# Runs in one fresh interpreter for the whole module (TensorFlow's import is paid once):
+# TensorFlow only (model_zoo must not be importable-by-accident: its absence from sys.modules
+# is asserted). For each line "<export folder>\t<expected .npz>" on stdin it compares the
+# export with the verb's answers saved beside and prints one JSON line.
 CHECK = r"""
-import json, sys
+import json, sys, traceback
 import numpy as np
 import tensorflow as tf
-folder, data = sys.argv[1], np.load(sys.argv[2])
-card = json.load(open(folder + "/export.json"))
-for module in card.get("requires", []):
-    __import__(module)
-serve = tf.saved_model.load(folder).signatures["serving_default"]
-example = {name: data["in_" + name] for name in card["inputs"]}
-outputs = {"saved_model": {k: v.numpy() for k, v in serve(
-    **{k: tf.constant(v) for k, v in example.items()}).items()}}
-# A TFLite model with inputs of its own (`ServingGraph.tflite`) has its own example: tflite_*.
-prefix = {"saved_model": "", "tflite": "tflite_" if "inputs" in card.get("tflite", {}) else ""}
-if "tflite" in card:
-    example = {name: data[prefix["tflite"] + "in_" + name]
-               for name in card["tflite"].get("inputs", card["inputs"])}
-    runner = tf.lite.Interpreter(folder + "/model.tflite").get_signature_runner()
-    rows = [runner(**{k: v[i:i + 1] for k, v in example.items()})
-            for i in range(len(next(iter(example.values()))))]
-    outputs["tflite"] = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
-assert not any(m.startswith("model_zoo") for m in sys.modules), "model_zoo was imported"
-report = {}
-for fmt, got in outputs.items():
-    for name in got:
-        key = prefix[fmt] + "out_" + name
-        if key not in data.files:
-            continue
-        want, value = data[key], got[name]
-        if want.dtype.kind in "US":
-            value = np.char.decode(value.astype(bytes), "utf-8")  # Tokens: not ASCII only.
-            report[f"{fmt}:{name}"] = bool(value.shape == want.shape and (value == want).all())
-        else:
-            report[f"{fmt}:{name}"] = float(np.abs(value - want).max())
-print(json.dumps(report))
+
+
+def check(folder, data):
+    card = json.load(open(folder + "/export.json"))
+    for module in card.get("requires", []):
+        __import__(module)
+    serve = tf.saved_model.load(folder).signatures["serving_default"]
+    example = {name: data["in_" + name] for name in card["inputs"]}
+    outputs = {"saved_model": {k: v.numpy() for k, v in serve(
+        **{k: tf.constant(v) for k, v in example.items()}).items()}}
+    # A TFLite model with inputs of its own (`ServingGraph.tflite`) has its own example: tflite_*.
+    prefix = {"saved_model": "", "tflite": "tflite_" if "inputs" in card.get("tflite", {}) else ""}
+    if "tflite" in card:
+        example = {name: data[prefix["tflite"] + "in_" + name]
+                   for name in card["tflite"].get("inputs", card["inputs"])}
+        runner = tf.lite.Interpreter(folder + "/model.tflite").get_signature_runner()
+        rows = [runner(**{k: v[i:i + 1] for k, v in example.items()})
+                for i in range(len(next(iter(example.values()))))]
+        outputs["tflite"] = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+    assert not any(m.startswith("model_zoo") for m in sys.modules), "model_zoo was imported"
+    report = {}
+    for fmt, got in outputs.items():
+        for name in got:
+            key = prefix[fmt] + "out_" + name
+            if key not in data.files:
+                continue
+            want, value = data[key], got[name]
+            if want.dtype.kind in "US":
+                value = np.char.decode(value.astype(bytes), "utf-8")  # Tokens: not ASCII only.
+                report[f"{fmt}:{name}"] = bool(value.shape == want.shape and (value == want).all())
+            else:
+                report[f"{fmt}:{name}"] = float(np.abs(value - want).max())
+    return report
+
+
+for line in sys.stdin:
+    folder, expected = line.rstrip("\n").split("\t")
+    try:
+        print(json.dumps(check(folder, np.load(expected))), flush=True)
+    except Exception:
+        print(json.dumps({"error": traceback.format_exc()}), flush=True)
 """
 
 
 # Options that TFLite needs and the SavedModel doesn't: a fixed size where the network's
 # batch would otherwise vary (the exporter says so when they are missing; tested below).
 TFLITE_OPTIONS = {"anomaly_detection": lambda task: {"length": 3 * task.span}}
+
+
+@pytest.fixture(scope="module")
+def checker(tmp_path_factory):
+    """`check(folder, expected_npz)` -> the report of the TensorFlow-only interpreter (one
+    for the module; it ends when its stdin closes, or is killed after 30 s)."""
+    log = open(tmp_path_factory.mktemp("checker") / "stderr.txt", "w+")
+    process = subprocess.Popen([sys.executable, "-c", CHECK], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=log, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+    def check(folder, expected, timeout=300):
+        process.stdin.write(f"{folder}\t{expected}\n")
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            process.kill()
+            log.seek(0)
+            pytest.fail(f"the checker gave no answer in {timeout} s: {log.read()[-3000:]}")
+        return json.loads(line)
+
+    yield check
+    process.stdin.close()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +123,7 @@ def test_the_registry_has_exportable_checkpoints():
 
 
 @pytest.mark.parametrize("entry", EXPORTABLE, ids=[e.metadata.full_name for e in EXPORTABLE])
-def test_export_reproduces_the_verb_without_model_zoo(entry, load, tmp_path):
+def test_export_reproduces_the_verb_without_model_zoo(entry, load, checker, tmp_path):
     task = load(entry.metadata.full_name)
     options = TFLITE_OPTIONS.get(task.task_name, lambda task: {})(task)
     graph = serving_graph(task, **options)
@@ -104,12 +146,8 @@ def test_export_reproduces_the_verb_without_model_zoo(entry, load, tmp_path):
         arrays.update({f"tflite_in_{k}": v for k, v in lite.example.items()})
         arrays.update({f"tflite_out_{k}": np.asarray(v) for k, v in lite.expected.items()})
     np.savez(tmp_path / "expected.npz", **arrays)
-    result = subprocess.run([sys.executable, "-c", CHECK, str(folder),
-                             str(tmp_path / "expected.npz")],
-                            capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = checker(folder, tmp_path / "expected.npz")
+    assert "error" not in report, report.get("error")
     assert {key.split(":")[0] for key in report} == {"saved_model", "tflite"}
     for key, value in report.items():
         fmt, name = key.split(":")
