@@ -15,6 +15,7 @@ from model_zoo.api import finetune, info, list_models, load
 from model_zoo.errors import (
     IntegrityError,
     InputError,
+    MissingDependencyError,
     ModelZooError,
     OfflineError,
     UnknownModelError,
@@ -24,6 +25,7 @@ from model_zoo.version import __version__
 __all__ = [
     "IntegrityError",
     "InputError",
+    "MissingDependencyError",
     "ModelZooError",
     "OfflineError",
     "UnknownModelError",

@@ -26,3 +26,11 @@ class IntegrityError(ModelZooError):
 
 class OfflineError(ModelZooError):
     """`MODEL_ZOO_OFFLINE=1` is set and the checkpoint is not in the local cache."""
+
+
+class MissingDependencyError(ModelZooError, ImportError):
+    """An optional package (one of an extra's, see pyproject.toml) is needed and not installed.
+
+    Raised by `model_zoo.optional.import_optional`; the message names the package, what needs
+    it and the extra to install.
+    """

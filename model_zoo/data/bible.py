@@ -24,6 +24,7 @@ import os
 import re
 
 from model_zoo.data.cache import building, data_home, require_path
+from model_zoo.optional import import_optional
 
 SWORD_ROOT = "/usr/share/sword"
 ENGLISH_MODULE = "engWEB2015eb"
@@ -95,6 +96,7 @@ def _book_order(modules, key):
 
 def read_sword_pairs(sword_root=SWORD_ROOT):
     """Reads both Bibles with pysword and aligns them by reference (slow: minutes)."""
+    import_optional("pysword", "recipes", "Reading the Bibles")
     from pysword.modules import SwordModules
 
     for key, package in ((ENGLISH_MODULE, "sword-text-web"), (SPANISH_MODULE, "sword-text-sparv")):

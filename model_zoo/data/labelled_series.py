@@ -28,6 +28,7 @@ from model_zoo.data.arrays import array_dataset
 from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import check_series, read_csv_frame
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 # Padded time steps hold this value in every channel; the model's `Masking` layer skips them.
 # Scaled inputs are clipped to +-CLIP, so a real time step can never equal it.
@@ -159,7 +160,7 @@ def read_ts_file(path):
     """
     if not os.path.isfile(path):
         raise InputError(f"No such .ts file. Received: {path!r}")
-    package_dir("aeon")  # A clear error if aeon is missing.
+    import_optional("aeon", "train", "Reading a .ts file (UEA/UCR archive format)")
     from aeon.datasets import load_from_ts_file
 
     try:
@@ -314,6 +315,7 @@ def classification_dataset(x, y, batch_size, shuffle=False, seed=0):
 
 def stratified_split(labels, fraction, seed=0):
     """Indices `(train, validation)`: `fraction` of each class held out (None: too few)."""
+    import_optional("sklearn", "train", "A stratified validation split")
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(labels))

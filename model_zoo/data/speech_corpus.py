@@ -35,6 +35,7 @@ from model_zoo.data.audio import AudioError, load_waveform, to_int16
 from model_zoo.data.cache import building, data_home, require_path
 from model_zoo.data.speech_text import normalize_transcript
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 AUDIO_EXTENSIONS = (".wav", ".ogg", ".flac", ".oga")
 
@@ -257,12 +258,14 @@ PROMPT_SLOTS = {
 
 
 def _number_words(rng, low=0, high=10_000):
+    import_optional("num2words", "train", "Synthesising speech prompts (numbers in words)")
     from num2words import num2words
 
     return num2words(int(rng.integers(low, high)))
 
 
 def _fill(template, rng):
+    import_optional("num2words", "train", "Synthesising speech prompts (numbers in words)")
     from num2words import num2words
 
     def slot(match):
@@ -286,6 +289,7 @@ def _fill(template, rng):
 
 def numbers_text(rng):
     """A number, a digit string, an ordinal or a year, in words."""
+    import_optional("num2words", "train", "Synthesising speech prompts (numbers in words)")
     from num2words import num2words
 
     kind = rng.integers(0, 5)

@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 ENGLISH_ALPHABET = "' abcdefghijklmnopqrstuvwxyz"
 
@@ -23,6 +24,7 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
 def _spell_number(match, language):
+    import_optional("num2words", "train", "Normalising transcripts (numbers in words)")
     from num2words import num2words
 
     text = match.group(0)

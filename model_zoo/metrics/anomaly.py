@@ -8,12 +8,15 @@ highest-scoring point fall in the labelled anomaly, widened by `margin` points o
 
 import numpy as np
 
+from model_zoo.optional import import_optional
+
 
 def anomaly_metrics(labels, scores, threshold):
     """`{"precision", "recall", "f1", "roc_auc", "flagged", "anomalies", "points"}`.
 
     ROC-AUC is None when the labels hold a single class (no anomaly, or nothing else).
     """
+    import_optional("sklearn", "train", "Anomaly-detection metrics")
     from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
     labels = np.asarray(labels, dtype="int64")

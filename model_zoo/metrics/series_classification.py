@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from model_zoo.optional import import_optional
+
 
 def classification_metrics(labels, predicted):
     """`{"accuracy", "macro_f1", "series"}` of predicted against true label strings.
@@ -10,6 +12,7 @@ def classification_metrics(labels, predicted):
     >>> classification_metrics(["a", "b", "b"], ["a", "b", "a"])["accuracy"]  # doctest: +ELLIPSIS
     0.666...
     """
+    import_optional("sklearn", "train", "Series-classification accuracy and F1")
     from sklearn.metrics import accuracy_score, f1_score
 
     labels, predicted = np.asarray(labels), np.asarray(predicted)

@@ -1,6 +1,7 @@
 """Word and character error rates, through jiwer (corpus-level: total edits / total reference length)."""
 
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 
 def error_rates(references, hypotheses):
@@ -9,7 +10,7 @@ def error_rates(references, hypotheses):
     Empty hypotheses count as all-deleted; an empty reference is an error (jiwer cannot score
     it), so normalise and filter transcripts first.
     """
-    import jiwer
+    jiwer = import_optional("jiwer", "train", "Error rates of speech (CER, WER)")
 
     references, hypotheses = list(references), list(hypotheses)
     if len(references) != len(hypotheses) or not references:

@@ -8,6 +8,7 @@ BIOES tags are both understood.
 import numpy as np
 
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 
 def _flat(nested):
@@ -58,6 +59,7 @@ def tagging_metrics(tokens, gold, predicted, scheme="tags", seen=None, known=Non
 
 def entity_scores(gold, predicted):
     """Entity-level micro precision, recall and F1 (seqeval, conlleval semantics)."""
+    import_optional("seqeval", "train", "Entity-level tagging scores")
     from seqeval.metrics import f1_score, precision_score, recall_score
 
     gold, predicted = [list(g) for g in gold], [list(p) for p in predicted]

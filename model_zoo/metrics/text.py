@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from model_zoo.optional import import_optional
+
 
 def classification_metrics(y_true, y_pred, num_classes, names=None):
     """Accuracy and F1 (binary: of class 1; more classes: macro) with scikit-learn.
@@ -12,6 +14,7 @@ def classification_metrics(y_true, y_pred, num_classes, names=None):
     label (`f1_per_class`), with the macro F1 (`macro_f1`) and the label `f1` refers to
     (`f1_label`: the second label, or `"macro"`).
     """
+    import_optional("sklearn", "train", "Text-classification accuracy and F1")
     from sklearn.metrics import accuracy_score, f1_score
 
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)

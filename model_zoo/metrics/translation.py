@@ -5,6 +5,7 @@ score was computed, so that numbers from different papers and runs can be compar
 """
 
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 
 def translation_metrics(hypotheses, references):
@@ -18,6 +19,7 @@ def translation_metrics(hypotheses, references):
     >>> translation_metrics(["el perro come"], ["el perro come"])["bleu"]
     100.0
     """
+    import_optional("sacrebleu", "train", "BLEU and chrF (translation metrics)")
     from sacrebleu.metrics import BLEU, CHRF
 
     hypotheses, references = list(hypotheses), list(references)

@@ -1,9 +1,11 @@
 """Matplotlib helpers shared by the runner and the recipes' plots (headless, PNG files)."""
 
+from model_zoo.optional import import_optional
+
 
 def pyplot():
     """`matplotlib.pyplot` on the non-interactive Agg backend (no screen needed)."""
-    import matplotlib
+    matplotlib = import_optional("matplotlib", "train", "Plotting")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -25,6 +25,7 @@ import pkgutil
 import sys
 
 from model_zoo.errors import InputError, UnknownModelError
+from model_zoo.optional import import_optional
 
 _RECIPES = {}
 
@@ -230,7 +231,7 @@ class Recipe:
 
     def search_space(self, config):
         """The Keras Tuner `HyperParameters` that `build_model` registers, at their defaults."""
-        import keras_tuner
+        keras_tuner = import_optional("keras_tuner", "train", "A recipe's hyperparameters")
 
         hp = keras_tuner.HyperParameters()
         self.build_model(hp, config)
@@ -242,7 +243,7 @@ class Recipe:
         Keys of `defaults` go to the config; names of hyperparameters go to `hp`, whose other
         values stay at their defaults. Anything else is an error naming the valid keys.
         """
-        import keras_tuner
+        keras_tuner = import_optional("keras_tuner", "train", "A recipe's hyperparameters")
 
         overrides = dict(overrides or {})
         config = dict(self.defaults)

@@ -18,6 +18,7 @@ import time
 
 from model_zoo.errors import InputError
 from model_zoo.limits import positive_int
+from model_zoo.optional import import_optional
 from model_zoo.training.recipe import get_recipe
 from model_zoo.training.runner import runs_root, set_seed
 
@@ -34,7 +35,7 @@ def _fingerprint(recipe, config, space, tuner, objective):
 def _hypermodel(recipe, config, load_data):
     """The recipe as a Keras Tuner HyperModel; its data is loaded on the first trial (a chief
     that only serves the oracle never loads it)."""
-    import keras_tuner
+    keras_tuner = import_optional("keras_tuner", "train", "Tuning")
 
     data = functools.lru_cache(maxsize=1)(load_data)
 
@@ -129,7 +130,7 @@ def _seeded(tuner_class, seed):
 def tune(recipe_name, overrides=None, tuner="random", max_trials=10, resume=False,
          epochs=None, seed=0, directory=None, log=print, overwrite=False):
     """Runs a search; returns the best trials as `[{"trial", "score", "hp"}, ...]`."""
-    import keras_tuner
+    keras_tuner = import_optional("keras_tuner", "train", "Tuning")
 
     if tuner not in TUNERS:
         raise InputError(f"--tuner must be one of {TUNERS}. Received: {tuner!r}")

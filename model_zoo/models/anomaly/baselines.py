@@ -12,12 +12,14 @@ fine-tuned detector is compared with (`AnomalyDetector.comparison_rows`).
 import numpy as np
 
 from model_zoo.data.anomaly_series import downsample, point_scores, series_windows, upsample
+from model_zoo.optional import import_optional
 
 DESCRIPTION = "sklearn IsolationForest(200 trees, seed 0) on the network's windows"
 
 
 def isolation_forest(windows, seed=0):
     """A fitted `IsolationForest` (200 trees) on windows `(n, window)` or `(n, window, 1)`."""
+    import_optional("sklearn", "train", "The anomaly-detection baseline (isolation forest)")
     from sklearn.ensemble import IsolationForest
 
     windows = np.asarray(windows)

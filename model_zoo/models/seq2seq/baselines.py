@@ -7,6 +7,8 @@ a fine-tuned translator is compared with retrieval (`Translator.comparison_rows`
 test part), with copying as an extra row.
 """
 
+from model_zoo.optional import import_optional
+
 DESCRIPTION = ("the target of the most similar training source (TF-IDF word 1-2 grams, "
                "cosine), fitted on the pairs the fine-tune saw")
 COPY_DESCRIPTION = "the source sentence copied unchanged"
@@ -34,6 +36,7 @@ class NearestPair:
     """
 
     def __init__(self, pairs):
+        import_optional("sklearn", "train", "The translation baseline (TF-IDF nearest pair)")
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.neighbors import NearestNeighbors
 

@@ -12,6 +12,7 @@ import io
 import numpy as np
 
 from model_zoo.errors import InputError
+from model_zoo.optional import import_optional
 
 PAD_ID, UNK_ID, BOS_ID, EOS_ID = 0, 1, 2, 3
 
@@ -42,7 +43,7 @@ class SentencePieceTokenizer:
 
         Needs the `sentencepiece` package (training only; loading needs tensorflow-text).
         """
-        import sentencepiece as spm
+        spm = import_optional("sentencepiece", "train", "Training a SentencePiece vocabulary")
 
         texts = [t for t in texts if t.strip()]
         if not texts:

@@ -10,6 +10,7 @@ which take minutes on larger sets.)
 import numpy as np
 
 from model_zoo.data.labelled_series import pad_batch
+from model_zoo.optional import import_optional
 
 DESCRIPTION = "1-NN Euclidean (scikit-learn), series scaled per channel, zero-padded"
 
@@ -27,6 +28,7 @@ class NearestNeighbourEuclidean:
         return x.reshape(len(x), -1)
 
     def fit(self, collection):
+        import_optional("sklearn", "train", "The series-classification baseline (1-NN)")
         from sklearn.neighbors import KNeighborsClassifier
 
         self.length = int(np.max(collection.lengths))

@@ -6,11 +6,15 @@ Fitted on the training texts only; what a fine-tuned classifier is compared with
 much of the signal).
 """
 
+from model_zoo.optional import import_optional
+
 DESCRIPTION = "TF-IDF word 1-2 grams (sublinear tf) + logistic regression (C=4)"
 
 
 def tfidf_logistic_regression(texts, labels, min_df=1, C=4.0):
     """A fitted scikit-learn pipeline: `.predict(texts)` gives labels like `labels`."""
+    import_optional("sklearn", "train",
+                    "The text-classification baseline (TF-IDF + logistic regression)")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

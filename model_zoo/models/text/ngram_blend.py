@@ -23,6 +23,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from model_zoo.optional import import_optional
+
 #: Bigram ids are hashed into this many buckets (after the unigram ids).
 BIGRAM_BUCKETS = 1 << 18
 _HASH_MULTIPLIER = 31  # ids below 2**26 keep `a * 31 + b` inside int32.
@@ -85,6 +87,7 @@ class NgramClassifier(keras.layers.Layer):
 def fit_ngram_classifier(padded_ids, labels, vocabulary_size, num_classes, C=4.0):
     """An `NgramClassifier` layer fitted as a logistic regression (scikit-learn, `C` as the text
     baseline's) on right-padded id rows and integer labels."""
+    import_optional("sklearn", "train", "Fitting the n-gram classifier of a fine-tune")
     from scipy import sparse
     from sklearn.linear_model import LogisticRegression
 
