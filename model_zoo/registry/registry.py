@@ -164,7 +164,10 @@ class Registry:
             name = new
         if name not in self._entries:
             check_name(name)
+            # An alias is kept for old code and never offered: a name close to one suggests
+            # the name it stands for.
             close = difflib.get_close_matches(name, self.names() + list(self.aliases), n=3)
+            close = list(dict.fromkeys(self.aliases.get(c, c) for c in close))
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise UnknownModelError(
                 f"No checkpoint named `{name}` is registered.{hint} `model_zoo.list_models()` "

@@ -9,11 +9,18 @@ the heavy modules are imported only when a command runs:
   `add_cli_arguments` reads them from here);
 * `VERBS[verb] = (help, add_arguments, "module:function")`: the verbs tasks add (`generate`,
   `translate`, `transcribe`), and `serve` (`model_zoo.serving`); the function runs the parsed
-  command and returns an exit code.
+  command and returns an exit code;
+* the output conventions every command follows: `add_output_options` (`--json`, `--quiet`,
+  `--verbose`), `emit` (a command's result, the only thing written to stdout), `status` (a
+  progress line on stderr, unless `--quiet`) and `keras_verbose` (Keras's `fit` output).
 
 The constants the arguments show (default checkpoints, decoder names) are defined here once
 and imported by the task modules.
 """
+
+import argparse
+import json
+import sys
 
 from model_zoo.models.anomaly.normalization import MODES as ANOMALY_NORMALIZATIONS
 
@@ -166,8 +173,6 @@ def _generation_arguments(parser, positional=True):
                         help="random seed of the sampling (default: a new draw each run)")
     parser.add_argument("--num-samples", type=int, default=1,
                         help="continuations per prompt")
-    if positional:
-        parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 @task_arguments("language_modeling")
@@ -239,7 +244,6 @@ def _translate_arguments(parser):
                         help="beam width (1 = greedy; default: the checkpoint's)")
     parser.add_argument("--plot", default=None, metavar="OUT.png",
                         help="draw the attention weights of the (first) sentence")
-    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _transcribe_arguments(parser):
@@ -250,7 +254,6 @@ def _transcribe_arguments(parser):
                         help="CTC decoder (default: the checkpoint's)")
     parser.add_argument("--beam-width", type=int, default=None,
                         help="beams of the beam-search decoders (default: the checkpoint's)")
-    parser.add_argument("--json", action="store_true", help="print JSON")
 
 
 def _serve_arguments(parser):
@@ -317,7 +320,6 @@ def _export_arguments(parser):
     parser.add_argument("--max-new-tokens", type=int, default=None,
                         help="language models: tokens of the greedy continuation the graph "
                              "writes (default 32)")
-    parser.add_argument("--json", action="store_true", help="print the export's card as JSON")
 
 
 VERBS.update({
@@ -333,3 +335,73 @@ VERBS.update({
     "serve": ("serve checkpoints over HTTP with TensorFlow Serving's REST API",
               _serve_arguments, "model_zoo.serving:run_cli"),
 })
+
+
+# -- output: the conventions every command follows ---------------------------------------------
+
+#: Set by `model_zoo.cli.main` while a command runs: `stream`, where `emit` writes results (the
+#: process's stdout; everything else a command prints goes to stderr then), `errors`, the
+#: process's stderr (silenced for the rest with --quiet), and `level`, the verbosity (QUIET,
+#: NORMAL or VERBOSE). Outside `main`: stdout, stderr and NORMAL.
+OUTPUT = {"stream": None, "errors": None, "level": 1}
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+
+
+def add_output_options(parser, results=True, top=False):
+    """Adds `--json` (where the command prints a result), `-q/--quiet` and `-v/--verbose`.
+
+    On a subcommand (`top=False`) their defaults are suppressed, so that an option given
+    before the subcommand (`model-zoo --quiet train ...`) is not reset by the subcommand's.
+    """
+    def default(value):
+        return value if top else argparse.SUPPRESS
+
+    if results:
+        parser.add_argument("--json", action="store_true", default=default(False),
+                            help="print the result as one JSON document on stdout (and nothing "
+                                 "else there)")
+    parser.add_argument("-q", "--quiet", action="store_true", default=default(False),
+                        help="nothing on stderr but errors: no status lines, progress bars, "
+                             "Keras fit output, warnings or logs")
+    parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
+                        help="more on stderr: Keras progress bars by step, informational logs, "
+                             "TensorFlow's own log lines, the traceback of an unexpected error")
+
+
+def _jsonable(value):
+    return value.item() if hasattr(value, "item") else str(value)  # numpy scalars, paths
+
+
+def json_text(obj):
+    """`obj` as the indented JSON every command prints."""
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable)
+
+
+def emit(result, args=None, human=None):
+    """Prints a command's result on stdout, the only thing a command writes there.
+
+    With `--json` (`args.json`), or when the command has no other form (`human` None),
+    `result` is printed as one JSON document; otherwise `human(result)` (a string or a list
+    of lines), for people.
+    """
+    if human is None or getattr(args, "json", False):
+        text = json_text(result)
+    else:
+        text = human(result) if callable(human) else human
+        if not isinstance(text, str):
+            text = "\n".join(text)
+    stream = OUTPUT["stream"] or sys.stdout
+    stream.write(text.rstrip("\n") + "\n")
+    stream.flush()
+
+
+def status(message):
+    """A progress line on stderr (`model-zoo: ...`), unless `--quiet`."""
+    if OUTPUT["level"] > QUIET:
+        print(f"model-zoo: {message}", file=sys.stderr, flush=True)
+
+
+def keras_verbose():
+    """Keras's `fit(verbose=...)` for the verbosity: none with --quiet, a line per epoch by
+    default, a progress bar by step with --verbose."""
+    return {QUIET: 0, NORMAL: 2, VERBOSE: 1}[OUTPUT["level"]]

@@ -8,7 +8,6 @@ into a classifier of the user's labels with ULMFiT (`finetune` on labelled data)
 
 import copy
 import functools
-import sys
 
 import keras
 import numpy as np
@@ -524,18 +523,13 @@ def _run_generation(lm, args):
 
 def generate_command(args):
     """`model-zoo generate NAME` (arguments: `cli_arguments.VERBS`)."""
-    import json
-
     from model_zoo.api import load
+    from model_zoo.tasks.cli_arguments import emit
 
     lm = load(args.name)
     if not isinstance(lm, LanguageModel):
         raise InputError(f"`model-zoo generate` needs a language model; {args.name} is a "
                          f"{lm.task_name} model. Received: {args.name}")
-    result = _run_generation(lm, args)
-    if args.json:
-        print(json.dumps(result, indent=2))
-    else:
-        for sample in result["samples"]:
-            sys.stdout.write(sample["prompt"] + sample["text"] + "\n\n")
+    emit(_run_generation(lm, args), args, lambda result: "\n\n".join(
+        sample["prompt"] + sample["text"] for sample in result["samples"]))
     return 0

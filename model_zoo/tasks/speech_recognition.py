@@ -506,6 +506,7 @@ def extend_output_layer(model, old_size, new_size, seed=0):
 def transcribe_command(args):
     """`model-zoo transcribe FILES...` (arguments: `cli_arguments.VERBS`)."""
     from model_zoo.api import load
+    from model_zoo.tasks.cli_arguments import emit
 
     task = load(args.model)
     if not isinstance(task, SpeechRecognizer):
@@ -521,9 +522,6 @@ def transcribe_command(args):
         except AudioError as e:
             failed += 1
             results.append({"file": path, "error": str(e)})
-    if args.json:
-        print(json.dumps(results, indent=2))
-    else:
-        for r in results:
-            print(f"{r['file']}\t{r.get('text', 'ERROR: ' + r.get('error', ''))}")
+    emit(results, args, lambda results: [
+        f"{r['file']}\t{r.get('text', 'ERROR: ' + r.get('error', ''))}" for r in results])
     return 2 if failed else 0

@@ -25,6 +25,7 @@ from model_zoo.models.seq2seq import (
     Seq2SeqDecoder,
     with_target_vocabulary,
 )
+from model_zoo.optional import import_optional
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.finetune import get_strategy
 
@@ -172,7 +173,7 @@ class Translator(Task):
     def plot_attention(self, text, path, beam_size=1):
         """Draws the attention weights of one translation into the image file `path`."""
         check_plot_path(path)
-        import matplotlib
+        matplotlib = import_optional("matplotlib", "train", "Drawing attention weights")
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -256,8 +257,8 @@ class Translator(Task):
             target_vocabulary: `"keep"` (default) the checkpoint's target vocabulary, `"new"`
                 a SentencePiece vocabulary of at most 2,000 pieces (fewer if the checkpoint's
                 is smaller) trained on the targets of the training and validation pairs (never
-                the test part), or a positive int, its size. Needs `sentencepiece` (a recipes
-                extra).
+                the test part), or a positive int, its size. Needs `sentencepiece` (the
+                `train` extra).
             target_language: the new target language's code, for the metadata (default: the
                 checkpoint's).
 
@@ -444,6 +445,7 @@ def _new_target_vocabulary_size(option, current):
 
 def check_plot_path(path):
     """Raises InputError unless an image can be written to `path` (checked before any work)."""
+    import_optional("matplotlib", "train", "Drawing attention weights")
     from matplotlib.backend_bases import FigureCanvasBase
 
     extension = os.path.splitext(os.fspath(path))[1].lstrip(".").lower()
@@ -471,6 +473,7 @@ def _texts_from_cli(texts, path):
 def translate_command(args):
     """`model-zoo translate SENTENCES` (arguments: `cli_arguments.VERBS`)."""
     from model_zoo.api import load
+    from model_zoo.tasks.cli_arguments import emit
 
     texts = _texts_from_cli(args.text, args.file)
     if args.plot:
@@ -482,12 +485,7 @@ def translate_command(args):
     translations = translator.translate(texts, beam_size=args.beam_size)
     if args.plot:
         translator.plot_attention(texts[0], args.plot, beam_size=args.beam_size or 1)
-    if args.json:
-        print(json.dumps({"model": translator.name, "translations": translations,
-                          "plot": args.plot}, indent=2, ensure_ascii=False))
-    else:
-        for line in translations:
-            print(line)
-        if args.plot:
-            print(f"attention plot: {args.plot}")
+    emit({"model": translator.name, "translations": translations, "plot": args.plot}, args,
+         lambda result: result["translations"]
+         + ([f"attention plot: {result['plot']}"] if result["plot"] else []))
     return 0

@@ -29,9 +29,11 @@ import shlex
 import shutil
 import time
 
+from model_zoo.checkpoint import fill_card_notes
 from model_zoo.errors import InputError
 from model_zoo.fsutil import replace_folder, require_writable, staging_folder
 from model_zoo.limits import positive_int
+from model_zoo.optional import import_optional
 from model_zoo.registry import CheckpointMetadata, builtin_root
 from model_zoo.registry.metadata import METADATA_FILE
 from model_zoo.training.distribute import (check_strategy_name, describe, make_strategy,
@@ -83,17 +85,83 @@ def _write_json(path, obj):
 
 
 def _plot_history(history, path):
+    """The loss curves of a Keras history, or of a list of them (one per fit of a fine-tune,
+    drawn one after the other)."""
     plt = pyplot()
 
+    fits = history if isinstance(history, list) else [history]
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for key, values in history.items():
-        if "loss" in key:
-            ax.plot(range(1, len(values) + 1), values, label=key)
+    start = 0
+    for i, fit in enumerate(fits):
+        length = 0
+        for key, values in fit.items():
+            if "loss" in key:
+                ax.plot(range(start + 1, start + len(values) + 1), values,
+                        label=key if len(fits) == 1 else f"{key} (fit {i + 1})")
+                length = max(length, len(values))
+        start += length
+        if len(fits) > 1 and i < len(fits) - 1:
+            ax.axvline(start + 0.5, color="grey", linewidth=0.5, linestyle=":")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend()
     ax.grid(alpha=0.3)
     return save_figure(fig, path)
+
+
+@contextlib.contextmanager
+def recorded_fits(run_dir, log=None):
+    """Records every training in the block into the run folder `run_dir`, as `train` does.
+
+    Every `fit_model` in the block (a fine-tune's strategies, candidates and stages) gets a
+    TensorBoard callback and a recorder (through `training_callbacks`), and the folder gets:
+
+        tensorboard/fit-N/          TensorBoard logs of the N-th fit
+        history.json                {"fits": [the Keras history of each fit, in order]}
+        plots/training_curves.png   the losses of every fit, one after the other
+        <name>.json                 each `files[name]` the block sets (yielded: a dict)
+
+    Nothing is written before the first fit starts (input refused before any training leaves
+    no folder); the history, the curves and `files` when the block ends without an error.
+    `log(line)`, if given, is told when each fit starts and ends.
+    """
+    import keras
+
+    from model_zoo.training.fit import training_callbacks
+
+    import_optional("tensorboard", "train", "A fine-tune's TensorBoard logs")
+    fits, files, started = [], {}, time.monotonic()
+
+    class Board(keras.callbacks.TensorBoard):
+        def set_model(self, model):  # Before each fit's on_train_begin: one folder per fit.
+            self.log_dir = os.path.join(run_dir, "tensorboard", f"fit-{len(fits) + 1}")
+            super().set_model(model)
+
+    class Recorder(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            fits.append({})
+            self.began = time.monotonic()
+            if log:
+                epochs = (self.params or {}).get("epochs")
+                log(f"fit {len(fits)} ({self.model.name}, {epochs} epoch"
+                    f"{'' if epochs == 1 else 's'}) starts {time.monotonic() - started:.0f} s in")
+
+        def on_epoch_end(self, epoch, logs=None):
+            for key, value in (logs or {}).items():
+                fits[-1].setdefault(key, []).append(float(value))
+
+        def on_train_end(self, logs=None):
+            if log:
+                log(f"fit {len(fits)} done in {time.monotonic() - self.began:.1f} s")
+
+    with training_callbacks([Board(os.path.join(run_dir, "tensorboard")), Recorder()]):
+        yield files
+    os.makedirs(os.path.join(run_dir, "plots"), exist_ok=True)
+    _write_json(os.path.join(run_dir, "history.json"), {"fits": fits})
+    if any(fits):
+        _plot_history(fits, os.path.join(run_dir, "plots", "training_curves.png"))
+    for name, obj in files.items():
+        _write_json(os.path.join(run_dir, f"{name}.json"), obj)
 
 
 def _publication(name, registry_dir=None, replace=False):
@@ -216,6 +284,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
                      "replace": replace, "registry_dir": registry_dir,
                      "backup_steps": backup_steps, "distribute": distribute})
         backup = RunBackup(os.path.join(run_dir, "backup"), save_freq=backup_steps or "epoch")
+        import_optional("tensorboard", "train", "A training run's TensorBoard logs")
         callbacks = [keras.callbacks.TensorBoard(os.path.join(run_dir, "tensorboard")), backup]
         history = recipe.fit(model, data, config, hp, callbacks=callbacks, verbose=verbose)
     history = getattr(history, "history", history) or {}
@@ -245,6 +314,9 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
         license=recipe.license,
         command=canonical_command(recipe.name, overrides, epochs, seed, True, distribute),
         tags=[recipe.name],
+        # The card's "Intended use and limitations": the recipe's notes, filled in with this
+        # run's numbers (model_zoo.checkpoint.fill_card_notes).
+        **fill_card_notes(getattr(recipe, "card_notes", None), config, _jsonable(metrics)),
     )
     checkpoint_dir = os.path.join(run_dir, "checkpoint")
     task.save(checkpoint_dir, metadata, overwrite=True)
@@ -298,12 +370,14 @@ def publish_run(run_dir, registry_dir=None, replace=False):
     return publish(task, CheckpointMetadata.load(checkpoint), registry_dir, replace)
 
 
-def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
+def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6, log=None):
     """Re-measures a published checkpoint with its recipe; compares with the registry.
 
     Args:
         spec: registered name (or `name@N`) or checkpoint folder.
         limit: evaluate only the recipe's quick-check sample (compared with `test_sample`).
+        log: `log(line)` is told of each step once the checkpoint is loaded (the CLI's
+            progress lines).
 
     Returns:
         `(rows, ok)`: rows of `(metric, recorded, measured)` and whether all agree.
@@ -320,7 +394,13 @@ def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6):
         )
     recipe = get_recipe(metadata.recipe)
     config = metadata.config["config"]
+    log = log or (lambda line: None)
+    started = time.monotonic()
+    log(f"loading the data of recipe {recipe.name}")
     data = recipe.load_data(config)
+    log(f"measuring {metadata.full_name} on the "
+        f"{'quick-check sample' if limit else 'test split'} "
+        f"({time.monotonic() - started:.0f} s in)")
     if limit:
         recorded = metadata.metrics["test_sample"]
         measured = recipe.evaluate(task, data, config, limit=recorded["limit"])
