@@ -14,6 +14,7 @@ only when complete, so an error never leaves a half-written checkpoint.
 
 import datetime
 import json
+import math
 import os
 import platform
 import reprlib
@@ -52,15 +53,202 @@ def _fmt(value):
     return str(value)
 
 
+# -- the model card -------------------------------------------------------------------------------
+#
+# Generated from the metadata alone (the checkpoint describes itself): YAML front matter in the
+# model-hub (Hugging Face) form, then the card. The honest notes are data: a recipe's
+# `card_notes` (see `fill_card_notes`), rendered into `metadata.intended_use` and
+# `metadata.limitations` when the run is published.
+
+# Numbers a recipe records beside its test scores that are settings, not scores.
+_SETTINGS = ("alpha", "beam_size", "limit", "threshold")
+
+
+def fill_card_notes(notes, config, metrics):
+    """`{"intended_use": str, "limitations": [str]}` for a checkpoint's metadata.
+
+    Args:
+        notes: a recipe's `card_notes` (or None): `{"intended_use": str, "limitations": [str],
+            "datasets": {config["dataset"]: {"intended_use": str, "limitations": [str]}}}`.
+            The texts are `str.format` templates over `test`, `baselines` (the run's metrics)
+            and `config` (e.g. `"{test[cer]:.1%} CER"`); one whose numbers the run did not
+            measure is left out.
+        config: the run's resolved config (its `dataset` picks the per-dataset notes).
+        metrics: the run's metrics (`test`, `baselines`, ...).
+    """
+    notes = notes or {}
+    extra = (notes.get("datasets") or {}).get((config or {}).get("dataset"), {})
+    values = {"test": (metrics or {}).get("test") or {},
+              "baselines": (metrics or {}).get("baselines") or {}, "config": config or {}}
+
+    def fill(template):
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return None
+
+    intended = fill(extra.get("intended_use") or notes.get("intended_use") or "") or ""
+    limitations = [fill(t) for t in list(notes.get("limitations") or [])
+                   + list(extra.get("limitations") or [])]
+    return {"intended_use": intended, "limitations": [t for t in limitations if t]}
+
+
+def _is_score(name, value):
+    return (isinstance(value, float) and math.isfinite(value) and name not in _SETTINGS)
+
+
+def headline(metadata):
+    """`(metric, higher_is_better)`: the metric that decides a comparison for the checkpoint's
+    task and its direction, as the task class declares them (`Task.comparison_metric`,
+    `comparison_higher_is_better`); None where the task declares none. A task whose metric
+    depends on the model (a language model's nats per char or per token) gives `(None, ...)`:
+    the metric is then the first test score every baseline of the run also reports."""
+    from model_zoo.tasks.base import task_class
+
+    try:
+        cls = task_class(metadata.task)
+    except InputError:
+        return None
+    # The attribute as declared (a property for a metric that depends on the model).
+    metric = next(base.__dict__["comparison_metric"] for base in cls.__mro__
+                  if "comparison_metric" in base.__dict__)
+    if metric is None:
+        return None
+    return (metric if isinstance(metric, str) else None), bool(cls.comparison_higher_is_better)
+
+
+def baseline_beats_model(metadata):
+    """The strongest classical baseline of the run that published the checkpoint when it beats
+    the model on its headline metric (see `headline`), as `{"baseline", "metric",
+    "higher_is_better", "model_value", "baseline_value", "description"}`; else None."""
+    from model_zoo import comparison
+
+    test = metadata.metrics.get("test") or {}
+    rows = {k: v for k, v in (metadata.metrics.get("baselines") or {}).items()
+            if isinstance(v, dict)}
+    decided = headline(metadata) if test and rows else None
+    if not decided:
+        return None
+    metric, higher = decided
+    if metric is None:
+        metric = next((k for k, v in test.items() if _is_score(k, v)
+                       and all(_is_score(k, row.get(k)) for row in rows.values())), None)
+    if metric is None or not _is_score(metric, test.get(metric)):
+        return None
+    measured = [name for name, row in rows.items() if _is_score(metric, row.get(metric))]
+    if not measured:
+        return None
+    best = comparison.strongest_baseline({"metric": metric, "higher_is_better": higher,
+                                          "rows": rows, "baselines": measured})
+    model_value, value = test[metric], rows[best][metric]
+    if not (value > model_value if higher else value < model_value):
+        return None
+    return {"baseline": best, "metric": metric, "higher_is_better": higher,
+            "model_value": model_value, "baseline_value": value,
+            "description": rows[best].get("model", "")}
+
+
+def baseline_sentence(metadata):
+    """One plain sentence when a classical baseline of the run beats the model (else None)."""
+    won = baseline_beats_model(metadata)
+    if won is None:
+        return None
+    what = f" ({won['description']})" if won["description"] else ""
+    lower = "" if won["higher_is_better"] else ", lower is better"
+    return (f"The classical baseline {won['baseline']}{what} beats this model on "
+            f"{won['metric']} ({_fmt(won['baseline_value'])} vs {_fmt(won['model_value'])}"
+            f"{lower}): for this data it is the better choice today.")
+
+
+def _parent(metadata):
+    return next((t.split(":", 1)[1] for t in metadata.tags if t.startswith("parent:")), None)
+
+
+def _cell(metadata):
+    """The recurrent cell: the `cell` hyperparameter, else the one the architecture names."""
+    cell = (metadata.config.get("hp") or {}).get("cell")
+    if cell:
+        return str(cell)
+    words = metadata.architecture.replace("_", " ").split()
+    return next((c for c in ("lstm", "gru", "rnn") for w in words if w.endswith(c)), None)
+
+
+def front_matter(metadata):
+    """The card's YAML front matter, as a dict (the model-hub keys: license, library_name,
+    tags, datasets, metrics, model-index; base_model for a fine-tuned checkpoint)."""
+    m = metadata
+    test = {k: v for k, v in (m.metrics.get("test") or {}).items() if _is_score(k, v)}
+    dataset = {"name": m.dataset.get("name", ""),
+               "type": str((m.config.get("config") or {}).get("dataset")
+                           or m.dataset.get("name", "")), "split": "test"}
+    finetune = m.metrics.get("finetune")
+    comparison = finetune.get("comparison") if isinstance(finetune, dict) else None
+    if not test and comparison:  # A fine-tune: its scores on the held-out part of the data.
+        test = {k: v for k, v in comparison["rows"].get("fine-tuned", {}).items()
+                if _is_score(k, v)}
+        dataset = {"name": "user data (held-out part)", "type": "user_data", "split": "test"}
+    tags = list(dict.fromkeys(t for t in [m.task, m.architecture, _cell(m), "model_zoo",
+                                          *m.tags] if t))
+    out = {"license": (m.license or "other").lower(), "library_name": "keras", "tags": tags}
+    parent = _parent(m)
+    if parent:
+        out["base_model"] = parent
+    out["datasets"] = [m.dataset.get("name", "")]
+    out["metrics"] = list(test)
+    if test:
+        out["model-index"] = [{"name": m.name, "results": [{
+            "task": {"type": m.task}, "dataset": dataset,
+            "metrics": [{"type": k, "value": v} for k, v in test.items()]}]}]
+    return out
+
+
+def _yaml_scalar(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) or value is None:
+        return json.dumps(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a double-quoted YAML string
+
+
+def yaml_lines(value, indent=0):
+    """Block-style YAML of plain data (dicts, lists, strings, numbers); strings are always
+    double-quoted (JSON's escapes are YAML's), so any text is safe."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                yield f"{pad}{key}:"
+                yield from yaml_lines(item, indent + 2)
+            elif isinstance(item, (dict, list)):
+                yield f"{pad}{key}: {'{}' if isinstance(item, dict) else '[]'}"
+            else:
+                yield f"{pad}{key}: {_yaml_scalar(item)}"
+    else:
+        for item in value:
+            if isinstance(item, dict) and item:
+                first, *rest = yaml_lines(item, indent + 2)
+                yield f"{pad}- {first.lstrip()}"
+                yield from rest
+            else:
+                yield f"{pad}- {_yaml_scalar(item)}"
+
+
 def model_card(metadata):
     """A README.md for the checkpoint, generated from its metadata."""
     m = metadata
-    lines = [f"# {m.name} (version {m.version})", "", m.description or "", ""]
+    lines = ["---", *yaml_lines(front_matter(m)), "---", ""]
+    lines += [f"# {m.name} (version {m.version})", "", m.description or "", ""]
+    parent = _parent(m)
     lines += [
         "| | |", "|---|---|",
         f"| task | `{m.task}` |",
         f"| architecture | `{m.architecture}` |",
         f"| parameters | {m.params:,} |",
+    ]
+    if parent:
+        lines.append(f"| fine-tuned from | `{parent}` (trained on "
+                     f"{m.dataset.get('parent_dataset', '')}) |")
+    lines += [
         f"| dataset | {m.dataset.get('name', '')} ({m.dataset.get('source', '')}) |",
         f"| data license | {m.dataset.get('license', '')} |",
         f"| checkpoint license | {m.license} |",
@@ -68,6 +256,19 @@ def model_card(metadata):
         f"| created | {m.created} |",
         "",
     ]
+    lines += ["## Intended use and limitations", ""]
+    if parent:
+        lines += [f"This checkpoint is `{parent}` fine-tuned on user data. The notes below were "
+                  "written for that parent and describe what it was trained on; how this model "
+                  "does on the data it was fine-tuned on is under \"On the fine-tuning data\".",
+                  ""]
+    if m.intended_use:
+        lines += [m.intended_use, ""]
+    if m.limitations:
+        lines += [f"- {note}" for note in m.limitations] + [""]
+    if not (m.intended_use or m.limitations):
+        lines += ["No notes were recorded with this checkpoint; its recipe's README has the "
+                  "details.", ""]
     split = m.dataset.get("split")
     if split:
         lines += ["## Split", "", "```json", json.dumps(split, indent=2), "```", ""]
@@ -86,7 +287,16 @@ def model_card(metadata):
         for name, values in baselines.items():
             lines.append(f"| {name} | " + " | ".join(_fmt(values.get(k, "")) for k in keys) + " |")
         lines.append("")
+        sentence = baseline_sentence(m)
+        if sentence:
+            lines += [sentence, ""]
     finetune = m.metrics.get("finetune")
+    if isinstance(finetune, dict):
+        scalars = {k: v for k, v in finetune.items()
+                   if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        if scalars:
+            lines += ["## Fine-tuning", "", "| | |", "|---|---|"]
+            lines += [f"| {k} | {_fmt(v)} |" for k, v in scalars.items()] + [""]
     comparison = finetune.get("comparison") if isinstance(finetune, dict) else None
     if comparison:
         lines += ["## On the fine-tuning data: fine-tuned, zero-shot and classical baseline", ""]
@@ -108,7 +318,10 @@ def refresh_card(directory):
     metadata = CheckpointMetadata.load(directory)
     with open(os.path.join(directory, CARD_FILE), "w", encoding="utf-8") as f:
         f.write(model_card(metadata))
-    metadata.files = describe_files(directory)
+    fresh = describe_files(directory)  # in the order the table had (a smaller diff)
+    order = [k for k in metadata.files if k in fresh] + [k for k in fresh if k not in
+                                                         metadata.files]
+    metadata.files = {k: fresh[k] for k in order}
     metadata.save(directory)
     return directory
 

@@ -210,6 +210,23 @@ def plot_confusion(task, data, config, metrics, out_dir):
     return [save_figure(fig, os.path.join(out_dir, f"confusion_{config['dataset']}.png"))]
 
 
+# ## Model card notes (the checkpoint's "Intended use and limitations"; see
+# `model_zoo.checkpoint.fill_card_notes`: templates over the run's test metrics)
+
+CARD_NOTES = {
+    "intended_use": (
+        "Classifying whole time series of the kind it was trained on (same channels, similar "
+        "lengths, the same classes); fine-tuning gives it your classes and channels, and its "
+        "card compares it with MiniRocket on your data."),
+    "limitations": [
+        "Trained on one small UEA/UCR archive set (the archive's own train/test split): its "
+        "accuracy says little about other data.",
+        "1-NN DTW and MiniRocket are computed in the same run: where one beats the network (see "
+        "below), it is the better choice for this data.",
+    ],
+}
+
+
 # ## 5. Registration
 
 
@@ -219,6 +236,7 @@ class SeriesClassificationRecipe(Recipe):
     task = "series_classification"
     architecture = "bigru_series_classifier"
     description = "Masked bidirectional GRU series classifier (UEA/UCR), vs 1-NN DTW and MiniRocket."
+    card_notes = CARD_NOTES
     defaults = DEFAULTS
     smoke = {"dataset": "italy_power_demand", "epochs": 1, "units": 8, "baselines": False}
     objective = "val_loss"

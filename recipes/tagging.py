@@ -286,12 +286,38 @@ def _slug(path):
     return re.sub(r"[^a-z0-9]+", "_", stem).strip("_") or "data"
 
 
+# ## Model card notes (the checkpoint's "Intended use and limitations"; see
+# `model_zoo.checkpoint.fill_card_notes`: templates over the run's test metrics)
+
+CARD_NOTES = {
+    "intended_use": (
+        "Sequence tagging of tokenized text with the tags it was trained on; fine-tune it on "
+        "CoNLL files for another tag set (NER, ...)."),
+    "limitations": [
+        "Words never seen in training are harder: {test[unseen_accuracy]:.1%} accuracy on them "
+        "against {test[accuracy]:.1%} overall.",
+    ],
+    "datasets": {
+        "brown": {
+            "intended_use": (
+                "Part-of-speech tagging of edited English text with the 12 universal tags; "
+                "fine-tune it on CoNLL files for another tag set (NER, ...)."),
+            "limitations": [
+                "Trained on the Brown corpus (American English published in 1961): modern web "
+                "text, social media and speech transcripts are untested and likely worse.",
+                "The Brown-to-universal tag map is this project's own, written from the Brown "
+                "manual; it may differ from NLTK's en-brown.map for some tags."]},
+    },
+}
+
+
 @register_recipe
 class TaggingRecipe(Recipe):
     name = "tagging"
     task = "tagging"
     architecture = "bilstm_crf_tagger"
     description = "Word + char-CNN BiLSTM-CRF tagger: Brown POS (universal tags) or CoNLL NER."
+    card_notes = CARD_NOTES
     license = "MIT"
     defaults = DEFAULTS
     smoke = {"max_train_sentences": 64, "max_eval_sentences": 16, "epochs": 1, "units": 8,

@@ -230,6 +230,26 @@ def plot_attention(task, data, config, metrics, out_dir):
     return [path]
 
 
+# ## Model card notes (the checkpoint's "Intended use and limitations"; see
+# `model_zoo.checkpoint.fill_card_notes`: templates over the run's test metrics)
+
+CARD_NOTES = {
+    "intended_use": (
+        "Translating English Bible verses into Spanish in the style of the Reina-Valera 1909, "
+        "and a base for fine-tuning on sentence pairs of your own (`model-zoo finetune ... "
+        "--tsv`)."),
+    "limitations": [
+        "Trained on one pair of Bible translations only: modern or everyday English gets "
+        "archaic, Bible-like Spanish, and words outside that vocabulary are handled poorly.",
+        "The errors of a small attentional RNN: repeated words, wrong verb forms, a changed "
+        "grammatical person.",
+        "The goal is at least 25 BLEU on the held-out books; this checkpoint: {test[bleu]:.2f} "
+        "BLEU, chrF {test[chrf]:.2f} (greedy decoding: {test[bleu_greedy]:.2f}) on "
+        "{test[sentences]} verses of 8 books never trained on.",
+    ],
+}
+
+
 # ## 5. Registration
 
 
@@ -239,6 +259,7 @@ class TranslationRecipe(Recipe):
     task = "translation"
     architecture = "bilstm_encoder_lstm_decoder_attention"
     description = "English->Spanish Bible verses: BiLSTM encoder, attentional LSTM decoder, beam search."
+    card_notes = CARD_NOTES
     license = "Apache-2.0"
     defaults = DEFAULTS
     smoke = {"train_limit": 300, "test_limit": 24, "source_vocabulary": 200, "target_vocabulary": 200,

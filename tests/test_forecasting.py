@@ -52,13 +52,15 @@ def test_metrics_on_known_values():
     assert m["rmse"] == pytest.approx(np.sqrt(2.0)) and m["mase"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("season", [1, 4, 12])
+@pytest.mark.parametrize("season", [1, 2, 4, 7, 12, 24, 52])
 def test_metrics_match_sktime(season):
     """The hand-written MASE / sMAPE agree with sktime's to every digit (see the module doc)."""
     metrics = pytest.importorskip("sktime.performance_metrics.forecasting")
     rng = np.random.default_rng(season)
-    train, truth = rng.normal(10, 2, 60), rng.normal(10, 2, 12)
-    pred = truth + rng.normal(0, 1, 12)
+    steps = np.arange(3 * season + 60)
+    train = rng.normal(10, 2, steps.size) + np.sin(steps * 2 * np.pi / season)
+    truth = rng.normal(10, 2, season + 5)
+    pred = truth + rng.normal(0, 1, truth.size)
     assert mase(truth, pred, mase_scale(train, season)) == pytest.approx(
         metrics.mean_absolute_scaled_error(truth, pred, y_train=train, sp=season), rel=1e-12)
     assert smape(truth, pred) == pytest.approx(

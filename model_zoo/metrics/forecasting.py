@@ -1,10 +1,14 @@
 """Point-forecast accuracy: MASE, sMAPE, RMSE (as in the M4 competition).
 
-sktime's `mean_absolute_scaled_error(..., y_train=..., sp=season)` and
-`mean_absolute_percentage_error(..., symmetric=True)` (times 100) compute the same numbers to
-every digit (tests/test_forecasting.py checks that). They are written out here, a few lines each,
-so that forecasting at inference time does not import sktime (seconds of start-up and a large
-dependency for three formulas: Hyndman & Koehler 2006; M4 sMAPE in percent).
+sktime's `mean_absolute_scaled_error(y_true, y_pred, y_train=train, sp=season)` is the seasonal
+MASE `mase(y_true, y_pred, mase_scale(train, season))`, and its
+`mean_absolute_percentage_error(..., symmetric=True)` (times 100) is `smape`: the same numbers to
+every digit (tests/test_forecasting.py checks that for several seasons). They are written out
+here, a few lines each, so that forecasting at inference time does not import sktime (seconds of
+start-up and a large dependency for three formulas: Hyndman & Koehler 2006; M4 sMAPE in
+percent). Where the scale is undefined the two differ on purpose: a history no longer than one
+season is scaled by the lag-1 naive error (sktime raises), and a constant history, whose naive
+error is 0, by 1 (sktime divides by machine epsilon).
 """
 
 import numpy as np

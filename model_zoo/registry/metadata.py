@@ -59,6 +59,11 @@ class CheckpointMetadata:
         source: for a checkpoint whose files are not in the repository, `{"url", "sha256"}` of
             the archive that holds them.
         tags: free-form labels.
+        intended_use: what the checkpoint is for, in a sentence or two (the model card's
+            "Intended use and limitations"): a recipe's `card_notes`, filled in with the run's
+            numbers by `model_zoo.checkpoint.fill_card_notes`.
+        limitations: honest notes, one sentence or short paragraph each: what the model does
+            not do well, goals not reached, what its numbers do not say.
     """
 
     name: str
@@ -78,6 +83,8 @@ class CheckpointMetadata:
     created: str = ""
     source: dict | None = None
     tags: list = dataclasses.field(default_factory=list)
+    intended_use: str = ""
+    limitations: list = dataclasses.field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self):

@@ -2,8 +2,10 @@
 
 Each baseline is fitted once on the history before the test period, then, at every forecast
 origin, re-filtered over the history up to that origin with its parameters held fixed (no peek
-at the test values), and asked for `horizon` steps. Models are picked by AIC among a few
-standard specifications, as automatic ETS/ARIMA procedures do.
+at the test values), and asked for `horizon` steps. Models are picked by AIC among a few fixed,
+standard specifications (ETS: additive errors with each trend and season form; ARIMA: 4 to 6
+orders, see `arima_grid`), a smaller search than stepwise procedures such as
+`pmdarima.auto_arima`.
 """
 
 import itertools
@@ -11,6 +13,8 @@ import time
 import warnings
 
 import numpy as np
+
+from model_zoo.optional import import_optional
 
 
 def seasonal_naive(history, horizon, season):
@@ -30,6 +34,7 @@ def _quiet():
 
 def ets_forecaster(fit_values, season):
     """Auto-ETS: additive errors; trend none/additive/damped; seasonality none/additive/mult."""
+    import_optional("statsmodels", "train", "The ETS forecasting baseline")
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     positive = bool((fit_values > 0).all())
@@ -76,9 +81,31 @@ def fourier_terms(start, stop, periods, harmonics=4):
     return np.concatenate(columns, axis=1)
 
 
+def arima_grid(season, seasonal=True, fourier=False):
+    """The fixed `(order, seasonal_order, trend)` specifications `arima_forecaster` chooses
+    among by AIC: with Fourier regressors (long seasons), seasonal ARIMA with the airline
+    model's seasonal part (short seasons), or non-seasonal ARIMA up to AR(9) (sunspots)."""
+    if fourier:
+        return [((1, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 0), (0, 0, 0, 0), "c"),
+                ((1, 1, 1), (0, 0, 0, 0), None), ((2, 1, 1), (0, 0, 0, 0), None)]
+    if seasonal and season > 1:
+        return [((0, 1, 1), (0, 1, 1, season), None), ((1, 0, 1), (0, 1, 1, season), None),
+                ((2, 0, 0), (0, 1, 1, season), None), ((1, 1, 1), (0, 1, 1, season), None)]
+    return [((2, 0, 0), (0, 0, 0, 0), "c"), ((3, 0, 0), (0, 0, 0, 0), "c"),
+            ((2, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 2), (0, 0, 0, 0), "c"),
+            ((9, 0, 0), (0, 0, 0, 0), "c"), ((1, 1, 1), (0, 0, 0, 0), None)]
+
+
+def arima_grid_note(grid):
+    """What the chosen ARIMA's label adds: that it won an AIC comparison of a few fixed orders."""
+    return f", lowest AIC of {len(grid)} fixed orders"
+
+
 def arima_forecaster(fit_values, season, seasonal=True, log=False, fourier_periods=None,
                      max_seconds=600):
-    """ARIMA picked by AIC from a small grid of standard orders.
+    """ARIMA picked by AIC among a few fixed orders (`arima_grid`: 4 to 6 specifications, not
+    a stepwise search over p and q such as `pmdarima.auto_arima` or R's `auto.arima`); its label
+    says so: "log-ARIMA(1, 0, 1)(0, 1, 1)[12], lowest AIC of 4 fixed orders".
 
     Short seasons use seasonal ARIMA (the airline model is in the grid). Long seasons (e.g. 48
     half-hours, 52 weeks) use dynamic harmonic regression instead: non-seasonal ARIMA errors with
@@ -87,21 +114,13 @@ def arima_forecaster(fit_values, season, seasonal=True, log=False, fourier_perio
     ARIMA takes hours to fit here. With `log=True` the model is fitted to log values and
     forecasts are exponentiated, as in Box & Jenkins' airline model.
     """
+    import_optional("statsmodels", "train", "The ARIMA forecasting baseline")
     from statsmodels.tsa.statespace.sarimax import SARIMAX
 
     transform = np.log if log else np.asarray
     fit_values = transform(np.asarray(fit_values, "float64"))
     exog = (lambda a, b: fourier_terms(a, b, fourier_periods)) if fourier_periods else None
-    if fourier_periods:
-        grid = [((1, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 0), (0, 0, 0, 0), "c"),
-                ((1, 1, 1), (0, 0, 0, 0), None), ((2, 1, 1), (0, 0, 0, 0), None)]
-    elif seasonal and season > 1:
-        grid = [((0, 1, 1), (0, 1, 1, season), None), ((1, 0, 1), (0, 1, 1, season), None),
-                ((2, 0, 0), (0, 1, 1, season), None), ((1, 1, 1), (0, 1, 1, season), None)]
-    else:
-        grid = [((2, 0, 0), (0, 0, 0, 0), "c"), ((3, 0, 0), (0, 0, 0, 0), "c"),
-                ((2, 0, 1), (0, 0, 0, 0), "c"), ((2, 0, 2), (0, 0, 0, 0), "c"),
-                ((9, 0, 0), (0, 0, 0, 0), "c"), ((1, 1, 1), (0, 0, 0, 0), None)]
+    grid = arima_grid(season, seasonal, bool(fourier_periods))
     best = None
     started = time.monotonic()
     ctx = _quiet()
@@ -142,4 +161,4 @@ def arima_forecaster(fit_values, season, seasonal=True, log=False, fourier_perio
         label += f"{seasonal_order[:3]}[{seasonal_order[3]}]"
     if fourier_periods:
         label += " + Fourier" + str(list(fourier_periods))
-    return forecast, label
+    return forecast, label + arima_grid_note(grid)
