@@ -230,6 +230,41 @@ def plot_scores(task, data, config, metrics, out_dir):
     return [save_figure(fig, os.path.join(out_dir, f"scores_{config['dataset']}.png"))]
 
 
+# ## Model card notes (the checkpoint's "Intended use and limitations"; see
+# `model_zoo.checkpoint.fill_card_notes`: templates over the run's test metrics)
+
+CARD_NOTES = {
+    "intended_use": (
+        "Point-wise anomaly scores for a univariate series like the one it was trained on (same "
+        "sensor, sampling rate and normal behaviour); `detect` flags the points above a "
+        "threshold set on anomaly-free training data. A research baseline, not a monitoring "
+        "system; for a new series, fine-tune it on that series' own normal data."),
+    "limitations": [
+        "Trained and tested on one labelled series with a single anomalous event: its numbers "
+        "say little about other series, other kinds of anomaly or other sampling rates.",
+        "Point-wise F1 at a threshold set on clean training data (the 99.5% quantile of normal "
+        "scores) is strict: few points are flagged (F1 {test[f1]:.3f}, {test[flagged]} test "
+        "points flagged); ROC-AUC ({test[roc_auc]:.3f}) compares detectors without a threshold.",
+        "The autoencoder knows only the normal shapes it saw; a series of another scale needs "
+        "`normalize=` chosen for it, or fine-tuning.",
+    ],
+    "datasets": {
+        "mitdb": {"limitations": [
+            "ECG (MIT-BIH excerpt): the autoencoder reconstructs the sharp QRS complexes only "
+            "roughly, and most of the labelled event is the quiet pause after a premature beat, "
+            "which a shape model scores low where it is: only whole-window scores "
+            "(`aggregation=\"window\"`, since version 2) lift the stretch around the premature "
+            "beat, and neighbouring normal beats with it (precision {test[precision]:.3f}). A "
+            "forecaster-residual detector, which models the rhythm, would place the event more "
+            "precisely."]},
+        "ucr135": {"limitations": [
+            "The anomaly is 12 points of 7,501 (0.19%): recall is {test[recall]:.3f} although "
+            "the single top-scoring test point falls inside the anomaly (UCR hit "
+            "{test[ucr_hit]:g})."]},
+    },
+}
+
+
 # ## 5. Registration
 
 
@@ -239,6 +274,7 @@ class AnomalyDetectionRecipe(Recipe):
     task = "anomaly_detection"
     architecture = "lstm_autoencoder"
     description = "LSTM autoencoder anomaly scores per point, vs an isolation forest."
+    card_notes = CARD_NOTES
     defaults = DEFAULTS
     smoke = {"dataset": "ucr135", "epochs": 1, "units": 8, "latent": 4, "baselines": False}
     objective = "val_loss"

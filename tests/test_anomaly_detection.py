@@ -193,6 +193,32 @@ def test_published_and_older_detectors_keep_their_stored_scaler_by_default(tiny_
                                   published._scaled_scores(published.scaler.scale(y)))
 
 
+def test_aggregation_spreads_each_window_mean_or_each_position(tiny_detector_dir):
+    import model_zoo
+    from model_zoo.data.anomaly_series import point_scores
+    from model_zoo.training.recipe import get_recipe
+    from model_zoo.tasks.anomaly_detection import AnomalyDetector
+
+    task = model_zoo.load(tiny_detector_dir)  # saved without an `aggregation` entry
+    assert task.aggregation == "position"
+    x = sine(120, seed=3)
+    scaled = task.scaler.scale(x)
+    windows = task._windows(scaled)
+    errors = (task._reconstruct(windows) - windows)[..., 0] ** 2
+    np.testing.assert_allclose(task.score(x), point_scores(errors, x.size))
+    whole = AnomalyDetector(task.model, {**task.preprocessing, "aggregation": "window"})
+    np.testing.assert_allclose(whole.score(x), point_scores(errors.mean(axis=1), x.size))
+    assert not np.allclose(whole.score(x), task.score(x))
+    bad = AnomalyDetector(task.model, {**task.preprocessing, "aggregation": "max"})
+    with pytest.raises(InputError, match=r"`aggregation` must be one of.*Received: 'max'"):
+        bad.score(x)
+    # New detectors score whole windows; the published ones record how they score.
+    assert get_recipe("anomaly_detection").defaults["aggregation"] == "window"
+    for name in ("anomaly_lstmae_mitdb", "anomaly_lstmae_ucr135"):
+        assert model_zoo.load(name).aggregation == "window"
+        assert model_zoo.load(f"{name}@1").aggregation == "position"
+
+
 def _drifted(n, seed, amount):
     """A normal sine series (no event) with a slow linear trend of `amount` added."""
     return sine(n, seed=seed) + np.linspace(0.0, amount, n)
