@@ -206,7 +206,7 @@ def cmd_train(args):
             raise InputError(f"`--resume RUN_DIR` continues a run with the settings it was "
                              f"started with; it takes no other settings. Received: "
                              f"{', '.join(given)}")
-        result = runner.resume(args.resume, verbose=keras_verbose())
+        result = runner.resume(args.resume, verbose=keras_verbose(), log=status)
     elif args.recipe is None:
         raise InputError("`model-zoo train` needs a RECIPE (`model-zoo recipes` lists them), or "
                          "--resume RUN_DIR. Received: neither")
@@ -216,7 +216,7 @@ def cmd_train(args):
                               publish_to_registry=args.publish, replace=args.replace,
                               run_dir=args.run_dir, registry_dir=args.registry_dir,
                               verbose=keras_verbose(), backup_steps=args.backup_steps,
-                              distribute=args.distribute)
+                              distribute=args.distribute, log=status)
     metrics = {"test": result.metrics["test"],
                "baselines": {k: {m: v for m, v in b.items() if m != "forecasts"}
                              for k, b in result.metrics.get("baselines", {}).items()}}

@@ -36,8 +36,13 @@ def test_smoke_run_publishes_a_loadable_checkpoint(name, tmp_path):
 
     recipe = get_recipe(name)
     registry_dir = tmp_path / "registry"
+    steps = []
     result = train(name, dict(recipe.smoke), publish_to_registry=True,
-                   registry_dir=str(registry_dir), run_dir=str(tmp_path / "run"), verbose=0)
+                   registry_dir=str(registry_dir), run_dir=str(tmp_path / "run"), verbose=0,
+                   log=steps.append)
+    # Every step is announced (the CLI prints them on stderr), data preparation first.
+    assert steps[0] == f"loading and preparing the data of recipe {name}"
+    assert [s.split(" ")[0] for s in steps[1:]] == ["data", "trained", "fitting", "writing"]
     for path in ("config.json", "metrics.json", "history.json", "checkpoint/metadata.json"):
         assert os.path.isfile(os.path.join(result.run_dir, path)), path
     assert os.listdir(os.path.join(result.run_dir, "tensorboard"))

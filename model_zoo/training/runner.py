@@ -235,7 +235,7 @@ RUN_FILE = "run.json"  # How the run was started: what `resume` starts it again 
 
 def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=False,
           replace=False, run_dir=None, registry_dir=None, verbose=2, backup_steps=None,
-          resume=False, distribute=None):
+          resume=False, distribute=None, log=None):
     """Trains, evaluates and (optionally) publishes a recipe's model. See the module docstring.
 
     The run's training state is backed up in `<run_dir>/backup` after every epoch (and every
@@ -244,6 +244,8 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     that holds a run already is refused unless `resume` is true (then `resume(run_dir)` is
     the way to call it). `distribute="mirrored"` trains data-parallel over the machine's
     devices (`model_zoo.training.distribute`); the global batch size stays the recipe's.
+    `log(line)`, if given, is told when each step starts (loading and preparing the data,
+    building corpora and vocabularies included; training; evaluating; the baselines; saving).
     """
     import keras
 
@@ -268,10 +270,12 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
         raise InputError(
             f"{run_dir} holds a run already. Continue it with `model-zoo train --resume "
             f"{run_dir}`, or give another --run-dir. Received: {run_dir}")
-    started = time.monotonic()
+    log = log or (lambda line: None)
     started = time.monotonic()
     strategy = make_strategy(distribute)
+    log(f"loading and preparing the data of recipe {recipe.name}")
     data = recipe.load_data(config)
+    log(f"data ready in {time.monotonic() - started:.1f} s; training {name}")
     # Under a strategy the model is built, compiled and trained in its scope.
     with strategy.scope() if strategy else contextlib.nullcontext():
         model = start_from(recipe.build_model(hp, config), config)
@@ -291,10 +295,13 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     train_seconds = time.monotonic() - started
     if strategy is not None:
         model = off_strategy(model)  # Evaluated, saved and served on one device.
+    log(f"trained in {train_seconds:.1f} s; evaluating on the test split")
     task = recipe.make_task(model, data, config)
     test = recipe.evaluate(task, data, config)
     sample = recipe.evaluate(task, data, config, limit=recipe.sample_size)
+    log("fitting and evaluating the classical baselines")
     baselines = recipe.baselines(data, config)
+    log(f"writing the run folder {run_dir}")
     metrics = {"test": test, "test_sample": {"limit": recipe.sample_size, **sample},
                "baselines": baselines, "train_seconds": round(train_seconds, 1),
                "epochs_run": len(next(iter(history.values()), []))}
@@ -327,7 +334,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     return RunResult(run_dir, checkpoint_dir, metrics, published)
 
 
-def resume(run_dir, verbose=2):
+def resume(run_dir, verbose=2, log=None):
     """Continues the run a kill interrupted in `run_dir`, from its last backup, with the
     settings it was started with; then evaluates and publishes it as the run would have.
 
@@ -349,7 +356,7 @@ def resume(run_dir, verbose=2):
     with open(path, encoding="utf-8") as f:
         settings = json.load(f)
     recipe = settings.pop("recipe")
-    return train(recipe, run_dir=run_dir, verbose=verbose, resume=True, **settings)
+    return train(recipe, run_dir=run_dir, verbose=verbose, resume=True, log=log, **settings)
 
 
 def publish_run(run_dir, registry_dir=None, replace=False):
