@@ -247,6 +247,10 @@ CARD_NOTES = {
         "points flagged); ROC-AUC ({test[roc_auc]:.3f}) compares detectors without a threshold.",
         "The autoencoder knows only the normal shapes it saw; a series of another scale needs "
         "`normalize=` chosen for it, or fine-tuning.",
+        "It scores points with `aggregation=\"{config[aggregation]}\"`: `\"window\"` (each "
+        "window's mean error) finds long events and dilutes short spikes, `\"position\"` the "
+        "reverse; `score(..., aggregation=...)` takes the other per call (with a threshold of "
+        "your own), and fine-tuned detectors score by position unless told otherwise.",
     ],
     "datasets": {
         "mitdb": {"limitations": [

@@ -209,6 +209,12 @@ def test_aggregation_spreads_each_window_mean_or_each_position(tiny_detector_dir
     whole = AnomalyDetector(task.model, {**task.preprocessing, "aggregation": "window"})
     np.testing.assert_allclose(whole.score(x), point_scores(errors.mean(axis=1), x.size))
     assert not np.allclose(whole.score(x), task.score(x))
+    # Per call, either rule; the detector's own by default.
+    np.testing.assert_allclose(task.score(x, aggregation="window"), whole.score(x))
+    np.testing.assert_allclose(whole.score(x, aggregation="position"), task.score(x))
+    assert (task.detect(x, aggregation="window", threshold=0.0) == (whole.score(x) > 0)).all()
+    with pytest.raises(InputError, match=r"`aggregation` must be one of.*Received: 'max'"):
+        task.score(x, aggregation="max")
     bad = AnomalyDetector(task.model, {**task.preprocessing, "aggregation": "max"})
     with pytest.raises(InputError, match=r"`aggregation` must be one of.*Received: 'max'"):
         bad.score(x)
@@ -217,6 +223,13 @@ def test_aggregation_spreads_each_window_mean_or_each_position(tiny_detector_dir
     for name in ("anomaly_lstmae_mitdb", "anomaly_lstmae_ucr135"):
         assert model_zoo.load(name).aggregation == "window"
         assert model_zoo.load(f"{name}@1").aggregation == "position"
+    # A fine-tune scores by position unless told otherwise, whatever its parent's rule.
+    normal = sine(400, seed=4)
+    tuned = whole.finetune(normal, epochs=1)
+    assert tuned.aggregation == "position"
+    assert whole.finetune(normal, epochs=1, aggregation="window").aggregation == "window"
+    with pytest.raises(InputError, match=r"`aggregation` must be one of"):
+        whole.finetune(normal, epochs=1, aggregation="mean")
 
 
 def _drifted(n, seed, amount):
@@ -404,6 +417,13 @@ def test_cli_predict_scores_a_csv_column(tiny_detector_dir, tmp_path, capsys):
     assert result["normalize"] == "series"
     np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
         series, normalize="series"), rtol=1e-3, atol=1e-4)
+    assert result["aggregation"] == "position"  # the detector's own
+    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
+                 "--aggregation", "window", "--threshold", "1e9"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["aggregation"] == "window"
+    np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
+        series, aggregation="window"), rtol=1e-3, atol=1e-4)
     assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "nope"]) == 2
     assert "Received:" in capsys.readouterr().err
 

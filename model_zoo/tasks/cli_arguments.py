@@ -24,6 +24,9 @@ import sys
 
 from model_zoo.models.anomaly.normalization import MODES as ANOMALY_NORMALIZATIONS
 
+#: How an anomaly detector turns window errors into point scores (`AnomalyDetector`).
+ANOMALY_AGGREGATIONS = ("window", "position")
+
 #: The translator `model-zoo translate` uses when no --model is given.
 DEFAULT_TRANSLATION_MODEL = "translation_bilstm_bible_en_es"
 #: The recognizer `model-zoo transcribe` uses when no --model is given.
@@ -93,6 +96,11 @@ def _anomaly_detection(parser):
                         help="predict: how the series is standardised (default: the "
                              "model's; 'series' or 'local' for a series of your own); "
                              "finetune: the new model's (default: local)")
+    parser.add_argument("--aggregation", choices=list(ANOMALY_AGGREGATIONS), default=None,
+                        help="predict: how window errors become point scores, 'window' (long "
+                             "events) or 'position' (short spikes; default: the model's, "
+                             "the one its threshold was set with); finetune: the new model's "
+                             "(default: position)")
 
 
 @task_arguments("series_classification")
