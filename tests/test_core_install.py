@@ -1,7 +1,8 @@
 """`pip install model-zoo` (no extras) loads every published task and runs its verbs.
 
-Building a fresh virtual environment per run is too slow for CI, so the core install is
-imitated instead: a subprocess refuses to import any module of an installed distribution outside
+A fresh virtual environment with the built wheel's core install loads and predicts once per
+task in tests/test_packaging.py (about 90 s); here, to cover every verb cheaply, the core install
+is imitated: a subprocess refuses to import any module of an installed distribution outside
 the closure of pyproject.toml's core `dependencies` (those requirements and, recursively, what
 the installed distributions declare they require: what pip would install). Everything the
 extras brought in (scikit-learn, matplotlib, sacrebleu, statsmodels, scipy, jax, aiohttp, ...)

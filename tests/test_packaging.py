@@ -68,3 +68,45 @@ def test_installed_wheel_finds_models_by_name(wheel, tmp_path):
     assert found["root"].startswith(str(target))
     assert found["models"] == sorted(e.name for e in default_registry().list())
     assert found["recipes"] == sorted(discover_recipes())
+
+
+# Run in a fresh virtual environment that holds the wheel's core install only.
+CORE_PROBE = """
+import json, sys
+import model_zoo
+from model_zoo.registry import default_registry
+
+registry, done = default_registry(), {}
+for name in registry.names():
+    entry = registry.get(name)
+    if entry.metadata.task not in done:  # the newest checkpoint of every task
+        output, shape = model_zoo.load(entry.metadata.full_name).predict_example()
+        done[entry.metadata.task] = entry.metadata.full_name
+print(json.dumps({"tasks": done, "modules": sorted(m for m in sys.modules if "." not in m)}))
+"""
+
+
+def test_the_core_install_in_a_fresh_environment_loads_and_predicts_every_task(wheel, tmp_path):
+    # What `pip install model-zoo` installs, for real (tests/test_core_install.py imitates it
+    # in this environment, by blocking the extras' modules, and covers more verbs).
+    import json
+
+    venv = tmp_path / "core"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    result = subprocess.run([python, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                             str(wheel)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    probe = subprocess.run([python, "-I", "-c", CORE_PROBE], capture_output=True, text=True,
+                           cwd=str(tmp_path), timeout=900,
+                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    found = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert set(found["tasks"]) == {e.metadata.task for e in default_registry().list()}
+    # None of the extras came along: the packages that only they bring.
+    for module in ("sklearn", "keras_tuner", "sacrebleu", "matplotlib", "statsmodels",
+                   "jiwer", "seqeval", "num2words", "aiohttp", "sentencepiece"):
+        assert module not in found["modules"], module
+        spec = subprocess.run([python, "-c", f"import {module}"], capture_output=True,
+                              timeout=120)
+        assert spec.returncode != 0, f"{module} is installed in the core environment"
