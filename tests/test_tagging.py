@@ -64,6 +64,27 @@ def test_crf_log_partition_and_viterbi_match_brute_force(random_crf):
         assert tuple(best[b, :length]) == paths[int(scores.argmax())]
 
 
+def test_crf_takes_a_batch_of_one_step_sequences(random_crf):
+    # A batch of one-word sentences: no transition to scan over (TensorFlow's scan once failed
+    # on it, so `tag("Yes")` raised), in eager calls and in the compiled verb alike.
+    import keras
+
+    from model_zoo.models.step_functions import inference_function
+
+    crf, rng = random_crf
+    transitions, start, end = crf.get_weights()
+    potentials = rng.normal(size=(2, 1, 3)).astype("float32")
+    log_z = np.asarray(crf.log_partition(potentials))
+    best = np.asarray(crf.decode(potentials))
+    for b in range(2):
+        paths, scores = _brute_force(potentials[b], transitions, start, end, 1)
+        np.testing.assert_allclose(log_z[b], np.log(np.exp(scores).sum()), rtol=1e-5)
+        assert best.shape == (2, 1) and tuple(best[b]) == paths[int(scores.argmax())]
+    inputs = keras.Input((None, 3))
+    forward = inference_function(keras.Model(inputs, crf(inputs)))
+    np.testing.assert_array_equal(np.asarray(forward(potentials)), best)
+
+
 def test_crf_likelihood_is_a_distribution(random_crf):
     crf, rng = random_crf
     potentials = rng.normal(size=(1, 3, 3)).astype("float32")

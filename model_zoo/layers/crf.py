@@ -29,13 +29,17 @@ def _step_mask(mask, potentials):
 
 
 def _scan_inputs(potentials, steps):
-    """Steps 2..T, time-major, as ONE tensor `[potentials, on]` (batch, tags + 1).
+    """Steps 2..T, time-major, as ONE tensor `[potentials, on]` (batch, tags + 1), then one
+    padded step (`on` false: it changes nothing, and `decode` drops its tag).
 
     One tensor, not a tuple: Keras 3.15's TensorFlow `scan` fails on several inputs whose
-    time length is unknown when the graph is traced.
+    time length is unknown when the graph is traced. The padded step keeps the scan from
+    being empty for one-step sequences (a batch of one-word sentences), where TensorFlow's
+    `scan` cannot stack zero outputs of an unknown shape.
     """
     both = ops.concatenate([potentials, ops.cast(steps, potentials.dtype)[:, :, None]], axis=2)
-    return _time_major(both)[1:]
+    return ops.concatenate([_time_major(both)[1:], ops.zeros_like(_time_major(both)[:1])],
+                           axis=0)
 
 
 def _unpack(x):
@@ -159,8 +163,9 @@ class CRF(keras.layers.Layer):
             return previous, previous
 
         _, earlier = ops.scan(backward, last, pointers, reverse=True)
-        # `earlier[t]` is the tag at step t (pointers[t] leads from step t+1 back to step t).
-        path = ops.concatenate([earlier, last[None, :]], axis=0)
+        # `earlier[t]` is the tag at step t (pointers[t] leads from step t+1 back to step t);
+        # the last pointers are the padded step's (`_scan_inputs`), whose tag is dropped.
+        path = ops.concatenate([earlier, last[None, :]], axis=0)[:-1]
         return ops.cast(_time_major(path), "int32")
 
     # -- the layer --------------------------------------------------------------------------
