@@ -10,7 +10,8 @@ then measures in this one run, on this CPU:
 - the largest difference from the Python verb on the exporter's example batch;
 - quality on the recipe's full test split with each format, beside the Python verb's:
   accuracy (series and text classification), MASE (forecasting), ROC-AUC (anomaly
-  detection); other tasks show `-` there.
+  detection), token accuracy (tagging: the Python verb and the TFLite models, which take the
+  test sentences' own tokens); other tasks show `-` there.
 """
 
 import argparse
@@ -92,9 +93,35 @@ def text_classification_quality(task, data, run):
     return "accuracy", float(np.mean(predicted == np.asarray(task._label_indices(labels))))
 
 
+def tagging_quality(task, data, run):
+    """Token accuracy on the test sentences' own tokens: the TFLite model takes them encoded
+    (`run.ids`), the Python verb as token lists; the SavedModel takes raw sentences only, which
+    it splits itself, so it gets no score here (its difference from the verb is the check's)."""
+    from model_zoo.data.tagging import encode_sentences, pad_batch
+
+    if getattr(run, "ids", False):
+        def tags_of(tokens):
+            ids, _ = pad_batch(encode_sentences(task.vocabulary, [(tokens, None)],
+                                                with_tags=False), task.vocabulary.max_word_chars)
+            out = np.asarray(run({"words": ids["words"].astype("int32"),
+                                  "chars": ids["chars"].astype("int32")})["tags"])[0]
+            return [t.decode() if isinstance(t, bytes) else str(t) for t in out[:len(tokens)]]
+    elif getattr(run, "tokens", False):
+        def tags_of(tokens):
+            return [tag for _, tag in task.tag([tokens])[0]]
+    else:
+        return None
+    right = total = 0
+    for tokens, gold in data.test:
+        predicted = tags_of(list(tokens))
+        right += sum(p == g for p, g in zip(predicted, gold))
+        total += len(gold)
+    return "token accuracy", right / total
+
+
 QUALITY = {"series_classification": series_classification_quality,
            "forecasting": forecasting_quality, "anomaly_detection": anomaly_detection_quality,
-           "text_classification": text_classification_quality}
+           "text_classification": text_classification_quality, "tagging": tagging_quality}
 
 
 def python_runner(task):
@@ -108,14 +135,21 @@ def python_runner(task):
         return lambda x: {"forecast": task.forecast(x["history"][0])[None]}
     if task.task_name == "anomaly_detection":
         return lambda x: {"scores": task.score(x["series"][0].astype("float64"))[None]}
+    if task.task_name == "tagging":
+        def tag(x):
+            return {"tags": np.array([[t for _, t in task.tag(list(x["sentences"]))[0]]])}
+        tag.tokens = True  # `tagging_quality` hands it the test sentences' own tokens.
+        return tag
     return None
 
 
 def measured(quality, task, data, run):
-    """`"metric value"` of `quality`, or `-` for a task without a quality measure here."""
-    if quality is None:
+    """`"metric value"` of `quality`, or `-` for a task or format without a quality measure
+    here."""
+    result = quality(task, data, run) if quality is not None else None
+    if result is None:
         return "-"
-    metric, value = quality(task, data, run)
+    metric, value = result
     return f"{metric} {value:.4f}"
 
 
