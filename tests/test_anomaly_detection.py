@@ -411,19 +411,15 @@ def test_cli_predict_scores_a_csv_column(tiny_detector_dir, tmp_path, capsys):
     assert result["points"] == 64 and len(result["scores"]) == 64
     assert result["flagged"] == list(range(64))  # every score > 0
     assert result["normalize"] == "checkpoint"
-    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
-                 "--normalize", "series", "--threshold", "1e9"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["normalize"] == "series"
-    np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
-        series, normalize="series"), rtol=1e-3, atol=1e-4)
     assert result["aggregation"] == "position"  # the detector's own
-    assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
-                 "--aggregation", "window", "--threshold", "1e9"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert result["aggregation"] == "window"
-    np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
-        series, aggregation="window"), rtol=1e-3, atol=1e-4)
+    # Each scoring option reaches `score` and is reported beside the scores.
+    for option, value in (("normalize", "series"), ("aggregation", "window")):
+        assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "v",
+                     f"--{option}", value, "--threshold", "1e9"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert result[option] == value
+        np.testing.assert_allclose(result["scores"], model_zoo.load(tiny_detector_dir).score(
+            series, **{option: value}), rtol=1e-3, atol=1e-4)
     assert main(["predict", tiny_detector_dir, "--csv", str(path), "--column", "nope"]) == 2
     assert "Received:" in capsys.readouterr().err
 
