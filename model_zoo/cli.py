@@ -29,7 +29,6 @@ errors as one line on stderr, with the exit codes of `EXIT_CODES`.
 
 import argparse
 import contextlib
-import datetime
 import logging
 import os
 import re
@@ -369,12 +368,10 @@ def cmd_finetune(args):
         .parse_args(args.rest)
     from model_zoo.fsutil import require_writable
     from model_zoo.tasks.base import task_class
-    from model_zoo.training.runner import recorded_fits, runs_root
+    from model_zoo.training.runner import new_run_dir, recorded_fits
 
     out = os.path.abspath(task_args.out)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = os.path.abspath(task_args.run_dir or os.path.join(
-        runs_root(), "finetune", f"{stamp}-{os.path.basename(out)}"))
+    run_dir = os.path.abspath(task_args.run_dir or new_run_dir("finetune", os.path.basename(out)))
     require_writable(run_dir, "run folder", folder=True)
     if os.path.isfile(os.path.join(run_dir, "history.json")) and not task_args.overwrite:
         raise InputError(f"{run_dir} holds a run already; give another --run-dir (or "

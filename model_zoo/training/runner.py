@@ -54,6 +54,12 @@ def runs_root():
     return os.path.abspath(os.environ.get("MODEL_ZOO_RUNS", "runs"))
 
 
+def new_run_dir(group, name):
+    """The default run folder of a new run: `<runs root>/<group>/<time>-<name>`."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return os.path.join(runs_root(), group, f"{stamp}-{name}")
+
+
 def set_seed(seed):
     import keras
 
@@ -263,8 +269,7 @@ def train(recipe_name, overrides=None, epochs=None, seed=0, publish_to_registry=
     name = recipe.checkpoint_name(config)
     if publish_to_registry:
         check_publishable(name, registry_dir, replace)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = os.path.abspath(run_dir or os.path.join(runs_root(), recipe.name, f"{stamp}-{name}"))
+    run_dir = os.path.abspath(run_dir or new_run_dir(recipe.name, name))
     require_writable(run_dir, "run folder", folder=True)
     if not resume and os.path.isfile(os.path.join(run_dir, RUN_FILE)):
         raise InputError(
