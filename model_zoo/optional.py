@@ -47,5 +47,6 @@ def import_optional(module, extra, purpose):
     except ImportError as e:
         raise MissingDependencyError(
             f"{purpose} needs the package `{pip_name(module)}`, which is in the `{extra}` "
-            f"extra: pip install 'model-zoo[{extra}]'. Received: {type(e).__name__}: {e}"
+            f"extra: pip install 'model-zoo[{extra}]' (in a clone: pip install '.[{extra}]'). "
+            f"Received: {type(e).__name__}: {e}"
         ) from e

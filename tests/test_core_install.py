@@ -388,7 +388,8 @@ def test_import_optional_names_the_package_and_the_extra():
     assert isinstance(caught.value, ImportError) and isinstance(caught.value, ModelZooError)
     assert str(caught.value).startswith(
         "The frobnicator needs the package `model_zoo_no_such_module`, which is in the "
-        "`recipes` extra: pip install 'model-zoo[recipes]'. Received: ModuleNotFoundError")
+        "`recipes` extra: pip install 'model-zoo[recipes]' (in a clone: pip install "
+        "'.[recipes]'). Received: ModuleNotFoundError")
     assert pip_name("sklearn.metrics") == "scikit-learn"
 
 
