@@ -3,6 +3,8 @@ the recipe. Every data file is tiny and written by the test."""
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -304,6 +306,18 @@ def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
                             val_fraction=0)
     assert default.finetune_metrics["neighbour_blend"]["weight"] == 0.5
     assert "no validation" in default.finetune_metrics["neighbour_blend"]["rule"]
+    # A fresh process loads the blended model (its layers registered by importing the task).
+    default.save(str(tmp_path / "default"))
+    script = ("import json, sys, numpy as np, model_zoo\n"
+              f"task = model_zoo.load({str(tmp_path / 'default')!r})\n"
+              "series = [np.asarray(s) for s in json.loads(sys.stdin.read())]\n"
+              "print(json.dumps(task.predict_proba(series).tolist()))")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300, input=json.dumps([np.asarray(s).tolist()
+                                                        for s in series[:5]]))
+    assert out.returncode == 0, out.stderr[-2000:]
+    np.testing.assert_allclose(json.loads(out.stdout.strip().splitlines()[-1]),
+                               default.predict_proba(series[:5]), atol=1e-5)
     # Fine-tuned again (here: new classes), it starts from the network and blends anew.
     again = default.finetune(series, labels=["x" if lab == "up" else "y" for lab in labels],
                              epochs=1, strategy="full", test_fraction=0, val_fraction=0)

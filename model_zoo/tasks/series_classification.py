@@ -22,6 +22,7 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.blending import network_of
+from model_zoo.models.series_classification import neighbours  # noqa: F401  (custom layers)
 from model_zoo.models.series_classification import replace_head, with_input_channels
 from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
@@ -359,7 +360,6 @@ class SeriesClassifier(Task):
         prefers on `val_x`, `val_y`; itself when that weight is 0. The record is in
         `finetune_metrics["neighbour_blend"]`."""
         from model_zoo.models import blending
-        from model_zoo.models.series_classification import neighbours
 
         layer, fitted = neighbours.fit_neighbour_classifier(x, y, len(self.classes),
                                                             self.pad_value)
@@ -373,7 +373,8 @@ class SeriesClassifier(Task):
                 network, keras.ops.convert_to_numpy(layer(val_x)), val_y, what)
         tuned = self
         if weight:
-            tuned = SeriesClassifier(blending.blended_model(self.model, layer, weight),
+            tuned = SeriesClassifier(blending.blended_model(self.model, layer,
+                                                            blending.ProbabilityBlend(weight)),
                                      self.preprocessing, self.metadata)
         tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}),
                                   "neighbour_blend": {**record, "neighbours": fitted}}

@@ -22,6 +22,7 @@ from model_zoo.metrics.text import classification_metrics
 from model_zoo.models.blending import network_of
 from model_zoo.models.copying import copy_model
 from model_zoo.models.text import replace_head, tokenizer_from_config
+from model_zoo.models.text import ngram_blend as ngram_layers
 from model_zoo.models.text import text_classifier as _layers  # noqa: F401  (custom layers)
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy
@@ -221,12 +222,12 @@ class TextClassifier(Task):
         labels, the head is replaced by a new one for the new labels (sorted); the embedding
         and recurrent layers start from the published weights (or from random weights, when
         `strategy="auto"` finds that better on validation). Then, with validation texts, a
-        logistic regression on the tf-idf weighted word 1-2 grams of the training texts (the
-        classical baseline's model, on the classifier's own tokens) is blended into the
-        network's probabilities (`ngram_blend`; `model_zoo.models.blending`): at weight 0.5,
-        or at the weight in {0, 0.25, 0.75, 1} whose log-loss on the validation texts is lower
-        by more than one standard error; on small data sets the baseline is often right where
-        the network is not. Weight 0 leaves the network as it was.
+        logistic regression on the sublinear tf-idf 1-2 grams of the training texts (the
+        classical baseline's model, on the classifier's own tokens) is pooled with the
+        network's probabilities (`ngram_blend`; `model_zoo.models.blending`): a log-linear
+        pool whose two exponents and class biases minimise the log-loss on the validation
+        texts; on small data sets the baseline is often right where the network is not, and
+        on large ones the two still err on different texts.
 
         Args:
             data: a CSV path (with `text_column` and `label_column`), a pandas DataFrame,
@@ -253,8 +254,8 @@ class TextClassifier(Task):
                 (`finetune_metrics["comparison"]`); by default `test_fraction` of each class
                 is held out of `data` first (0: no comparison).
             ngram_blend: blend the n-gram logistic regression in (see above; inside the Keras
-                model: `model_zoo.models.text.ngram_blend`); the weights tried and chosen are
-                in `finetune_metrics["ngram_blend"]`. False: the network alone.
+                model: `model_zoo.models.text.ngram_blend`); the fitted pool is in
+                `finetune_metrics["ngram_blend"]`. False: the network alone.
         """
         from model_zoo.comparison import check_fraction
 
@@ -379,26 +380,29 @@ class TextClassifier(Task):
 
     def with_ngram_blend(self, sequences, y, val_sequences, val_y):
         """This classifier with a logistic regression on the tf-idf weighted 1-2 grams of its
-        tokens, fitted on `sequences` (token id rows) and `y` (label indices), blended into its
-        probabilities at the weight `finetune` describes, chosen on `val_sequences`, `val_y`;
-        itself when that weight is 0. The choice is in `finetune_metrics["ngram_blend"]`.
-        `finetune` and the sentiment recipe call it after training."""
+        tokens, fitted on `sequences` (token id rows) and `y` (label indices), pooled with its
+        probabilities by the log-linear blend fitted on `val_sequences`, `val_y`
+        (`model_zoo.models.blending.fit_log_linear_pool`; the geometric mean without
+        validation texts). The fit is in `finetune_metrics["ngram_blend"]`. `finetune` and the
+        sentiment recipe call it after training."""
         from model_zoo.models import blending
-        from model_zoo.models.text import ngram_blend
 
-        ngrams = ngram_blend.fit_ngram_classifier(
+        ngrams = ngram_layers.fit_ngram_classifier(
             pad_rows(sequences), y, self.tokenizer.vocabulary_size, len(self.labels))
-        linear = np.concatenate([keras.ops.convert_to_numpy(ngrams(pad_rows(
-            val_sequences[i:i + 64], multiple=32))) for i in range(0, len(val_sequences), 64)])
-        weight, record = blending.choose_weight(
-            self._probabilities(val_sequences), linear, val_y,
-            "logistic regression (C=4) on the tf-idf word 1-2 grams of the classifier's "
-            f"tokens, fitted on the {len(y)} training texts")
-        tuned = self
-        if weight:
-            tuned = TextClassifier(blending.blended_model(self.model, ngrams, weight),
-                                   self.preprocessing, self.metadata, self.directory,
-                                   tokenizer=self.tokenizer)
+        network = classical = None
+        if len(val_y):
+            network = self._probabilities(val_sequences)
+            classical = np.concatenate([keras.ops.convert_to_numpy(ngrams(pad_rows(
+                val_sequences[i:i + 64], multiple=32)))
+                for i in range(0, len(val_sequences), 64)])
+        blend, record = blending.fit_log_linear_pool(
+            network, classical, val_y,
+            "logistic regression (C=4) on the sublinear tf-idf 1-2 grams (min_df 2, at most "
+            f"{ngram_layers.MAX_FEATURES:,}) of the classifier's tokens, fitted on the {len(y)} "
+            "training texts")
+        tuned = TextClassifier(blending.blended_model(self.model, ngrams, blend),
+                               self.preprocessing, self.metadata, self.directory,
+                               tokenizer=self.tokenizer)
         tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}), "ngram_blend": record}
         return tuned
 
