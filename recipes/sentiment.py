@@ -30,6 +30,13 @@ Encoders:
 
 Baselines in the same run on the same test split: the majority class, and TF-IDF word 1-2
 grams + logistic regression (scikit-learn).
+
+The published model is the network pooled with a logistic regression on the sublinear tf-idf
+1-2 grams of its own tokens (`ngram_blend=true`, the default; `make_task`): the n-gram model
+is fitted on the training reviews, the log-linear pool (two exponents and a bias) on the
+validation ones, and both live inside the Keras model (`model_zoo.models.text.ngram_blend`,
+`model_zoo.models.blending`). The network alone lost to the TF-IDF baseline on both corpora
+(the `@1` checkpoints); `ngram_blend=false` trains it alone.
 """
 
 import hashlib
@@ -72,7 +79,8 @@ DEFAULTS = {
     "truncation": "head_tail",
     "lm_epochs": 0,            # ULMFiT's LM adaptation epochs on the labelled texts
     "baselines": True,
-    "ngram_blend": False,      # true: blend a 1-2 gram logistic regression in (make_task)
+    "ngram_blend": True,       # pool a 1-2 gram logistic regression in (make_task); false: the
+                               # network alone (the @1 checkpoints)
 }
 
 
@@ -339,6 +347,10 @@ CARD_NOTES = {
     "limitations": [
         "English movie reviews only: other domains (products, social media), sarcasm and "
         "mixed opinions were not tested.",
+        "From version 2 the model is the network pooled with a logistic regression on the "
+        "1-2 grams of its tokens (both inside the Keras model): the network alone lost to "
+        "TF-IDF + logistic regression on both corpora; the pool beats it by a small margin "
+        "(see the metrics), so the gain over the baseline is modest.",
     ],
     "datasets": {
         "imdb": {"limitations": [
@@ -383,6 +395,8 @@ class SentimentRecipe(Recipe):
         how = ("a bidirectional GRU trained from scratch" if config["encoder"] == "bigru" else
                f"the LSTM of {config['encoder']}, "
                + ("fine-tuned with ULMFiT" if config["init"] == "pretrained" else "from scratch"))
+        if config["ngram_blend"]:
+            how += ", pooled with a logistic regression on its tokens' 1-2 grams"
         return f"Sentiment (negative/positive) of {config['dataset']} movie reviews: {how}."
 
     load_data = staticmethod(load_data)
@@ -398,10 +412,9 @@ class SentimentRecipe(Recipe):
         task = TextClassifier(model, preprocessing, tokenizer=data.tokenizer)
         if not config["ngram_blend"]:
             return task
-        # The trained network blended with a logistic regression on the 1-2 grams of its
-        # tokens (fitted on the training reviews, the weight chosen on the validation ones):
-        # TF-IDF + LR, the baseline, beat the network alone on both data sets. Off by default
-        # until a run measures it: the published @1 checkpoints are the network alone.
+        # The trained network pooled with a logistic regression on the 1-2 grams of its
+        # tokens (fitted on the training reviews, the pool on the validation ones): TF-IDF +
+        # LR, the baseline, beat the network alone on both data sets (the @1 checkpoints).
         blended = task.with_ngram_blend(data.sequences("train"), np.asarray(data.train[1]),
                                         data.sequences("validation"),
                                         np.asarray(data.validation[1]))

@@ -189,7 +189,7 @@ def fit_ngram_classifier(padded_ids, labels, vocabulary_size, num_classes, C=4.0
     return layer
 
 
-# -- loading fine-tunes made before the exact n-gram vocabulary (model_zoo <= 2026-12-03) -------------------
+# -- loading fine-tunes made before the exact n-gram vocabulary (model_zoo <= 2026-12-03) --------
 
 _LEGACY_BIGRAM_BUCKETS = 1 << 18
 
