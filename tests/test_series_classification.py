@@ -294,18 +294,27 @@ def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
                                strategy="full", test_fraction=0, val_fraction=0.25)
     record = tuned.finetune_metrics["neighbour_blend"]
     assert record["validation_examples"] == 6 and record["neighbours"]["training_series"] == 18
-    assert record["weight"] in record["weights"] and "1-NN Euclidean" in record["classical_model"]
-    if record["weight"]:
-        assert {"neighbour_classifier", "classical_blend"} <= {
-            layer.name for layer in tuned.model.layers}
+    assert record["blend"] == "log-linear pool" and "1-NN Euclidean" in record["classical_model"]
+    assert record["validation_examples"] == 6 and set(record["val_log_loss"]) == {
+        "network", "classical", "blend"}
+    assert {"neighbour_classifier", "classical_blend"} <= {
+        layer.name for layer in tuned.model.layers}
     reloaded = model_zoo.load(out)
     np.testing.assert_allclose(reloaded.predict_proba(series[:5]), tuned.predict_proba(series[:5]),
                                atol=1e-6)
-    # Without a validation split the even blend is kept, and says why.
+    # Without a validation split: the geometric mean, and the record says why.
     default = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
                             val_fraction=0)
-    assert default.finetune_metrics["neighbour_blend"]["weight"] == 0.5
-    assert "no validation" in default.finetune_metrics["neighbour_blend"]["rule"]
+    record = default.finetune_metrics["neighbour_blend"]
+    assert (record["network_exponent"], record["classical_exponent"]) == (0.5, 0.5)
+    assert "no validation" in record["rule"]
+    # Auto without a validation split fits the pool on its choosing hold-out, with the chosen
+    # candidate as it was before its refit on every series.
+    auto = task.finetune(series, labels=labels, epochs=1, strategy="auto", test_fraction=0,
+                         val_fraction=0)
+    record = auto.finetune_metrics["neighbour_blend"]
+    assert auto.finetune_metrics["strategy"]["refit"]
+    assert record["validation_examples"] == 5 and "before its refit" in record["fitted_on"]
     # A fresh process loads the blended model (its layers registered by importing the task).
     default.save(str(tmp_path / "default"))
     script = ("import json, sys, numpy as np, model_zoo\n"

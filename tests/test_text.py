@@ -256,21 +256,6 @@ def test_finetune_new_labels_gets_new_head(classifier_dir):
     assert len(tuned.predict(["fine"])[0]["probabilities"]) == 3
 
 
-def test_choose_weight_keeps_the_even_blend_unless_validation_clearly_prefers_another():
-    from model_zoo.models.blending import choose_weight
-
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 3, 200)
-    noise = rng.dirichlet(np.ones(3), 200)
-    right = np.eye(3)[labels] * 0.9 + 0.1 / 3
-    weight, record = choose_weight(noise, right, labels, "a good model")
-    assert weight == 1.0 and record["weight"] == 1.0  # clearly better than the even blend
-    assert choose_weight(right, noise, labels, "noise")[0] == 0.0
-    same, record = choose_weight(noise, noise, labels, "the same")  # every weight ties
-    assert same == 0.5 and "standard error" in record["rule"]
-    assert choose_weight(noise[:0], noise[:0], labels[:0], "none")[0] == 0.5
-
-
 def test_log_linear_pool_learns_each_models_scale():
     import keras
 
@@ -320,8 +305,8 @@ def assert_features_are_sklearns(ids, layer):
     idf = keras_numpy(layer.idf)
     assert idf[0] == 0
     np.testing.assert_allclose(idf[order], vectorizer.idf_, rtol=1e-5)
-    features, weights = (keras_numpy(a) for a in ngram_features(ids, size, layer.keys,
-                                                                 layer.idf))
+    computed = ngram_features(ids, size, layer.keys, layer.idf)
+    features, weights = (keras_numpy(a) for a in computed)
     dense = np.stack([np.bincount(f, w, minlength=len(idf)) for f, w in zip(features, weights)])
     np.testing.assert_allclose(dense[:, order], expected.toarray(), atol=1e-5)
     assert np.abs(dense[:, 1:]).sum() == pytest.approx(abs(expected).sum(), rel=1e-5)

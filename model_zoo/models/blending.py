@@ -5,20 +5,18 @@ texts, 1-NN for series) is often right where a fine-tuned network is not, and th
 round (issue 18). A task can then keep both in one Keras model:
 
     inputs -> the network -> probabilities ----------\\
-          \\-> a classical model as a Keras layer ----> ProbabilityBlend(weight) -> probabilities
+          \\-> a classical model as a Keras layer ----> LogLinearBlend -> probabilities
 
 so the checkpoint carries the blend, every backend runs it (`keras.ops` only) and the task's
-verbs are unchanged. Two blends, both fitted on validation data:
-
-* `ProbabilityBlend` (series: the 1-NN's soft votes), a linear pool whose weight
-  `choose_weight` picks from a few;
-* `LogLinearBlend` (texts: the n-gram logistic regression), a log-linear pool
-  `softmax(a * log p_network + b * log p_classical + bias)` whose `a`, `b` and `bias`
-  `fit_log_linear_pool` fits, a logistic regression on the two models' log-probabilities
-  (stacking). A network trained to near-zero loss is far more confident than a logistic
-  regression, so no linear weight was right on IMDB: the validation log-loss chose 0.25 and
-  the test accuracy was 0.902 at 0.25 against 0.911 at 0.75, while the fitted pool reached
-  0.909-0.914 (the baseline: 0.906). The pool learns each model's scale.
+verbs are unchanged. The blend is `LogLinearBlend`, a log-linear pool
+`softmax(a * log p_network + b * log p_classical + bias)` whose `a`, `b` and `bias`
+`fit_log_linear_pool` fits on validation data: a logistic regression on the two models'
+log-probabilities (stacking). It replaced a linear pool `(1 - w) p_network + w p_classical`
+with `w` chosen from five values (`ProbabilityBlend`, kept so that fine-tunes saved with it
+load): a network trained to near-zero loss is far more confident than a logistic regression,
+so no linear weight was right on IMDB (the validation log-loss chose 0.25; test accuracy 0.902
+at 0.25 against 0.911 at 0.75), while the fitted pool reached 0.909 (the baseline: 0.906). The
+pool learns each model's scale.
 
 The classical layers live with their task's models (`models/text/ngram_blend.py`,
 `models/series_classification/neighbours.py`).
@@ -28,10 +26,6 @@ import keras
 import numpy as np
 from keras import ops
 
-#: The classical model's shares tried (0: the network alone), and the one kept unless the
-#: validation data clearly prefer another.
-WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
-DEFAULT_WEIGHT = 0.5
 #: The blend layer's name in a blended model (`network_of` finds the network by it).
 BLEND_LAYER = "classical_blend"
 #: `LogLinearBlend`'s exponents without validation data: the geometric mean of the two.
@@ -41,7 +35,9 @@ _LOG_FLOOR = 1e-7  # probabilities are floored here before their log (a hard 0 i
 
 @keras.saving.register_keras_serializable(package="model_zoo")
 class ProbabilityBlend(keras.layers.Layer):
-    """`(1 - weight) * network + weight * classical`, two probability tensors.
+    """`(1 - weight) * network + weight * classical`, two probability tensors: the first
+    blend, kept so that fine-tuned checkpoints saved with it load (new blends are
+    `LogLinearBlend`).
 
     Args:
         weight: the classical model's share, in [0, 1].
@@ -153,39 +149,6 @@ def fit_log_linear_pool(network, classical, labels, what):
                    "val_log_loss": loss, "validation_examples": int(len(labels)),
                    "rule": "exponents and bias of the lowest validation log-loss (L2 penalty "
                            "1/examples towards the geometric mean)"}
-
-
-def choose_weight(network, classical, labels, what):
-    """`(weight, record)`: the share of `classical` (validation probabilities, like `network`)
-    in the blend, given the true label indices.
-
-    The weight is `DEFAULT_WEIGHT` unless another of `WEIGHTS` has a lower mean log-loss by
-    more than one standard error of the paired per-example differences: a hundred validation
-    examples rank the weights by noise more often than not (on Amazon food reviews the lowest
-    validation loss was the network alone, 0.754 test accuracy; the even blend's was 0.783
-    and TF-IDF + LR's 0.761). Without validation examples (empty `labels`; the probabilities
-    may then be None) it is `DEFAULT_WEIGHT`.
-    """
-    labels = np.asarray(labels, dtype="int64")
-    record = {"weights": list(WEIGHTS), "default": DEFAULT_WEIGHT, "classical_model": what}
-    if len(labels) == 0:
-        return DEFAULT_WEIGHT, {**record, "weight": DEFAULT_WEIGHT,
-                                "rule": "no validation examples: the default weight"}
-    rows = np.arange(len(labels))
-    per_example = {w: -np.log(np.clip(((1 - w) * network + w * classical)[rows, labels],
-                                      1e-7, 1.0)) for w in WEIGHTS}
-    losses = {w: float(v.mean()) for w, v in per_example.items()}
-    best = min(losses, key=losses.get)  # a tie goes to the smaller weight
-    difference = per_example[best] - per_example[DEFAULT_WEIGHT]
-    error = (float(difference.std(ddof=1) / np.sqrt(len(difference))) if len(difference) > 1
-             else float("inf"))
-    if not -float(difference.mean()) > error:
-        best = DEFAULT_WEIGHT
-    return best, {**record, "weight": best,
-                  "val_log_loss": {str(w): v for w, v in losses.items()},
-                  "rule": f"the lowest validation log-loss if it beats weight {DEFAULT_WEIGHT} "
-                          f"by more than one standard error, else {DEFAULT_WEIGHT}",
-                  "validation_examples": int(len(labels))}
 
 
 def blended_model(model, classical, blend):

@@ -193,7 +193,8 @@ class Task:
         Returns:
             The tuned task; `tuned.finetune_metrics["strategy"]` records `chosen` and, for
             auto, every candidate's validation score (`candidates`), `metric`,
-            `higher_is_better`, `on` and `seconds`.
+            `higher_is_better`, `on` and `seconds`. After a `refit`, `tuned.refit_from` is the
+            winning candidate as it was chosen (trained without the validation part).
         """
         from model_zoo.training import auto_strategy
 
@@ -215,7 +216,9 @@ class Task:
                       "higher_is_better": bool(higher_is_better), "on": on,
                       "seconds": seconds}
             if refit is not None:
+                candidate = tuned
                 tuned = refit(*self._auto_start(chosen, seed))
+                tuned.refit_from = candidate  # Not saved: for what is fitted on validation.
                 record["refit"] = True
         tuned.finetune_metrics = {**getattr(tuned, "finetune_metrics", {}), "strategy": record}
         return tuned

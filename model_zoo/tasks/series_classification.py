@@ -191,9 +191,11 @@ class SeriesClassifier(Task):
         recurrent layer's input kernels are new, its recurrent weights and every later layer
         start from the published ones (`with_input_channels`; `finetune_metrics["channels"]`).
         Then 1-NN Euclidean on the training series, as a layer giving soft class votes, is
-        blended into the network's probabilities (`neighbour_blend`): at weight 0.5, or at
-        the weight in {0, 0.25, 0.75, 1} with a validation log-loss lower by more than one
-        standard error where there is a validation split (`model_zoo.models.blending`).
+        pooled with the network's probabilities (`neighbour_blend`): a log-linear pool whose
+        two exponents and class biases minimise the log-loss on the validation series, or on
+        auto's choosing hold-out (with the chosen candidate as it was before its refit, and a
+        1-NN without those series); the geometric mean without either
+        (`model_zoo.models.blending`).
 
         Args:
             data: a `.ts` file or long-format CSV path (see
@@ -233,8 +235,8 @@ class SeriesClassifier(Task):
                 part) are compared (`finetune_metrics["comparison"]`); by default
                 `test_fraction` of each class is held out of `data` first (0: no comparison).
             neighbour_blend: blend 1-NN in (see above;
-                `model_zoo.models.series_classification.neighbours`); the weight, how it was
-                chosen and the vote's scale are in `finetune_metrics["neighbour_blend"]`.
+                `model_zoo.models.series_classification.neighbours`); the fitted pool and the
+                vote's scale are in `finetune_metrics["neighbour_blend"]`.
                 False: the network alone.
             **csv_options: `id_column`, `label_column`, `time_column`, `value_columns` of a
                 long-format CSV.
@@ -341,10 +343,16 @@ class SeriesClassifier(Task):
                 "winner was then trained again on all the training series)" if refit else "")))
         if neighbour_blend:
             width = int(collection.lengths[train_idx].max())  # the baseline's length
-            has_val = val_idx is not None and len(val_idx) > 0
-            tuned = tuned.with_neighbour_blend(
-                x[train_idx][:, :width], y[train_idx], x[val_idx] if has_val else None,
-                y[val_idx] if has_val else None)
+            if val_idx is not None and len(val_idx) > 0:
+                pool_on = (tuned, train_idx, val_idx)
+            elif getattr(tuned, "refit_from", None) is not None:  # auto's choosing hold-out
+                pool_on = (tuned.refit_from, train_idx[inner_train], train_idx[inner_val])
+            else:
+                pool_on = None
+            if pool_on is not None:
+                network, fit_idx, on_idx = pool_on
+                pool_on = (network, x[fit_idx][:, :width], y[fit_idx], x[on_idx], y[on_idx])
+            tuned = tuned.with_neighbour_blend(x[train_idx][:, :width], y[train_idx], pool_on)
         metrics = tuned.finetune_metrics
         if held_out is not None:
             self.compare_finetuned(tuned, collection, held_out, {
@@ -353,11 +361,14 @@ class SeriesClassifier(Task):
                 "unit": "series"})
         return tuned
 
-    def with_neighbour_blend(self, x, y, val_x=None, val_y=None):
+    def with_neighbour_blend(self, x, y, pool_on=None):
         """This classifier with 1-NN Euclidean on the training series `x` (scaled and padded
-        as its input) and label indices `y`, as soft class votes, blended into its
-        probabilities: at weight 0.5, or the weight `model_zoo.models.blending.choose_weight`
-        prefers on `val_x`, `val_y`; itself when that weight is 0. The record is in
+        as its input) and label indices `y`, as soft class votes, pooled with its
+        probabilities by a log-linear blend (`model_zoo.models.blending.fit_log_linear_pool`)
+        fitted on held-out series: `pool_on = (classifier, x, y, val_x, val_y)`, a classifier
+        whose network never saw `val_x` (this one, or the candidate `strategy="auto"` chose
+        before training it again on every series) and the series to fit a 1-NN on for it;
+        without them, the geometric mean. The record is in
         `finetune_metrics["neighbour_blend"]`."""
         from model_zoo.models import blending
 
@@ -365,17 +376,20 @@ class SeriesClassifier(Task):
                                                             self.pad_value)
         what = (f"1-NN Euclidean on the {len(x)} training series as soft votes "
                 f"(scale {fitted['scale']:.4g})")
-        if val_x is None:
-            weight, record = blending.choose_weight(None, None, [], what)
-        else:
-            network = keras.ops.convert_to_numpy(self.model(val_x, training=False))
-            weight, record = blending.choose_weight(
-                network, keras.ops.convert_to_numpy(layer(val_x)), val_y, what)
-        tuned = self
-        if weight:
-            tuned = SeriesClassifier(blending.blended_model(self.model, layer,
-                                                            blending.ProbabilityBlend(weight)),
-                                     self.preprocessing, self.metadata)
+        network = classical = labels = None
+        if pool_on is not None:
+            source, fit_x, fit_y, val_x, labels = pool_on
+            votes = layer if fit_x is x else neighbours.fit_neighbour_classifier(
+                fit_x, fit_y, len(self.classes), self.pad_value)[0]
+            network = keras.ops.convert_to_numpy(source.model(val_x, training=False))
+            classical = keras.ops.convert_to_numpy(votes(val_x))
+        blend, record = blending.fit_log_linear_pool(network, classical,
+                                                     [] if labels is None else labels, what)
+        if pool_on is not None and pool_on[0] is not self:
+            record["fitted_on"] = ("the chosen candidate before its refit, and a 1-NN on its "
+                                   f"{len(pool_on[1])} training series")
+        tuned = SeriesClassifier(blending.blended_model(self.model, layer, blend),
+                                 self.preprocessing, self.metadata)
         tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}),
                                   "neighbour_blend": {**record, "neighbours": fitted}}
         return tuned
