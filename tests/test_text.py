@@ -753,6 +753,16 @@ def test_recipes_search_spaces_default_to_the_published_models():
     assert lm.checkpoint_name(lm.resolve({})[0]) == "charlm_lstm_shakespeare"
     assert {"units", "depth", "embedding_dim"} <= {p.name for p in
                                                    lm.search_space(lm.resolve({})[0]).space}
+    # `fast_rnn` builds the fused layers, the same weights as Keras's default ones.
+    from model_zoo.layers import FastLSTM
+
+    lm_config = lm.resolve({})[0]
+    keras_model = lm.build_model(keras_tuner.HyperParameters(), lm_config)
+    fused = lm.build_model(keras_tuner.HyperParameters(), {**lm_config, "fast_rnn": True})
+    kinds = [type(layer) for layer in fused.layers if isinstance(layer, FastLSTM)]
+    assert len(kinds) == 2 and not any(isinstance(layer, FastLSTM)
+                                       for layer in keras_model.layers)
+    assert [w.shape for w in fused.weights] == [w.shape for w in keras_model.weights]
 
 
 def test_sentiment_recipe_smoke_run(tmp_path):

@@ -55,7 +55,7 @@ def recurrent_layer(cell, units, *, return_sequences=False, return_state=False,
 
 
 def rnn_stack(x, *, cell="lstm", units=64, depth=1, bidirectional=False, dropout=0.0,
-              return_sequences=False, name="rnn"):
+              return_sequences=False, name="rnn", fast=None):
     """Applies a stack of recurrent layers to the symbolic tensor `x` (functional API).
 
     Args:
@@ -67,6 +67,7 @@ def rnn_stack(x, *, cell="lstm", units=64, depth=1, bidirectional=False, dropout
         dropout: rate of the `Dropout` between consecutive layers.
         return_sequences: whether the last layer returns every time step.
         name: prefix of the layers' names.
+        fast: build the zoo's fused layers (see `recurrent_layer`; default `FAST_BY_DEFAULT`).
 
     Returns:
         The output tensor of the last layer.
@@ -88,7 +89,7 @@ def rnn_stack(x, *, cell="lstm", units=64, depth=1, bidirectional=False, dropout
     for i, size in enumerate(sizes):
         last = i == len(sizes) - 1
         layer = recurrent_layer(cell, size, return_sequences=return_sequences or not last,
-                                name=f"{name}_{cell}_{i}")
+                                name=f"{name}_{cell}_{i}", fast=fast)
         if bidirectional:
             layer = keras.layers.Bidirectional(layer, name=f"{name}_bi{cell}_{i}")
         x = layer(x)

@@ -24,8 +24,11 @@ from model_zoo.models.step_functions import compile_function
 
 
 def build_lstm_language_model(vocabulary_size, embedding_dim=64, cell="lstm", units=256,
-                              depth=2, dropout=0.1, name="lstm_language_model"):
+                              depth=2, dropout=0.1, name="lstm_language_model", fast_rnn=None):
     """Builds the language model. Input `(batch, time)` ids; output `(batch, time, vocab)` logits.
+
+    `fast_rnn=True` builds the zoo's fused `FastLSTM`/`FastGRU` (the same weights; faster to
+    train at 256+ units on a CPU, see `model_zoo.layers.rnn_stack.recurrent_layer`).
 
     Example:
     >>> model = build_lstm_language_model(vocabulary_size=60, units=32)
@@ -37,7 +40,7 @@ def build_lstm_language_model(vocabulary_size, embedding_dim=64, cell="lstm", un
     if dropout:
         x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     x = rnn_stack(x, cell=cell, units=units, depth=depth, dropout=dropout,
-                  return_sequences=True, name="encoder")
+                  return_sequences=True, name="encoder", fast=fast_rnn)
     if dropout:
         x = keras.layers.Dropout(dropout, name="output_dropout")(x)
     logits = keras.layers.Dense(vocabulary_size, name="lm_head")(x)
