@@ -415,7 +415,8 @@ def cmd_export(args):
     from model_zoo.api import load
 
     options = {key: getattr(args, key) for key in ("horizon", "length", "normalize",
-                                                   "max_new_tokens", "sample_format")
+                                                   "max_new_tokens", "sample_format",
+                                                   "beam_size")
                if getattr(args, key) is not None}
     card = load(args.name).export(args.out, format=args.format, quantize=args.quantize,
                                   overwrite=args.overwrite, **options)

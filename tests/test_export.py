@@ -387,6 +387,39 @@ def test_the_translator_graph_decodes_as_greedy_decode(seed):
             sum(log_probs[t, i] for t, i in enumerate(targets)), abs=1e-4)
 
 
+@pytest.mark.parametrize("seed,beam,alpha,end_bias", [(0, 2, 0.6, 0.0), (3, 4, 0.0, -1.0),
+                                                      (5, 3, 1.0, 0.0)])
+def test_the_translator_graph_beam_search_is_decodes(seed, beam, alpha, end_bias):
+    import keras
+    import tensorflow as tf
+
+    from model_zoo.models.seq2seq import Seq2SeqDecoder, build_lstm_seq2seq
+
+    keras.utils.set_random_seed(seed)
+    model = build_lstm_seq2seq(30, 9, embedding_dim=8, encoder_units=8, encoder_layers=1,
+                               decoder_units=16)
+    kernel, bias = model.get_layer("logits").get_weights()
+    bias[0] = -100.0  # As a trained model, it never writes padding.
+    bias[3] = end_bias  # Some hypotheses end with the end id, others at their guard.
+    model.get_layer("logits").set_weights([kernel, bias])
+    decoder = Seq2SeqDecoder(model)
+    source = np.random.default_rng(seed).integers(4, 30, (5, 6)).astype("int32")
+    source[1, 3:] = source[3, 1:] = 0
+    guards = np.array([5, 1, 9, 3, 7], "int32")
+    want, _ = decoder.decode(source, guards, beam_size=beam, alpha=alpha)
+    graph = tf.function(lambda s, g: decoder.beam_tensors(s, g, 12, beam, alpha),
+                        autograph=False)
+    ids, score = graph(tf.constant(source), tf.constant(guards))
+    assert [[int(i) for i in row if i] for row in ids.numpy()] == want
+    for k, row in enumerate(want):  # The score is the teacher-forced log-probability.
+        targets = row + ([3] if len(row) < guards[k] else [])
+        log_probs = decoder.step_logits(source[k:k + 1], np.array([[2] + targets[:-1]]))[0]
+        assert score.numpy()[k] == pytest.approx(
+            sum(log_probs[t, i] for t, i in enumerate(targets)), abs=1e-4)
+    # It differs from greedy search somewhere, or this test would prove little.
+    assert want != decoder.decode(source, guards, beam_size=1)[0]
+
+
 def test_the_language_model_graph_detokenizes_as_the_verb():
     from model_zoo.models.text import CharacterTokenizer, WordPieceTokenizer
 
@@ -405,6 +438,13 @@ def test_the_language_model_graph_detokenizes_as_the_verb():
 def test_the_language_model_export_refuses_a_bad_max_new_tokens(value, load, tmp_path):
     with pytest.raises(InputError, match="`max_new_tokens` must be an integer"):
         load("charlm_lstm_shakespeare").export(tmp_path / "out", max_new_tokens=value)
+    assert not os.path.exists(tmp_path / "out")
+
+
+@pytest.mark.parametrize("value", [0, 33, 2.5, True])
+def test_the_translation_export_refuses_a_bad_beam_size(value, load, tmp_path):
+    with pytest.raises(InputError, match="`beam_size` must be an integer from 1 to 32"):
+        load("translation_bilstm_bible_en_es").export(tmp_path / "out", beam_size=value)
     assert not os.path.exists(tmp_path / "out")
 
 

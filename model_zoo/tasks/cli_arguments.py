@@ -328,6 +328,9 @@ def _export_arguments(parser):
     parser.add_argument("--max-new-tokens", type=int, default=None,
                         help="language models: tokens of the greedy continuation the graph "
                              "writes (default 32)")
+    parser.add_argument("--beam-size", type=int, default=None,
+                        help="translation: the SavedModel's beam (default: the checkpoint's, "
+                             "as `translate`; 1: greedy; the TFLite model is greedy)")
 
 
 VERBS.update({

@@ -193,6 +193,116 @@ class Seq2SeqDecoder:
         longest = tf.reduce_max(tf.where(kept, tf.range(1, width + 1)[None], 0))
         return out[:, :longest], score
 
+    def beam_tensors(self, source, max_lengths, width, beam, alpha):
+        """`decode(..., beam_size=beam, alpha=alpha)` in TensorFlow ops only, for a saved
+        graph (`model_zoo.export`): the same search as `_beam`, its per-sentence lists kept as
+        fixed-size tensors and its loops over candidates as masks, stepped in a
+        `tf.while_loop`.
+
+        Scores are summed in float64 as `_beam` sums them, and ties are broken as its stable
+        sort of the finished list breaks them (earlier first), so the two choose the same
+        translation; the candidates' order within one step can differ on exactly equal
+        scores only.
+
+        Args:
+            source: `(batch, S)` int32 tensor, right-padded with 0.
+            max_lengths: `(batch,)` int32 tensor, the length guard of each sentence (>= 1).
+            width: a Python int, at least every `max_lengths`.
+            beam: a Python int >= 2, the hypotheses kept per sentence.
+            alpha: a Python float, the length penalty's strength.
+
+        Returns:
+            `(tokens, log_probability)` as `greedy_tensors`: the best finished hypothesis of
+            each sentence (its ids right-padded with 0, `T` the longest) and its
+            log-probability (the end id's included where it ended with one).
+        """
+        import tensorflow as tf
+
+        batch = tf.shape(source)[0]
+        encoded, states = self._encode_fn(source)
+        repeat = tf.repeat(tf.range(batch), beam)  # row b * beam + k: hypothesis k of b
+        encoded = tf.gather(encoded, repeat)
+        states = tuple(tf.gather(s, repeat) for s in states)
+        mask = tf.gather(tf.not_equal(source, PAD_ID), repeat)
+        max_lengths = tf.cast(max_lengths, tf.int32)
+        neg_inf = tf.constant(-np.inf, tf.float64)
+        candidates = 2 * beam
+        positions = tf.range(width)
+
+        def penalty(length):
+            return tf.pow((5.0 + tf.cast(length, tf.float64)) / 6.0, float(alpha))
+
+        def body(t, tokens, parents, states, scores, sequences, done, fin_norm, fin_raw,
+                 fin_seq):
+            log_probs, states, _ = self._step_fn(tokens, parents, states, encoded, mask)
+            log_probs = tf.cast(log_probs, tf.float64)
+            vocabulary = tf.shape(log_probs)[-1]
+            total = tf.reshape(scores[:, :, None] + tf.reshape(
+                log_probs, [batch, beam, vocabulary]), [batch, beam * vocabulary])
+            top_scores, top = tf.math.top_k(total, k=candidates)  # sorted, earlier first
+            parent, token = top // vocabulary, top % vocabulary
+            length = t + 1
+            finite = tf.math.is_finite(top_scores) & ~done[:, None]
+            ends = (tf.equal(token, EOS_ID) | (length >= max_lengths)[:, None]) & finite
+            live = ~ends & finite
+            # `_beam` walks the candidates in order and stops after `beam` live ones: a
+            # candidate counts if fewer than `beam` live ones came before it.
+            before = tf.cumsum(tf.cast(live, tf.int32), axis=1, exclusive=True)
+            taken = before < beam
+            ends, live = ends & taken, live & taken
+            # The finished: the parent's sequence, plus the token unless it is the end id.
+            parent_seq = tf.gather(sequences, parent, batch_dims=1)  # (batch, 2 beam, width)
+            at_t = tf.equal(positions, t)[None, None]
+            with_token = tf.where(at_t, token[:, :, None], parent_seq)
+            new_fin_seq = tf.where(tf.equal(token, EOS_ID)[:, :, None], parent_seq, with_token)
+            new_norm = tf.where(ends, top_scores / penalty(length), neg_inf)
+            new_raw = tf.where(ends, top_scores, neg_inf)
+            pooled = tf.concat([fin_norm, new_norm], axis=1)  # the old first: a stable sort
+            fin_norm, keep = tf.math.top_k(pooled, k=beam)
+            fin_raw = tf.gather(tf.concat([fin_raw, new_raw], 1), keep, batch_dims=1)
+            fin_seq = tf.gather(tf.concat([fin_seq, new_fin_seq], 1), keep, batch_dims=1)
+            # The live: the first `beam` of them, in order, into slots 0, 1, ...
+            slot = tf.where(live, before, beam)  # `beam`: a slot that is dropped
+            rows = tf.repeat(tf.range(batch)[:, None], candidates, axis=1)
+            index = tf.stack([rows, slot], axis=-1)
+            new_scores = tf.tensor_scatter_nd_update(
+                tf.fill([batch, beam + 1], neg_inf), index, tf.where(live, top_scores, neg_inf)
+            )[:, :beam]
+            new_parents = tf.tensor_scatter_nd_update(
+                tf.tile(tf.range(beam + 1)[None], [batch, 1]), index,
+                tf.where(live, parent, tf.minimum(slot, beam)))[:, :beam]
+            new_tokens = tf.tensor_scatter_nd_update(
+                tf.fill([batch, beam + 1], PAD_ID), index, tf.where(live, token, PAD_ID)
+            )[:, :beam]
+            count = tf.reduce_sum(tf.cast(live, tf.int32), axis=1)
+            best_live = tf.reduce_max(new_scores, axis=1) / penalty(length)
+            enough = tf.math.is_finite(fin_norm[:, -1]) & (fin_norm[:, -1] >= best_live)
+            done = done | (length >= max_lengths) | tf.equal(count, 0) | enough
+            sequences = tf.gather(sequences, new_parents, batch_dims=1)
+            sequences = tf.where(at_t, new_tokens[:, :, None], sequences)
+            parents = tf.reshape(tf.range(batch)[:, None] * beam + new_parents, [-1])
+            return (t + 1, tf.reshape(new_tokens, [-1]), parents, tuple(states), new_scores,
+                    sequences, done, fin_norm, fin_raw, fin_seq)
+
+        def running(t, *rest):
+            done = rest[5]
+            return tf.logical_and(t < tf.reduce_max(max_lengths),
+                                  tf.logical_not(tf.reduce_all(done)))
+
+        scores = tf.concat([tf.zeros([batch, 1], tf.float64),
+                            tf.fill([batch, beam - 1], neg_inf)], axis=1)
+        start = (tf.constant(0), tf.fill([batch * beam], BOS_ID), tf.range(batch * beam),
+                 tuple(states), scores, tf.zeros([batch, beam, width], tf.int32),
+                 tf.zeros([batch], tf.bool), tf.fill([batch, beam], neg_inf),
+                 tf.fill([batch, beam], neg_inf), tf.zeros([batch, beam, width], tf.int32))
+        free = tf.nest.map_structure(lambda x: tf.TensorShape([None] * x.shape.rank), start)
+        out = tf.while_loop(running, body, start, shape_invariants=free)
+        fin_norm, fin_raw, fin_seq = out[7], out[8], out[9]
+        found = tf.math.is_finite(fin_norm[:, 0])  # none finished: the empty translation
+        best = tf.where(found[:, None], fin_seq[:, 0], 0)
+        longest = tf.reduce_max(tf.where(best > 0, positions[None] + 1, 0))
+        return best[:, :longest], tf.cast(tf.where(found, fin_raw[:, 0], 0.0), tf.float32)
+
     def _beam(self, source, max_lengths, beam, alpha, return_attention):
         batch, src_len = source.shape
         encoded, states = self._encode(source)
