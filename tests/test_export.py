@@ -448,6 +448,14 @@ def test_the_translation_export_refuses_a_bad_beam_size(value, load, tmp_path):
     assert not os.path.exists(tmp_path / "out")
 
 
+def test_the_speech_graph_beam_search_is_the_verbs_on_an_example_where_it_differs(load):
+    # The export's check holds the graph to these (the registry test above runs it); the
+    # example is worth checking only if beam search and the best path differ on it.
+    graph = serving_graph(load("asr_crnn_synthetic_en"))
+    beam, greedy = (list(graph.expected[k]) for k in ("beam_search_transcripts", "transcripts"))
+    assert beam != greedy and any(beam)
+
+
 def test_speech_export_takes_int16_pcm(load, tmp_path):
     task = load("asr_crnn_synthetic_en")
     with pytest.raises(InputError, match="`sample_format` must be one of"):

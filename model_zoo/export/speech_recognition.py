@@ -1,11 +1,14 @@
-"""Speech recognisers as graphs: a batch of waveforms -> greedy CTC transcripts.
+"""Speech recognisers as graphs: a batch of waveforms -> CTC transcripts, greedy and beam.
 
 The graph holds the recogniser's own front end (`AudioFeatures.frames`: STFT, log-mel,
 per-utterance normalisation, all `tf.signal` / TensorFlow ops), runs the acoustic model on
 each clip alone (up to its length: the bidirectional layers never read another clip's
-padding) and decodes the best path (`ctc_greedy_frames`) into text. TFLite's builtin ops hold
-all of it but the last step (joining characters into strings), so the TFLite model returns
-the per-frame label ids and probabilities, and the alphabet is written beside it.
+padding) and decodes the best path (`ctc_greedy_frames`) into text, and by CTC beam search
+(`tf.nn.ctc_beam_search_decoder`, the op `transcribe(..., decoder="beam_search")` runs through
+Keras). TFLite's builtin ops hold all of the greedy path but the last step (joining characters
+into strings), so the TFLite model returns the per-frame label ids and probabilities, and the
+alphabet is written beside it. The character language model's fusion (`beam_search_lm`) is a
+Python prefix beam search over an n-gram model, which no TensorFlow op does: not in the graph.
 """
 
 import json
@@ -107,13 +110,27 @@ def speech_recognition_graph(task, sample_format="float32"):
         return {"probabilities": tf.nn.softmax(logits) * valid,
                 "label_ids": ctc_greedy_frames(logits, steps), "steps": steps}
 
+    _, beam_width = task._decoding("beam_search", None)
+
+    def spell(ids):  # Character ids (0: nothing) -> text, as the verb's `" ".join(split())`.
+        text = tf.strings.reduce_join(tf.gather(tf.constant(["", *characters]), ids), axis=1)
+        return tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
+
+    def beam_search_ids(logits, steps):
+        # As Keras's `ctc_decode(strategy="beam_search", mask_index=0)`: the blank moved to
+        # the last column, where TensorFlow's decoder wants it, and the ids shifted back.
+        x = tf.transpose(logits, (1, 0, 2))
+        x = tf.concat([x[..., 1:], x[..., :1]], axis=-1)
+        decoded, _ = tf.nn.ctc_beam_search_decoder(x, steps, beam_width=beam_width,
+                                                   top_paths=1)
+        return tf.sparse.to_dense(decoded[0], default_value=-1) + 1
+
     def transcribe(waveforms, lengths):
         out = recognize(waveforms, lengths)
-        text = tf.strings.reduce_join(tf.gather(tf.constant(["", *characters]),
-                                                out["label_ids"]), axis=1)
-        # As the verb's `" ".join(text.split())`.
-        text = tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
-        return {"transcripts": text, **out}
+        logits = tf.math.log(tf.maximum(out["probabilities"], 1e-30))  # the same ranking
+        return {"transcripts": spell(out["label_ids"]),
+                "beam_search_transcripts": spell(beam_search_ids(logits, out["steps"])),
+                **out}
 
     waveforms, lengths = example_clips(rate)
     if pcm:  # The verb reads what the graph reads: the PCM samples over 32768.
@@ -125,6 +142,7 @@ def speech_recognition_graph(task, sample_format="float32"):
     probabilities, steps = padded_probabilities(logits)
     label_ids = ctc_greedy_frames(tf.constant(probabilities), tf.constant(steps)).numpy()
     transcripts = np.array(task.transcribe(clips, sample_rate=rate, decoder="greedy"))
+    beam_transcripts = np.array(task.transcribe(clips, sample_rate=rate, decoder="beam_search"))
     # The frame-wise ids must spell the verb's transcripts (its decoder is Keras's).
     spelled = [" ".join("".join(characters[i - 1] for i in row if i).split())
                for row in label_ids]
@@ -167,18 +185,24 @@ def speech_recognition_graph(task, sample_format="float32"):
     return ServingGraph(
         transcribe, inputs=inputs,
         outputs={"transcripts": "string [batch]: the transcript of each clip (lowercase words), "
-                                "as `transcribe(..., decoder=\"greedy\")`", **outputs},
+                                "as `transcribe(..., decoder=\"greedy\")`",
+                 "beam_search_transcripts": "string [batch]: the transcripts by CTC beam "
+                                            f"search (beam width {beam_width}), as "
+                                            "`transcribe(..., decoder=\"beam_search\")`",
+                 **outputs},
         example={"waveforms": waveforms, "lengths": lengths},
-        expected={"transcripts": transcripts, **numbers}, tolerance=tolerance,
+        expected={"transcripts": transcripts, "beam_search_transcripts": beam_transcripts,
+                  **numbers}, tolerance=tolerance,
         options={"sample_format": sample_format},
         notes=[f"The waveforms must already be mono at {rate} Hz: the verb's file reading, "
                "channel mixing and resampling from other rates (`model_zoo.data.audio."
                "load_waveform`) are not in the graph.",
-               "The graph decodes greedily (best path, as `decoder=\"greedy\"`); the "
+               "The graph decodes greedily (`transcripts`, as `decoder=\"greedy\"`) and by CTC "
+               "beam search (`beam_search_transcripts`, as `decoder=\"beam_search\"`); the "
                "checkpoint's default decoder is "
-               f"{task.preprocessing.get('decoder', 'greedy')!r}: beam search, and the "
-               "character language model's fusion (`beam_search_lm`), are not in the graph "
-               "(decode the `probabilities` outside it for those).",
+               f"{task.preprocessing.get('decoder', 'greedy')!r}: the character language "
+               "model's fusion (`beam_search_lm`, a Python prefix beam search over an n-gram "
+               "model) is not in the graph (decode the `probabilities` outside it for that).",
                "Unlike the Python verb, it does not refuse empty, silent, non-finite, too short "
                f"(< {features.min_seconds:g} s) or too long clips: a clip shorter than one STFT "
                f"frame ({features.frame_length} samples) has no `steps` and an empty "
