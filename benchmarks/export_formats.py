@@ -8,10 +8,15 @@ then measures in this one run, on this CPU:
 - size on disk and the TFLite op set the converter needed;
 - latency of one item (batch of 1): the Python verb, the SavedModel signature, TFLite;
 - the largest difference from the Python verb on the exporter's example batch;
-- quality on the recipe's full test split with each format, beside the Python verb's:
+- quality on the recipe's test split with each format, beside the Python verb's:
   accuracy (series and text classification), MASE (forecasting), ROC-AUC (anomaly
   detection), token accuracy (tagging: the Python verb and the TFLite models, which take the
-  test sentences' own tokens); other tasks show `-` there.
+  test sentences' own tokens), BLEU (translation: the verb and the SavedModel by the
+  checkpoint's beam search, the TFLite models greedily), nats per character (the character
+  LM, on `LM_POSITIONS` positions spread over the test plays, each after the 64 characters
+  before it: the model on ids and the TFLite models; the SavedModel takes text), CER
+  (speech, greedy, on the real Asterisk clips: the verb, the SavedModel's transcripts and the
+  TFLite models' label ids spelled with the alphabet).
 """
 
 import argparse
@@ -27,7 +32,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.timing import median_seconds  # noqa: E402
 
 DEFAULT_NAMES = ["classify_bigru_italypowerdemand", "forecast_lstm_airline",
-                 "anomaly_lstmae_ucr135", "sentiment_bigru_rotten_tomatoes"]
+                 "anomaly_lstmae_ucr135", "sentiment_bigru_rotten_tomatoes",
+                 "tagging_bilstm_brown", "translation_bilstm_bible_en_es",
+                 "charlm_lstm_shakespeare", "asr_crnn_synthetic_en"]
+#: Positions of the test plays the character LM is scored on, and the context before each.
+LM_POSITIONS, LM_CONTEXT = 2000, 64
 VARIANTS = [("saved_model", None), ("tflite", None), ("tflite", "float16"),
             ("tflite", "dynamic_range")]
 
@@ -119,9 +128,65 @@ def tagging_quality(task, data, run):
     return "token accuracy", right / total
 
 
+def translation_quality(task, data, run):
+    from model_zoo.metrics.translation import translation_metrics
+
+    pairs = data.split["test"]
+    sources, references = [p.english for p in pairs], [p.spanish for p in pairs]
+    limit = int(task.preprocessing["max_decode_length"])
+    hypotheses = []
+    for source in sources:
+        if getattr(run, "ids", False):  # TFLite: SentencePiece ids in and out.
+            ids = task.source_tokenizer.tokenize([source])[0][:limit] or [0]
+            out = np.asarray(run({"token_ids": np.array([ids], "int32")})["translation_ids"])
+            hypotheses.append(task.target_tokenizer.detokenize([out[0]])[0])
+        else:
+            text = np.asarray(run({"texts": np.array([source])})["translations"])[0]
+            hypotheses.append(text.decode() if isinstance(text, bytes) else str(text))
+    return "BLEU", translation_metrics(hypotheses, references)["bleu"]
+
+
+def language_model_quality(task, data, run):
+    """Nats per character on `LM_POSITIONS` test positions, through the TFLite model's token
+    ids (the SavedModel, which takes text, gets no score here)."""
+    if not getattr(run, "ids", False):
+        return None
+    stream = np.asarray(data.stream("test"))
+    positions = np.linspace(LM_CONTEXT, len(stream) - 1, LM_POSITIONS).astype(int)
+    nats = 0.0
+    for i in positions:
+        window = stream[i - LM_CONTEXT:i][None].astype("int32")
+        p = np.asarray(run({"token_ids": window})["next_token_probabilities"])[0]
+        nats -= np.log(max(float(p[stream[i]]), 1e-12))
+    return "nats/char", nats / len(positions)
+
+
+def speech_quality(task, data, run):
+    """Greedy CER on the real clips: the verb's and the SavedModel's transcripts, the TFLite
+    model's label ids spelled with the alphabet (as its card says)."""
+    from model_zoo.metrics.speech import error_rates
+
+    characters = task.alphabet.characters
+    hypotheses, references = [], []
+    for clip in data.real:
+        wave = task.waveform(clip.path).astype("float32")
+        out = run({"waveforms": wave[None], "lengths": np.array([len(wave)], "int32")})
+        if "transcripts" in out:
+            text = np.asarray(out["transcripts"])[0]
+            text = text.decode() if isinstance(text, bytes) else str(text)
+        else:
+            ids = np.asarray(out["label_ids"])[0]
+            text = " ".join("".join(characters[i - 1] for i in ids if i).split())
+        hypotheses.append(text)
+        references.append(clip.text)
+    return "CER", error_rates(references, hypotheses)["cer"]
+
+
 QUALITY = {"series_classification": series_classification_quality,
            "forecasting": forecasting_quality, "anomaly_detection": anomaly_detection_quality,
-           "text_classification": text_classification_quality, "tagging": tagging_quality}
+           "text_classification": text_classification_quality, "tagging": tagging_quality,
+           "translation": translation_quality, "language_modeling": language_model_quality,
+           "speech_recognition": speech_quality}
 
 
 def python_runner(task):
@@ -140,6 +205,21 @@ def python_runner(task):
             return {"tags": np.array([[t for _, t in task.tag(list(x["sentences"]))[0]]])}
         tag.tokens = True  # `tagging_quality` hands it the test sentences' own tokens.
         return tag
+    if task.task_name == "translation":
+        return lambda x: {"translations": np.array(task.translate(list(x["texts"])))}
+    if task.task_name == "language_modeling":
+        def next_token(x):  # The network on the TFLite model's input: prompt ids.
+            logits = np.asarray(task.model(x["token_ids"], training=False))[:, -1]
+            e = np.exp(logits - logits.max(-1, keepdims=True))
+            return {"next_token_probabilities": e / e.sum(-1, keepdims=True)}
+        next_token.ids = True
+        return next_token
+    if task.task_name == "speech_recognition":
+        def transcribe(x):
+            wave = x["waveforms"][0, :x["lengths"][0]]
+            return {"transcripts": np.array([task.transcribe(
+                wave, sample_rate=task.features.sample_rate, decoder="greedy")]).ravel()}
+        return transcribe
     return None
 
 
@@ -171,15 +251,17 @@ def main():
         quality, python = QUALITY.get(task.task_name), python_runner(task)
         data = (get_recipe(task.metadata.recipe).load_data(task.metadata.config["config"])
                 if quality else None)
-        options = {"length": data.values.size} if task.task_name == "anomaly_detection" else {}
+        options = ({"length": data.values.size} if task.task_name == "anomaly_detection" else
+                   {"max_new_tokens": 1} if task.task_name == "language_modeling" else {})
         graph = serving_graph(task, **options)
         one = {k: v[:1] for k, v in graph.example.items()}
         # A TFLite model with inputs of its own (token ids) gets its own example.
         one_lite = {k: v[:1] for k, v in (graph.tflite or graph).example.items()}
         print(name)
         if python is not None:
+            item = one_lite if getattr(python, "ids", False) else one
             print(f"{'':<34}{'python verb':<24}{'':>7}  {'':<30}"
-                  f"{1e3 * median_seconds(lambda: python(one), args.repeats):>9.2f}{'':>11}  "
+                  f"{1e3 * median_seconds(lambda: python(item), args.repeats):>9.2f}{'':>11}  "
                   f"{measured(quality, task, data, python)}")
         with tempfile.TemporaryDirectory() as tmp:
             for fmt, quantize in VARIANTS:

@@ -373,6 +373,10 @@ def test_finetune_pools_the_ngram_model_as_validation_prefers(classifier_dir, tm
     reloaded = model_zoo.load(str(tmp_path / "blend"))
     np.testing.assert_allclose(reloaded.predict_proba(CORPUS[:4]),
                                tuned.predict_proba(CORPUS[:4]), atol=1e-6)
+    # Its float16 TFLite model (constants stored as float16) computes no NaN, also for a text
+    # of no known n-gram (the export's example has an empty one).
+    card = reloaded.export(tmp_path / "blend16", format="tflite", quantize="float16")
+    assert card["check"]["tflite"]["probabilities"]["max_abs_difference"] < 1e-2
     # A fresh process loads it (the blend's layers registered by importing the task), under
     # the TensorFlow and JAX backends, with the same probabilities.
     for backend in ("tensorflow", "jax"):

@@ -96,9 +96,10 @@ def ngram_features(ids, vocabulary_size, keys, idf):
                              num_segments=batch * width)
     counts = ops.reshape(ops.take(counts, runs, axis=0), (batch, width))
     tfidf = (1.0 + ops.log(counts)) * ops.take(idf, features, axis=0)  # at each occurrence
-    norm = ops.sqrt(ops.maximum(ops.sum(tfidf * tfidf / counts, axis=1, keepdims=True),
-                                1e-12))
-    return features, tfidf / counts / norm
+    norm = ops.sqrt(ops.sum(tfidf * tfidf / counts, axis=1, keepdims=True))
+    # A row of no known n-gram has norm 0 and weights 0. (Not `maximum(norm, 1e-12)`: a
+    # float16 TFLite model stores that constant as 0, and 0 / 0 is NaN.)
+    return features, tfidf / counts / ops.where(norm > 0, norm, 1.0)
 
 
 @keras.saving.register_keras_serializable(package="model_zoo")
