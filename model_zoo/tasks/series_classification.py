@@ -343,15 +343,13 @@ class SeriesClassifier(Task):
                 "winner was then trained again on all the training series)" if refit else "")))
         if neighbour_blend:
             width = int(collection.lengths[train_idx].max())  # the baseline's length
-            if val_idx is not None and len(val_idx) > 0:
-                pool_on = (tuned, train_idx, val_idx)
+            pool_on = None
+            if val_idx is not None and len(val_idx) > 0:  # the 1-NN below, as it is
+                pool_on = (tuned, None, None, x[val_idx], y[val_idx])
             elif getattr(tuned, "refit_from", None) is not None:  # auto's choosing hold-out
-                pool_on = (tuned.refit_from, train_idx[inner_train], train_idx[inner_val])
-            else:
-                pool_on = None
-            if pool_on is not None:
-                network, fit_idx, on_idx = pool_on
-                pool_on = (network, x[fit_idx][:, :width], y[fit_idx], x[on_idx], y[on_idx])
+                fit_idx, on_idx = train_idx[inner_train], train_idx[inner_val]
+                pool_on = (tuned.refit_from, x[fit_idx][:, :width], y[fit_idx], x[on_idx],
+                           y[on_idx])
             tuned = tuned.with_neighbour_blend(x[train_idx][:, :width], y[train_idx], pool_on)
         metrics = tuned.finetune_metrics
         if held_out is not None:
@@ -365,10 +363,11 @@ class SeriesClassifier(Task):
         """This classifier with 1-NN Euclidean on the training series `x` (scaled and padded
         as its input) and label indices `y`, as soft class votes, pooled with its
         probabilities by a log-linear blend (`model_zoo.models.blending.fit_log_linear_pool`)
-        fitted on held-out series: `pool_on = (classifier, x, y, val_x, val_y)`, a classifier
-        whose network never saw `val_x` (this one, or the candidate `strategy="auto"` chose
-        before training it again on every series) and the series to fit a 1-NN on for it;
-        without them, the geometric mean. The record is in
+        fitted on held-out series: `pool_on = (classifier, fit_x, fit_y, val_x, val_y)`, a
+        classifier whose network never saw `val_x` (this one, or the candidate
+        `strategy="auto"` chose before training it again on every series) and the series to
+        fit a 1-NN on for it (None: the 1-NN on `x`, `y`); without them, the geometric mean.
+        The record is in
         `finetune_metrics["neighbour_blend"]`."""
         from model_zoo.models import blending
 
@@ -379,13 +378,13 @@ class SeriesClassifier(Task):
         network = classical = labels = None
         if pool_on is not None:
             source, fit_x, fit_y, val_x, labels = pool_on
-            votes = layer if fit_x is x else neighbours.fit_neighbour_classifier(
+            votes = layer if fit_x is None else neighbours.fit_neighbour_classifier(
                 fit_x, fit_y, len(self.classes), self.pad_value)[0]
             network = keras.ops.convert_to_numpy(source.model(val_x, training=False))
             classical = keras.ops.convert_to_numpy(votes(val_x))
         blend, record = blending.fit_log_linear_pool(network, classical,
                                                      [] if labels is None else labels, what)
-        if pool_on is not None and pool_on[0] is not self:
+        if pool_on is not None and pool_on[1] is not None:
             record["fitted_on"] = ("the chosen candidate before its refit, and a 1-NN on its "
                                    f"{len(pool_on[1])} training series")
         tuned = SeriesClassifier(blending.blended_model(self.model, layer, blend),
