@@ -86,7 +86,7 @@ def speech_recognition_graph(task, sample_format="float32"):
             steps = -(-steps // stride)
         return steps
 
-    def recognize(waveforms, lengths):
+    def clip_frames(waveforms, lengths):  # -> (padded logits, steps) of each clip
         if pcm:
             waveforms = tf.cast(waveforms, tf.float32) / 32768.0
         lengths = tf.clip_by_value(lengths, 0, tf.shape(waveforms)[1])
@@ -106,9 +106,15 @@ def speech_recognition_graph(task, sample_format="float32"):
                 one, (waveforms, lengths),
                 fn_output_signature=(tf.TensorSpec([None, len(characters) + 1], tf.float32),
                                      tf.TensorSpec([], tf.int32)))
+        return logits, steps
+
+    def recognize_frames(logits, steps):
         valid = tf.sequence_mask(steps, tf.shape(logits)[1], tf.float32)[..., None]
         return {"probabilities": tf.nn.softmax(logits) * valid,
                 "label_ids": ctc_greedy_frames(logits, steps), "steps": steps}
+
+    def recognize(waveforms, lengths):
+        return recognize_frames(*clip_frames(waveforms, lengths))
 
     _, beam_width = task._decoding("beam_search", None)
 
@@ -126,10 +132,10 @@ def speech_recognition_graph(task, sample_format="float32"):
         return tf.sparse.to_dense(decoded[0], default_value=-1) + 1
 
     def transcribe(waveforms, lengths):
-        out = recognize(waveforms, lengths)
-        logits = tf.math.log(tf.maximum(out["probabilities"], 1e-30))  # the same ranking
+        logits, steps = clip_frames(waveforms, lengths)
+        out = recognize_frames(logits, steps)
         return {"transcripts": spell(out["label_ids"]),
-                "beam_search_transcripts": spell(beam_search_ids(logits, out["steps"])),
+                "beam_search_transcripts": spell(beam_search_ids(logits, steps)),
                 **out}
 
     waveforms, lengths = example_clips(rate)
@@ -141,8 +147,9 @@ def speech_recognition_graph(task, sample_format="float32"):
     logits = task.logits(waves)
     probabilities, steps = padded_probabilities(logits)
     label_ids = ctc_greedy_frames(tf.constant(probabilities), tf.constant(steps)).numpy()
-    transcripts = np.array(task.transcribe(clips, sample_rate=rate, decoder="greedy"))
-    beam_transcripts = np.array(task.transcribe(clips, sample_rate=rate, decoder="beam_search"))
+    # `transcribe(clips, sample_rate=rate, decoder=...)` is `decode` of these logits.
+    transcripts = np.array(task.decode(logits, "greedy"))
+    beam_transcripts = np.array(task.decode(logits, "beam_search"))
     # The frame-wise ids must spell the verb's transcripts (its decoder is Keras's).
     spelled = [" ".join("".join(characters[i - 1] for i in row if i).split())
                for row in label_ids]

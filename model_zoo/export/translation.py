@@ -78,8 +78,9 @@ def translation_graph(task, beam_size=None):
 
     texts = example_sentences()
 
-    def expected_for(beam):
-        sources, outputs, _ = task._translate_ids(list(texts), beam, alpha, len(texts), False)
+    def expected_for(beam):  # What `translate(texts, beam_size=beam)` decodes, as ids.
+        sources, outputs, _ = task._translate_ids(list(texts), beam, alpha,
+                                                  int(p["batch_size"]), False)
         ids = np.zeros((len(texts), max([len(o) for o in outputs] + [0])), "int32")
         for k, row in enumerate(outputs):
             ids[k, :len(row)] = row
@@ -87,9 +88,12 @@ def translation_graph(task, beam_size=None):
             "translation_ids": ids,
             "log_probability": _log_probability(decoder, task, sources, outputs)}
 
-    sources, outputs, greedy = expected_for(1)
-    expected = greedy if beam == 1 else expected_for(beam)[2]
-    translations = task.translate(list(texts), beam_size=beam)
+    sources, outputs, greedy = expected_for(1)  # The TFLite model's, and beam 1's.
+    best = outputs if beam == 1 else None
+    expected = greedy
+    if beam > 1:
+        _, best, expected = expected_for(beam)
+    translations = task.target_tokenizer.detokenize(best)  # As `translate` ends.
     tolerance = {"translation_ids": 0, "log_probability": 1e-3}
     described = {
         "translation_ids": "int32 [batch, longest]: the translation's target SentencePiece "
