@@ -24,19 +24,25 @@ that its beam search fuses in (`"beam_search_lm"`, the default decoder), fitted 
 sources and weighted by CER on the synthetic validation clips.
 """
 
+import collections
 import os
 
 import keras
 import numpy as np
 
 from model_zoo.data.audio import Augmentation, AudioFeatures, from_int16, speech_dataset
+from model_zoo.data.real_speech import REAL_SPEECH_SETS, real_speech_set
 from model_zoo.data.speech_corpus import (
+    ENGINES,
     HELD_OUT_VOICES,
     asterisk_corpus,
     corpus_texts,
+    load_waveforms,
+    parse_voice_mix,
     synthesize_corpus,
 )
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet
+from model_zoo.errors import InputError
 from model_zoo.metrics.speech import error_rates
 from model_zoo.models.speech import CharNgramLM, build_ctc_recognizer
 from model_zoo.tasks.cli_arguments import DEFAULT_SPEECH_MODEL as DEFAULT_MODEL
@@ -67,6 +73,17 @@ DEFAULTS = {
     "init_partial": False,
     "decoder": "greedy",
     "beam_width": 16,
+    # The synthetic training voices: "" is espeak-ng 0.4, flite 0.35, festival 0.25; e.g.
+    # "espeak:0.2,flite:0.15,festival:0.1,piper:0.25,rhvoice:0.15,pico:0.1,mbrola:0.05" after
+    # `bash scripts/setup_speech_extras.sh --non-free` (`speech_corpus.ENGINES`). The synthetic
+    # test split is spoken by the same held-out voices whatever the mix.
+    "voices": "",
+    # Real English speech added to training (`model_zoo.data.real_speech`: comma-separated set
+    # names, "" none), each clip `real_repeat` times an epoch. A set trained on is never tested.
+    "real_train": "",
+    "real_repeat": 1,
+    # Real sets measured besides the Asterisk test set ("all": every set not trained on).
+    "real_test": "",
     "synthetic_test": True,
     "real_limit": 0,
     # The character language model fused into beam search (0: none); its text is drawn from
@@ -86,8 +103,21 @@ LM_BETAS = (0.0, 1.0, 2.0)
 # needed, so a quick re-measurement on a few real clips reads only those.
 
 
+def set_names(value, exclude=()):
+    """The real set names of a `real_train` / `real_test` setting ("all": every one not in
+    `exclude`), each checked."""
+    if value == "all":
+        return [name for name in REAL_SPEECH_SETS if name not in exclude]
+    names = [n.strip() for n in str(value or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in REAL_SPEECH_SETS]
+    if unknown:
+        raise InputError(f"Unknown real speech set(s) {unknown}: expected names of "
+                         f"{sorted(REAL_SPEECH_SETS)}, comma-separated. Received: {value!r}")
+    return names
+
+
 class SpeechData:
-    """The synthetic corpus (lazily built) and the real Asterisk test set."""
+    """The synthetic corpus (lazily built), the real Asterisk test set and other real sets."""
 
     def __init__(self, config):
         self.config = config
@@ -95,6 +125,13 @@ class SpeechData:
                                       num_mel_bins=config["num_mel_bins"])
         self.alphabet = CharAlphabet(ENGLISH_ALPHABET)
         self.real = asterisk_corpus()
+        self.voices = parse_voice_mix(config["voices"])
+        self.real_train = set_names(config["real_train"])
+        self.real_test = set_names(config["real_test"], exclude=self.real_train)
+        both = sorted(set(self.real_train) & set(self.real_test))
+        if both:
+            raise InputError(f"A real speech set cannot be both trained and tested on. "
+                             f"Received: {both} in real_train and real_test")
         self._corpus = None
 
     @property
@@ -103,7 +140,7 @@ class SpeechData:
             c = self.config
             self._corpus = synthesize_corpus(c["train_utterances"], c["test_utterances"],
                                              c["val_fraction"], c["corpus_seed"],
-                                             c["sample_rate"])
+                                             c["sample_rate"], voices=c["voices"])
         return self._corpus
 
     def split(self, name):
@@ -111,8 +148,18 @@ class SpeechData:
         waves, texts, _ = self.corpus.subset(name)
         return waves, [self.alphabet.encode(t) for t in texts], texts
 
+    def real_set(self, name):
+        """`(int16 waveforms, texts)` of a real set at the model's rate."""
+        items = real_speech_set(name)
+        return load_waveforms(items, self.config["sample_rate"]), [u.text for u in items]
+
     def datasets(self, batch_size, augment=True, seed=0, freq_warp=0.0):
         waves, labels, _ = self.split("train")
+        for name in self.real_train:
+            real_waves, texts = self.real_set(name)
+            repeat = int(self.config["real_repeat"])
+            waves = list(waves) + real_waves * repeat
+            labels = list(labels) + [self.alphabet.encode(t) for t in texts] * repeat
         val_waves, val_labels, _ = self.split("val")
         augmentation = Augmentation(freq_warp=freq_warp) if augment else None
         train = speech_dataset(waves, labels, self.features, batch_size, augmentation,
@@ -237,6 +284,14 @@ def evaluate(task, data, config, limit=None):
         if "beam_search_lm" in synthetic:
             fused = synthetic["beam_search_lm"]
             metrics.update(synthetic_cer_lm=fused["cer"], synthetic_wer_lm=fused["wer"])
+    for name in data.real_test:
+        real_waves, texts = data.real_set(name)
+        rates = task.decoder_error_rates([from_int16(w) for w in real_waves], texts)
+        metrics[f"real_{name}_cer"] = rates["greedy"]["cer"]
+        metrics[f"real_{name}_wer"] = rates["greedy"]["wer"]
+        if "beam_search_lm" in rates:
+            metrics[f"real_{name}_cer_lm"] = rates["beam_search_lm"]["cer"]
+            metrics[f"real_{name}_wer_lm"] = rates["beam_search_lm"]["wer"]
     evaluate.last_transcripts = list(zip(references, greedy))
     return metrics
 
@@ -336,11 +391,26 @@ class SpeechRecognitionRecipe(Recipe):
     @staticmethod
     def dataset_info(data, config):
         c = data.corpus
+        trained = collections.Counter(v.group for v, s in zip(c.voices, c.splits) if s != "test")
+        engines = {name: {"weight": weight, "licence": ENGINES[name].licence,
+                          "clips_by_voice": {g: n for g, n in sorted(trained.items())
+                                             if g.startswith(name + ":")}}
+                   for name, weight in data.voices.items()}
+        real = {name: {"package": REAL_SPEECH_SETS[name].apt_package,
+                       "licence": REAL_SPEECH_SETS[name].licence,
+                       "clips": len(real_speech_set(name))}
+                for name in data.real_train + data.real_test}
         return {
             "name": "synthetic English speech (train) + Asterisk core sounds en (real test)",
-            "source": ("synthesised here with espeak-ng, flite and festival "
-                       "(model_zoo.data.speech_corpus); Debian asterisk-core-sounds-en-wav"),
-            "license": "synthetic: generated; Asterisk sounds: CC-BY-SA-3.0",
+            "source": ("synthesised here with " + ", ".join(sorted(data.voices))
+                       + " (model_zoo.data.speech_corpus); Debian asterisk-core-sounds-en-wav"
+                       + ("; real speech from model_zoo.data.real_speech" if real else "")),
+            "license": "synthetic: generated; Asterisk sounds: CC-BY-SA-3.0"
+                       + "".join(f"; {n}: {r['licence']}" for n, r in real.items()),
+            "voices": engines,
+            "real_sets": {"train": {n: real[n] for n in data.real_train},
+                          "train_repeat": int(config["real_repeat"]),
+                          "test": {n: real[n] for n in data.real_test}},
             "hours": {"train": round(c.hours("train"), 3), "val": round(c.hours("val"), 3),
                       "test_synthetic": round(c.hours("test"), 3)},
             "split": {"train": c.splits.count("train"), "validation": c.splits.count("val"),

