@@ -74,7 +74,7 @@ def warzone_archive(tmp_path):
 }"""
     tutorial = """
     { "audio": "tut1.ogg", "message": _("Build a \\"factory\\" now") },
-    { "audio": "tut2.ogg", "message": _("This message is far too long for half a second of audio") },
+    { "audio": "tut2.ogg", "message": _("Far too long a message for half a second of audio") },
     """
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("audio/audio.cfg", config)
@@ -200,6 +200,8 @@ def test_voice_mix_parsing_and_errors(monkeypatch):
         parse_voice_mix("festivall:1")
     with pytest.raises(InputError, match="names engines of"):
         parse_voice_mix("espeak:0")
+    with pytest.raises(InputError, match="names engines of"):
+        parse_voice_mix("espeak:nan,flite:1")
     with pytest.raises(InputError, match=r"not installed: piper \(.*setup_speech_extras"):
         parse_voice_mix("espeak:1,piper:1")
 
@@ -258,7 +260,6 @@ def test_piper_speaks_at_the_rate_asked(tmp_path):
                                                            noise=0.5, noise_w=0.6), str(fast))
     (a, rate), (b, _) = soundfile.read(str(slow)), soundfile.read(str(fast))
     assert rate == 22050 and len(a) > 1.3 * len(b) > 0.3 * rate
-
 
 
 # ## The recipe: real sets in training and in its tests

