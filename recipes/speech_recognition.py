@@ -67,6 +67,9 @@ DEFAULTS = {
     "augment": True,
     # Vocal-tract-length warp of the training clips' spectra (0: none; see Augmentation).
     "freq_warp": 0.0,
+    # Chance that a training clip passes a simulated telephone line (band-pass 200-400 to
+    # 3000-3600 Hz, then 8-bit mu-law; `audio.telephone_channel`), as the real test clips did.
+    "telephone": 0.0,
     # A registered checkpoint (e.g. "asr_crnn_synthetic_en@2") whose network weights start the
     # training instead of a random initialisation ("": from scratch; see runner.start_from).
     "init_from": "",
@@ -155,7 +158,7 @@ class SpeechData:
         items = real_speech_set(name)
         return load_waveforms(items, self.config["sample_rate"]), [u.text for u in items]
 
-    def datasets(self, batch_size, augment=True, seed=0, freq_warp=0.0):
+    def datasets(self, batch_size, augment=True, seed=0, freq_warp=0.0, telephone=0.0):
         waves, labels, _ = self.split("train")
         for name in self.real_train:
             real_waves, texts = self.real_set(name)
@@ -163,7 +166,8 @@ class SpeechData:
             waves = list(waves) + real_waves * repeat
             labels = list(labels) + [self.alphabet.encode(t) for t in texts] * repeat
         val_waves, val_labels, _ = self.split("val")
-        augmentation = Augmentation(freq_warp=freq_warp) if augment else None
+        augmentation = (Augmentation(freq_warp=freq_warp, telephone=telephone) if augment
+                        else None)
         train = speech_dataset(waves, labels, self.features, batch_size, augmentation,
                                shuffle=True, seed=seed)
         val = speech_dataset(val_waves, val_labels, self.features, batch_size)
@@ -215,7 +219,7 @@ def build_model(hp, config=None):
 
 def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs):
     train, val = data.datasets(config["batch_size"], config["augment"],
-                               freq_warp=config["freq_warp"])
+                               freq_warp=config["freq_warp"], telephone=config["telephone"])
     return training.fit(model, train, val, loss=keras.losses.CTC(),
                         epochs=epochs or config["epochs"], learning_rate=hp.get("learning_rate"),
                         patience=config["patience"], warmup_epochs=config["warmup_epochs"],

@@ -21,6 +21,7 @@ from model_zoo.data.audio import (
     resample,
     spec_augment,
     speech_dataset,
+    telephone_channel,
 )
 from model_zoo.data.speech_corpus import folder_corpus, synthesize_corpus
 from model_zoo.data.speech_text import ENGLISH_ALPHABET, CharAlphabet, normalize_transcript
@@ -207,6 +208,47 @@ def test_frequency_warp_moves_a_tone_up_or_down_the_mel_bands():
                                          42)[1:-1] / 1127)
     assert abs(up - int(np.argmin(abs(centres - 1200)))) <= 1
     assert frequency_warp(log_mel, 1.1, features).shape == log_mel.shape
+
+
+def test_telephone_channel_band_limits_and_mu_law_codes():
+    import tensorflow as tf
+
+    rate = 8000
+    low, high = tone(freq=100.0, rate=rate), tone(freq=1000.0, rate=rate)
+    out = telephone_channel(tf.constant(low + high), 300.0, 3400.0, rate).numpy()
+
+    def power_at(wave, freq):
+        spectrum = np.abs(np.fft.rfft(wave)) ** 2
+        return spectrum[int(round(freq * len(wave) / rate))]
+
+    # The 100 Hz tone is gone (> 40 dB down), the 1 kHz tone passes within 0.5 dB.
+    assert power_at(out, 100.0) < 1e-4 * power_at(low, 100.0)
+    assert abs(10 * np.log10(power_at(out, 1000.0) / power_at(high, 1000.0))) < 0.5
+    # 8-bit mu-law: at most 256 distinct levels, and its quantisation noise is 30-45 dB down.
+    assert len(np.unique(np.round(out, 6))) <= 256
+    coded = telephone_channel(tf.constant(high), 0.0, 4000.0, rate).numpy()
+    snr = 10 * np.log10(np.mean(high ** 2) / np.mean((coded - high) ** 2))
+    assert 30 < snr < 45, snr
+
+
+def test_telephone_augmentation_leaves_the_other_draws_alone():
+    import tensorflow as tf
+
+    wave, seed = tf.constant(voiced(0.8)), tf.constant([3, 4], tf.int64)
+    plain = Augmentation().waveform(wave, seed, 8000).numpy()
+    never = Augmentation(telephone=0.0).waveform(wave, seed, 8000).numpy()
+    always = Augmentation(telephone=1.0).waveform(wave, seed, 8000).numpy()
+    np.testing.assert_array_equal(plain, never)
+    assert always.shape == plain.shape and not np.allclose(always, plain, atol=1e-3)
+    # The line is applied to the same noisy clip: inside the telephone band they agree.
+    def mid_band(wave):
+        spectrum = np.fft.rfft(wave)
+        hz = np.arange(len(spectrum)) * 8000 / len(wave)
+        return np.fft.irfft(spectrum * ((hz > 500) & (hz < 2900)), len(wave))
+
+    assert np.corrcoef(mid_band(always), mid_band(plain))[0, 1] > 0.95
+    np.testing.assert_array_equal(always,
+                                  Augmentation(telephone=1.0).waveform(wave, seed, 8000).numpy())
 
 
 def test_speech_dataset_batches_similar_lengths_with_known_steps():

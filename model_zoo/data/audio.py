@@ -340,6 +340,25 @@ def add_noise(waveform, snr_db, colour, seed):
     return waveform + scale * noise
 
 
+def telephone_channel(waveform, low_hz, high_hz, sample_rate, mu=255.0):
+    """The waveform as a telephone line passes it: band-limited, then G.711 mu-law coded.
+
+    The band-pass zeroes the real FFT's bins outside `[low_hz, high_hz]` (a telephone passes
+    about 300-3400 Hz); the codec compands each sample with mu-law, keeps 8 bits and expands
+    it again, adding the codec's level-dependent quantisation noise. (`audioop`, which does
+    mu-law in C, left Python in 3.13; this stays in the graph.)
+    """
+    tf = _tf()
+    n = tf.shape(waveform)[0]
+    spectrum = tf.signal.rfft(waveform)
+    hz = tf.range(tf.shape(spectrum)[0], dtype=tf.float32) * (sample_rate / tf.cast(n, tf.float32))
+    band = tf.cast((hz >= low_hz) & (hz <= high_hz), spectrum.dtype)
+    x = tf.clip_by_value(tf.signal.irfft(spectrum * band, fft_length=[n]), -1.0, 1.0)
+    log_mu = tf.math.log1p(mu)
+    coded = tf.round(tf.sign(x) * tf.math.log1p(mu * tf.abs(x)) / log_mu * 127.0) / 127.0
+    return tf.sign(coded) * (tf.pow(1.0 + mu, tf.abs(coded)) - 1.0) / mu
+
+
 def spec_augment(features, seed, freq_masks=2, freq_width=8, time_masks=2, time_fraction=0.05,
                  max_time_width=20):
     """SpecAugment (Park et al., 2019) frequency and time masks, set to 0 (the mean).
@@ -420,6 +439,10 @@ class Augmentation:
             spectrum is stretched along frequency by a factor drawn from
             `[1 - freq_warp, 1 + freq_warp]`, as if a speaker with a shorter or longer vocal
             tract had spoken it (0: none). Unlike speed perturbation it leaves tempo alone.
+        telephone: chance that a clip passes a simulated telephone line after the noise
+            (`telephone_channel`: a band-pass with its edges drawn from `low_hz` and
+            `high_hz`, then 8-bit mu-law coding; 0: never).
+        low_hz, high_hz: the ranges the band-pass's edges are drawn from.
     """
 
     speed: tuple = (0.9, 1.1)
@@ -432,6 +455,9 @@ class Augmentation:
     time_masks: int = 2
     time_fraction: float = 0.05
     freq_warp: float = 0.0
+    telephone: float = 0.0
+    low_hz: tuple = (200.0, 400.0)
+    high_hz: tuple = (3000.0, 3600.0)
 
     def waveform(self, waveform, seed, sample_rate):
         tf = _tf()
@@ -448,7 +474,17 @@ class Augmentation:
         # speech), as any recording has: one noise pass either way.
         snr = tf.where(use, snr, 60.0)
         colour = tf.where(use, colour, 0.0)
-        return add_noise(waveform, snr, colour, seeds[4])
+        noisy = add_noise(waveform, snr, colour, seeds[4])
+        if not self.telephone:
+            return noisy
+        # Its own seeds (folded in), so the draws above stay what they were without it.
+        line = tf.random.experimental.stateless_split(
+            tf.random.experimental.stateless_fold_in(seed, 2), 3)
+        low = tf.random.stateless_uniform([], line[0], *self.low_hz)
+        high = tf.random.stateless_uniform([], line[1], *self.high_hz)
+        use_line = tf.random.stateless_uniform([], line[2]) < self.telephone
+        return tf.cond(use_line, lambda: telephone_channel(noisy, low, high, sample_rate),
+                       lambda: noisy)
 
     def log_mel(self, log_mel, seed, front_end):
         """The un-normalised log-mel frames, frequency-warped if `freq_warp` is set."""
