@@ -466,7 +466,7 @@ def summarize(records):
             if name not in ("fine-tuned", "zero-shot", "baseline") and \
                     first["metric"] in values:
                 cells[name] = (values[first["metric"]], None)
-        chosen = next((_chosen(r.get("strategy") or {}, higher) for r in runs
+        chosen = next(((r.get("strategy") or {}).get("chosen") for r in runs
                        if r["arm"] == "auto"), None)
         judged = TASKS.get(task, {}).get("judged", "auto")
         tables.setdefault(task, []).append(_judge({
@@ -490,19 +490,6 @@ def summarize(records):
                 out.append(_judge(dict(mine[0], seed="mean", cells=cells, chosen=None)))
         tables[task] = out
     return tables
-
-
-def _chosen(record, higher):
-    """Auto's choice; for the ensemble also the single candidate it beat on validation (its
-    test value is that arm's column: the same seed trains it alike), e.g. "ensemble, else
-    full"."""
-    chosen = record.get("chosen")
-    scores = {k: v for k, v in (record.get("candidates") or {}).items()
-              if k != "ensemble" and v is not None}
-    if chosen != "ensemble" or not scores:
-        return chosen
-    single = (max if higher else min)(scores, key=scores.get)
-    return f"ensemble, else {single}"
 
 
 def _judge(row):

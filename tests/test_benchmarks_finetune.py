@@ -27,16 +27,6 @@ def test_table_judges_auto_against_baseline_and_scratch():
     assert "| a10 | forecast_lstm_airline | 0 | 1 | 0.9 | 0.8 (12 s) |" in text
 
 
-def test_an_ensemble_choice_names_the_single_candidate_it_beat():
-    auto = _record("auto", 0.6, chosen="ensemble")
-    auto["strategy"]["candidates"] = {"gradual_unfreezing": 0.4, "full": 0.3, "random": None,
-                                      "ensemble": 0.2}
-    (row,) = bench.summarize([_record("full", 0.7), auto])["forecasting"]
-    assert row["chosen"] == "ensemble, else full"
-    assert "0.6 [ensemble, else full] (12 s)" in "\n".join(
-        bench.table_lines({"forecasting": [row]}))
-
-
 def test_losses_are_marked_and_seeds_averaged():
     records = [_record("scratch", 0.5, seed=s) for s in (0, 1)] + \
               [_record("auto", v, seed=s, baseline=1.0) for s, v in ((0, 1.2), (1, 1.0))]

@@ -414,14 +414,14 @@ def test_forecaster_auto_chooses_on_validation_not_on_the_test_part(tiny_forecas
     m = tuned.finetune_metrics
     record = m["strategy"]
     _assert_auto_chose_the_best(record, False, ("gradual_unfreezing", "full", "random",
-                                                "zero_shot", "ensemble"))
+                                                "zero_shot"))
     assert record["metric"] == "val_mae_scaled" and "30 values" in record["on"]
     # The scores are each candidate's validation MAE; the winner's is the tuned model's, and
     # the zero-shot candidate's is the model before fine-tuning.
     assert record["candidates"][record["chosen"]] == pytest.approx(m["val_mae_scaled_after"])
     assert record["candidates"]["zero_shot"] == pytest.approx(m["val_mae_scaled_before"])
     assert m["stages"] == {"gradual_unfreezing": 2, "full": 1, "random": 1,
-                           "zero_shot": 0, "ensemble": 0}[record["chosen"]]
+                           "zero_shot": 0}[record["chosen"]]
     # Another test part (the last 30 values), the same training and validation values: the
     # same scores, the same choice, another comparison.
     other = series.copy()
@@ -507,86 +507,6 @@ def test_the_shared_auto_logic_on_rigged_scores(tiny_forecaster_dir):
     fresh = task.reinitialized(seed=1)
     fresh.finetune_with_strategy("auto", fit, lambda t: 0.0)
     assert [s for _, s in calls] == ["gradual_unfreezing", "full"]
-
-
-def test_auto_ensemble_is_one_more_candidate_on_rigged_scores(tiny_forecaster_dir):
-    """`combine`: the candidates that scored, combined into one more candidate, scored last;
-    it wins only where it beats every single one, and never goes with a refit."""
-    task = model_zoo.load(tiny_forecaster_dir)
-
-    class Tuned:
-        def __init__(self, name, members=()):
-            self.name, self.members = name, members
-            self.finetune_metrics = {}
-
-    def fit(start, strategy):  # Named by strategy; "random" trains the recipe's schedule.
-        name = strategy if isinstance(strategy, str) else type(strategy).__name__
-        return Tuned({"RecipeSchedule": "random"}.get(name, name))
-
-    combined = []
-
-    def combine(members):
-        combined.append([m.name for m in members])
-        return Tuned("ensemble", members)
-
-    for ensemble, chosen in ((0.7, "ensemble"), (0.6, "zero_shot"), (0.5, "zero_shot")):
-        values = {"gradual_unfreezing": 0.5, "full": float("nan"), "random": 0.3,
-                  "NoTraining": 0.6, "ensemble": ensemble}
-        combined.clear()
-        tuned = task.finetune_with_strategy("auto", fit, lambda t: values[t.name],
-                                            higher_is_better=True, combine=combine)
-        record = tuned.finetune_metrics["strategy"]
-        # The NaN candidate is no member; the ensemble is scored and timed as the others.
-        assert combined == [["gradual_unfreezing", "random", "NoTraining"]]
-        assert list(record["candidates"]) == ["gradual_unfreezing", "full", "random",
-                                              "zero_shot", "ensemble"]
-        assert record["candidates"]["ensemble"] == ensemble and "ensemble" in record["seconds"]
-        assert record["chosen"] == chosen  # a tie goes to the single candidate
-    for ensemble, chosen in ((0.25, "ensemble"), (0.3, "random"), (0.5, "random")):
-        values = {"gradual_unfreezing": 0.5, "full": 0.4, "random": 0.3, "NoTraining": 0.6,
-                  "ensemble": ensemble}
-        tuned = task.finetune_with_strategy("auto", fit, lambda t: values[t.name],
-                                            higher_is_better=False, combine=combine)
-        assert tuned.finetune_metrics["strategy"]["chosen"] == chosen
-        assert (tuned.name == "ensemble") is (chosen == "ensemble")
-    # Fewer than two candidates with a score: nothing to combine.
-    combined.clear()
-    fresh = task.reinitialized(seed=1)
-    values = {"gradual_unfreezing": 0.5, "full": float("nan")}
-    tuned = fresh.finetune_with_strategy("auto", fit, lambda t: values[t.name],
-                                         combine=combine)
-    assert combined == [] and "ensemble" not in tuned.finetune_metrics["strategy"]["candidates"]
-    with pytest.raises(ValueError, match="refit"):
-        task.finetune_with_strategy("auto", fit, lambda t: 0.0, combine=combine,
-                                    refit=lambda start, s: Tuned("refit"))
-
-
-def test_forecaster_ensemble_saves_loads_and_forecasts_as_the_mean(
-        tiny_forecaster_dir, tmp_path):
-    """An `average_models` forecaster: its forecasts are the mean of its members' (alpha 1),
-    it shares no weights with them, and it round-trips through a checkpoint."""
-    from model_zoo.models.ensemble import average_models
-    from model_zoo.tasks.forecasting import Forecaster
-
-    task = model_zoo.load(tiny_forecaster_dir)
-    series = seasonal_series(150, seed=3) * 3 + 500
-    members = [task, task.reinitialized(seed=2)]
-    combined = Forecaster(average_models([m.model for m in members]),
-                          dict(task.preprocessing), task.metadata)
-    origins = [100, 120]
-    mean = np.mean([m.forecast_at(series, origins) for m in members], axis=0)
-    np.testing.assert_allclose(combined.forecast_at(series, origins), mean, rtol=1e-5)
-    assert not {id(w) for w in combined.model.weights} & {
-        id(w) for m in members for w in m.model.weights}
-    combined.save(tmp_path / "ensemble")
-    again = model_zoo.load(tmp_path / "ensemble")
-    np.testing.assert_allclose(again.forecast(series), combined.forecast(series), rtol=1e-5)
-    # A fine-tuned ensemble fine-tunes again (its members are its layers).
-    for strategy in ("full", "gradual_unfreezing"):
-        tuned = again.finetune(series, epochs=1, test_size=30, strategy=strategy)
-        assert np.isfinite(tuned.forecast(series)).all()
-    with pytest.raises(ValueError, match="at least two"):
-        average_models([task.model])
 
 
 def test_text_classifier_auto_chooses_on_validation_texts(text_classifier_dir):

@@ -162,8 +162,7 @@ class Task:
     auto_candidates = ("gradual_unfreezing", "full", "random")
 
     def finetune_with_strategy(self, strategy, fit, score=None, metric=None,
-                               higher_is_better=True, on=None, refit=None, combine=None,
-                               seed=0):
+                               higher_is_better=True, on=None, refit=None, seed=0):
         """Trains with `strategy`; with `strategy="auto"`, with each of `auto_candidates`,
         keeping the one with the best validation score. A task's `finetune` calls this once
         it has split the user's data; the held-out test part must not reach `fit` or `score`.
@@ -189,9 +188,6 @@ class Task:
             refit: optional `refit(start, strategy) -> tuned`: trains the winner once more,
                 e.g. on training and validation data when the validation part was held out
                 only to choose.
-            combine: optional `combine([tuned, ...]) -> tuned`, for auto: the candidates
-                combined into one more candidate, `"ensemble"` (see
-                `auto_strategy.choose`); not with `refit`.
             seed: of `reinitialized`.
 
         Returns:
@@ -202,9 +198,6 @@ class Task:
         """
         from model_zoo.training import auto_strategy
 
-        if refit is not None and combine is not None:
-            raise ValueError("`refit` and `combine` do not go together: an ensemble's members "
-                             "would each need refitting.")
         if not auto_strategy.is_auto(strategy):
             tuned = fit(self, strategy)
             record = {"chosen": auto_strategy.strategy_name(strategy)}
@@ -218,7 +211,7 @@ class Task:
                      if not (self.random_init and name in ("random", "zero_shot"))]
             chosen, tuned, scores, seconds = auto_strategy.choose(
                 names, lambda name: fit(*self._auto_start(name, seed)), score,
-                higher_is_better, combine=combine)
+                higher_is_better)
             record = {"chosen": chosen, "candidates": scores, "metric": metric,
                       "higher_is_better": bool(higher_is_better), "on": on,
                       "seconds": seconds}

@@ -19,7 +19,6 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
 from model_zoo.models.copying import copy_model
-from model_zoo.models.ensemble import average_models
 from model_zoo.models.forecasting.baselines import seasonal_naive
 from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
@@ -209,9 +208,7 @@ class Forecaster(Task):
                 top), `"full"`, the same architecture from random weights (`"random"`) and
                 the published network untrained (`"zero_shot"`, its scaler refitted), and
                 keeps the one with the lowest MAE on the validation values (never the test
-                part), or the mean of their forecasts (`"ensemble"`, one model averaging
-                the networks: `model_zoo.models.ensemble`) where that is lower still; so it
-                takes about three times as long as one strategy. The scores
+                part); so it takes about three times as long as one strategy. The scores
                 and the choice are in `finetune_metrics["strategy"]`. Or one strategy:
                 `"gradual_unfreezing"`, `"full"`, or a strategy object.
             fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
@@ -261,19 +258,6 @@ class Forecaster(Task):
         preprocessing["season"] = season
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
 
-        def finish(model, stages):  # A trained network as a Forecaster, its alpha chosen.
-            tuned = Forecaster(model, {**preprocessing, "residual_weight": 1.0}, self.metadata)
-            weight, weights = tuned._choose_residual_weight(values, split)
-            tuned.preprocessing["residual_weight"] = weight
-            tuned.finetune_metrics = {"val_mae_scaled_before": before,
-                                      "val_mae_scaled_after": tuned._val_mae(scaled, split),
-                                      "train_values": int(split), "val_values": int(val_size),
-                                      "test_values": int(test_size), "stages": stages,
-                                      "residual_weight": {
-                                          "chosen": weight, "val_mae": weights,
-                                          "on": "the validation values, as the strategy"}}
-            return tuned
-
         def fit(start, strategy):  # One candidate: `start`'s network trained on `scaled`.
             keras.utils.set_random_seed(seed)
             train = windows_dataset(scaled, self.lookback, self.horizon, batch_size,
@@ -282,16 +266,22 @@ class Forecaster(Task):
             model = copy_model(start.model)
             history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
                                                  verbose=verbose)
-            return finish(model, len(history["stages"]))
-
-        def combine(members):  # The candidates' mean forecast (scaled), alpha chosen anew.
-            tuned = finish(average_models([m.model for m in members]), 0)
-            tuned.finetune_metrics["ensemble_members"] = len(members)
+            tuned = Forecaster(model, {**preprocessing, "residual_weight": 1.0}, self.metadata)
+            weight, weights = tuned._choose_residual_weight(values, split)
+            tuned.preprocessing["residual_weight"] = weight
+            tuned.finetune_metrics = {"val_mae_scaled_before": before,
+                                      "val_mae_scaled_after": tuned._val_mae(scaled, split),
+                                      "train_values": int(split), "val_values": int(val_size),
+                                      "test_values": int(test_size),
+                                      "stages": len(history["stages"]),
+                                      "residual_weight": {
+                                          "chosen": weight, "val_mae": weights,
+                                          "on": "the validation values, as the strategy"}}
             return tuned
 
         tuned = self.finetune_with_strategy(
             strategy, fit, lambda t: t.finetune_metrics["val_mae_scaled_after"],
-            metric="val_mae_scaled", higher_is_better=False, seed=seed, combine=combine,
+            metric="val_mae_scaled", higher_is_better=False, seed=seed,
             on=f"the last {val_size} values before any test part (validation), "
                f"{self.horizon} at a time from every origin")
         tuned.finetune_metrics["season"] = {"value": season, "from": season_from}

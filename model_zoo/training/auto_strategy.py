@@ -11,10 +11,7 @@ candidates (see `CANDIDATES`):
 - `"full"`: `FullFineTune` from the published weights;
 - `"random"`: the same architecture from random weights (`Task.reinitialized`), `"full"`;
 - `"zero_shot"`: no training at all (the published network with the preprocessing refitted to
-  the user's data), where that is meaningful (forecasting);
-- `"ensemble"`: the mean of every candidate above that scored (a task that can average its
-  networks passes `combine`: forecasting, `model_zoo.models.ensemble`), measured on the same
-  validation part as the others and kept only where it beats them all.
+  the user's data), where that is meaningful (forecasting).
 
 `Task.finetune_with_strategy` (in `model_zoo.tasks.base`) runs them; this module holds what
 needs no task: the names, the checks, the no-training strategy and the choice itself.
@@ -36,11 +33,7 @@ CANDIDATES = {
     "full": "every layer at once from the published weights",
     "random": "the same architecture trained from random weights, every layer",
     "zero_shot": "no training: the published weights, preprocessing refitted to your data",
-    "ensemble": "the mean of the other candidates' outputs",
 }
-
-#: The name of the combined candidate (see `choose`).
-ENSEMBLE = "ensemble"
 
 
 def is_auto(strategy):
@@ -80,7 +73,7 @@ def _finite(value):
     return value is not None and math.isfinite(value)
 
 
-def choose(names, fit, score, higher_is_better, combine=None):
+def choose(names, fit, score, higher_is_better):
     """Fits each candidate in turn and keeps the one with the best validation score.
 
     Args:
@@ -89,34 +82,22 @@ def choose(names, fit, score, higher_is_better, combine=None):
         score: `score(tuned) -> float`, the validation metric (NaN or None never wins, unless
             every candidate has one: then the first is kept).
         higher_is_better: whether a larger score is better.
-        combine: optional `combine([tuned, ...]) -> tuned task`, the candidates with a
-            finite score combined into one (e.g. their outputs averaged); with two or more
-            such candidates it is scored last, as `ENSEMBLE`, and wins only where it beats
-            every single candidate.
 
     Returns:
         `(name, tuned, scores, seconds)`: the winner, its fitted task, and every candidate's
         score (None where it was not finite) and training time in seconds.
     """
-    best = None
-    scores, seconds, fitted = {}, {}, {}
-
-    def consider(name, make):
-        nonlocal best
+    best = best_tuned = None
+    scores, seconds = {}, {}
+    for name in names:
         start = time.perf_counter()
-        fitted[name] = make()
-        value = score(fitted[name])
+        tuned = fit(name)
+        value = score(tuned)
         value = float(value) if _finite(value) else None
         seconds[name] = round(time.perf_counter() - start, 2)
         scores[name] = value
         if best is None or (value is not None and (
                 scores[best] is None
                 or (value > scores[best] if higher_is_better else value < scores[best]))):
-            best = name
-
-    for name in names:
-        consider(name, lambda: fit(name))
-    members = [fitted[name] for name in names if scores[name] is not None]
-    if combine is not None and len(members) >= 2:
-        consider(ENSEMBLE, lambda: combine(members))
-    return best, fitted[best], scores, seconds
+            best, best_tuned = name, tuned
+    return best, best_tuned, scores, seconds
