@@ -405,7 +405,9 @@ def evaluate_published(spec, limit=None, rtol=2e-3, atol=1e-6, log=None):
             f"Received: metrics {sorted(metadata.metrics)}"
         )
     recipe = get_recipe(metadata.recipe)
-    config = metadata.config["config"]
+    # Settings the recipe gained after this checkpoint was trained take their defaults (which
+    # keep the old behaviour: e.g. the speech recipe's `voices`, added with `@6`).
+    config = {**recipe.defaults, **metadata.config["config"]}
     log = log or (lambda line: None)
     started = time.monotonic()
     log(f"loading the data of recipe {recipe.name}")
