@@ -130,7 +130,8 @@ class SpeechData:
                                       num_mel_bins=config["num_mel_bins"])
         self.alphabet = CharAlphabet(ENGLISH_ALPHABET)
         self.real = asterisk_corpus()
-        self.voices = parse_voice_mix(config["voices"])
+        # Checked for installed engines only when clips are synthesised (`check_voices`).
+        self.voices = parse_voice_mix(config["voices"], installed=False)
         self.real_train = set_names(config["real_train"])
         self.real_test = set_names(config["real_test"], exclude=self.real_train)
         both = sorted(set(self.real_train) & set(self.real_test))

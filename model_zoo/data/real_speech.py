@@ -39,7 +39,6 @@ import numpy as np
 from model_zoo.data.audio import to_int16
 from model_zoo.data.cache import building, data_home, require_path
 from model_zoo.errors import InputError
-from model_zoo.optional import import_optional
 
 WARZONE_ARCHIVE = "/usr/share/games/warzone2100/base.wz"
 SAYTIME_SOUNDS = "/usr/share/saytime"
@@ -55,7 +54,7 @@ _WARZONE_TUTORIAL = re.compile(
 
 
 def _read(data_or_path, **kwargs):
-    soundfile = import_optional("soundfile", "speech", "Reading real speech clips")
+    import soundfile  # A core dependency (audio input), not an extra.
     source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
     samples, rate = soundfile.read(source, dtype="float32", **kwargs)
     return samples, int(rate)
@@ -199,7 +198,7 @@ def real_speech_folder(name):
     folder = os.path.join(data_home(), "speech", "real", f"{name}-v{_VERSION}")
     if os.path.isfile(os.path.join(folder, "clips.csv")):
         return folder
-    soundfile = import_optional("soundfile", "speech", "Writing real speech clips")
+    import soundfile
     with building(folder) as tmp:
         rows = []
         for clip, samples, rate, text, speaker in spec.reader():

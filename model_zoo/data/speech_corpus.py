@@ -481,11 +481,12 @@ def default_voice_mix():
     return {name: e.weight for name, e in ENGINES.items() if e.weight > 0 and name in available}
 
 
-def parse_voice_mix(spec):
+def parse_voice_mix(spec, installed=True):
     """`{engine: weight}` from `"espeak:0.4,piper:0.3"` (or a dict); "" is the default mix.
 
-    Every engine named must exist and be installed here, else one `InputError` says how to
-    get it.
+    Every engine named must exist and, with `installed=True`, be installed here, else one
+    `InputError` says how to get it (`installed=False` for work that synthesises nothing,
+    e.g. re-measuring a checkpoint on real clips).
     """
     if not spec:
         return default_voice_mix()
@@ -505,7 +506,7 @@ def parse_voice_mix(spec):
             or sum(mix.values()) <= 0):
         raise InputError(f"A voice mix names engines of {sorted(ENGINES)} with weights >= 0 "
                          f"(not all 0). Received: {spec!r}")
-    missing = sorted(set(mix) - available_engines())
+    missing = sorted(set(mix) - available_engines()) if installed else []
     if missing:
         raise InputError("Speech synthesiser not installed: " + "; ".join(
             f"{name} ({ENGINES[name].install})" for name in missing) + f". Received: {spec!r}")

@@ -180,13 +180,14 @@ def speech_recognition_graph(task, sample_format="float32"):
         recognize, inputs=inputs, outputs=outputs,
         example={"waveforms": waveforms, "lengths": lengths}, expected=numbers,
         # TFLite's RFFT2D is less exact than TensorFlow's FFT: the normalised log-mel frames
-        # differ by up to ~3e-3, the probabilities by up to ~1e-3 (labels: equal).
-        tolerance={"probabilities": 2e-3},
+        # differ by up to ~3e-3, the probabilities by up to ~1e-3 with `@5`, ~3.1e-3 with
+        # `@6` from 16-bit PCM (labels: equal; `label_ids` are checked exactly).
+        tolerance={"probabilities": 5e-3},
         notes=["TFLite's builtin ops hold the front end and the model but not the joining "
                "of characters into strings, so the TFLite model returns the greedy decoding's "
                "`label_ids` and the `probabilities`, not `transcripts`. " + steps_note,
                "Its STFT runs on TFLite's RFFT2D, a little less exact than TensorFlow's FFT: "
-               "its probabilities are within 2e-3 of the SavedModel's on the example batch "
+               "its probabilities are within 5e-3 of the SavedModel's on the example batch "
                "(the label ids equal), as the check below records."],
         assets={ALPHABET_FILE: alphabet_json(characters, rate)})
     return ServingGraph(
