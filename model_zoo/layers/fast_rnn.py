@@ -16,6 +16,9 @@ in small per-step matmuls. Neither Keras nor TensorFlow ships a working CPU-fuse
   inference, where no tape records, runs a forward without saved activations, uncompiled
   (faster than XLA there, see `_XLA_PARTS`).
 
+With `MODEL_ZOO_DNNL_RNN=1` and the kernel built (`make setup`), unmasked sequences run through
+oneDNN's fused LSTM/GRU primitives instead (a compiled TensorFlow op; off by default, see below).
+
 Weights, constructor arguments and config are those of `keras.layers.LSTM`/`GRU`, so weights
 transfer with `set_weights` and `.keras` files reload (with `model_zoo.layers` imported).
 Everywhere the fused path does not apply (JAX or torch backend, a visible GPU where cuDNN runs,
@@ -313,10 +316,98 @@ def _recording(tensors):
         return True
 
 
+# --------------------------------------------------------------------------------------------
+# The compiled oneDNN kernel (kernels/dnnl_rnn.cc, built by scripts/build_dnnl_rnn.sh during
+# `make setup`): oneDNN's own fused LSTM / linear-before-reset GRU, forward and backward, for
+# unmasked sequences outside XLA (masks, which oneDNN's RNN primitives do not take, and
+# XLA-compiled callers keep the TensorFlow loop above). Off unless MODEL_ZOO_DNNL_RNN=1: on a
+# 2-core EPYC the bare kernel beat the loop (LSTM inference 67-89% of peak against 30-50%),
+# but inside Keras models (`make bench`, column zoo-dnnl) it trained slower than the loop and
+# its inference gain varied from run to run; single steps cost 1.6x. See README, Benchmarks.
+
+_DNNL_LIBRARY = os.path.join(os.path.dirname(__file__), "kernels", "_dnnl_rnn.so")
+
+
+def _dnnl_ops():
+    """(the loaded op module or None, why not). The variable is read at every trace."""
+    if os.environ.get("MODEL_ZOO_DNNL_RNN", "0") != "1":
+        return None, "oneDNN kernel off (MODEL_ZOO_DNNL_RNN=1 turns it on)"
+    return _dnnl_library()
+
+
+@functools.lru_cache(maxsize=None)
+def _dnnl_library():
+    if not os.path.exists(_DNNL_LIBRARY):
+        return None, "oneDNN kernel not built (scripts/build_dnnl_rnn.sh)"
+    import tensorflow as tf
+
+    try:
+        return tf.load_op_library(_DNNL_LIBRARY), None
+    except Exception as err:  # a library built against another TensorFlow, a missing libdnnl
+        return None, f"oneDNN kernel does not load ({type(err).__name__}: {err})"
+
+
+def dnnl_kernel_reason():
+    """`None` when the fused path runs the compiled oneDNN kernel, otherwise why it does not."""
+    return _dnnl_ops()[1]
+
+
+def _in_xla():
+    """Whether ops are being traced into an XLA cluster (custom ops have no XLA kernel)."""
+    import tensorflow as tf
+
+    try:
+        from tensorflow.python.ops import control_flow_util
+
+        return control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+    except Exception:  # a private API: if it moves, assume XLA and keep the TF loop
+        return True
+
+
+def _dnnl_bias(tf, cell_name, bias, units):
+    """Keras's bias in oneDNN's: LSTM as is; GRU (2, 3H) -> [b_z, b_r, b_h input, b_h rec]."""
+    if cell_name == "lstm":
+        return bias
+    b = tf.reshape(bias, [2, -1])
+    return tf.concat([b[0, :2 * units] + b[1, :2 * units], b[0, 2 * units:],
+                      b[1, 2 * units:]], axis=0)
+
+
+def _dnnl_rnn(cell_name, x, kernel, rkernel, bias, init, need_seq):
+    """`_fused_rnn` on the oneDNN kernel (no mask), differentiable."""
+    import tensorflow as tf
+
+    ops = _dnnl_ops()[0]
+    forward, backward = ((ops.zoo_dnnl_lstm, ops.zoo_dnnl_lstm_grad) if cell_name == "lstm"
+                         else (ops.zoo_dnnl_gru, ops.zoo_dnnl_gru_grad))
+    bias = _dnnl_bias(tf, cell_name, bias, tf.shape(rkernel)[0])
+    init = tuple(init)
+    if not _recording([x, kernel, rkernel, bias, *init]):
+        y, *final, _ = forward(x, kernel, rkernel, bias, *init, training=False)
+        return (y if need_seq else None), tuple(final)
+
+    @tf.custom_gradient
+    def fused(x, kernel, rkernel, bias, *init):
+        y, *final, workspace = forward(x, kernel, rkernel, bias, *init, training=True)
+
+        def grad(d_y, *d_final):
+            d_y = tf.zeros_like(y) if d_y is None else d_y
+            d_final = [tf.zeros_like(s) if d is None else d for d, s in zip(d_final, final)]
+            return tuple(backward(x, kernel, rkernel, bias, *init, y, *final, workspace, d_y,
+                                  *d_final))
+
+        return (y, *final), grad
+
+    y, *final = fused(x, kernel, rkernel, bias, *init)
+    return y, tuple(final)
+
+
 def _fused_rnn(cell_name, x, kernel, rkernel, bias, mask, init, need_seq):
     """Returns (h sequence or None, final states) of the fused loop, differentiable."""
     import tensorflow as tf
 
+    if mask is None and _dnnl_ops()[0] is not None and not _in_xla():
+        return _dnnl_rnn(cell_name, x, kernel, rkernel, bias, init, need_seq)
     math = _MATH[cell_name]
     init = tuple(init)
     if not _recording([x, kernel, rkernel, bias, *init]):
