@@ -44,28 +44,25 @@ def kernel(request, monkeypatch):
             pytest.skip(reason)
     else:
         monkeypatch.setenv("MODEL_ZOO_DNNL_RNN", "0")
-    calls = []
-    original = fast_rnn._dnnl_rnn
-
-    def spy(*args, **kwargs):
-        calls.append(args[0])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(fast_rnn, "_dnnl_rnn", spy)
-    return request.param, calls
+    return request.param, _spy(monkeypatch, "_dnnl_rnn")
 
 
 @pytest.fixture
 def fused_calls(monkeypatch):
     """Counts the calls of the fused loop, to tell it from Keras's fallback."""
+    return _spy(monkeypatch, "_fused_rnn")
+
+
+def _spy(monkeypatch, name):
+    """The list of the cell names `fast_rnn.<name>` is called with from now on."""
     calls = []
-    original = fast_rnn._fused_rnn
+    original = getattr(fast_rnn, name)
 
     def spy(*args, **kwargs):
         calls.append(args[0])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(fast_rnn, "_fused_rnn", spy)
+    monkeypatch.setattr(fast_rnn, name, spy)
     return calls
 
 
