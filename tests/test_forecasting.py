@@ -326,6 +326,32 @@ def test_where_seasonal_naive_is_perfect_alpha_is_zero(tiny_forecaster_dir):
         rows["baseline"]["mase"]
 
 
+def test_the_checkpoints_own_season_is_a_second_baseline_where_it_differs(tiny_forecaster_dir):
+    """The user's season (4, given) is not the checkpoint's (12): seasonal naive at lag 12 is
+    a second baseline on the same MASE scale (lag 4's), and the strongest baseline decides."""
+    from model_zoo.comparison import strongest_baseline
+    from model_zoo.models.forecasting.baselines import seasonal_naive
+
+    series = seasonal_series(150, season=12, seed=1)
+    tuned = model_zoo.finetune(tiny_forecaster_dir, series, season=4, epochs=1, test_size=30,
+                               strategy="full")
+    record = tuned.finetune_metrics["comparison"]
+    assert tuned.season == 4 and record["baselines"] == ["baseline", "baseline (lag 12)"]
+    assert "lag 12" in record["models"]["baseline (lag 12)"]
+    origins = range(120, 145, 6)  # the test part's 30 values, a horizon (6) at a time
+    truth = np.stack([series[t:t + 6] for t in origins])
+    lag12 = np.stack([seasonal_naive(series[:t], 6, 12) for t in origins])
+    expected = forecast_metrics(truth, lag12, mase_scale(series[:120], 4))["mase"]
+    assert record["rows"]["baseline (lag 12)"]["mase"] == pytest.approx(expected, rel=1e-9)
+    # A series of season 12 read with lag 4: lag 12 is the stronger baseline, and it decides.
+    assert record["rows"]["baseline (lag 12)"]["mase"] < record["rows"]["baseline"]["mase"]
+    assert strongest_baseline(record) == "baseline (lag 12)"
+    # Where the seasons agree, one baseline.
+    same = model_zoo.finetune(tiny_forecaster_dir, series, season=12, epochs=1, test_size=30,
+                              strategy="full").finetune_metrics["comparison"]
+    assert same["baselines"] == ["baseline"]
+
+
 def test_from_scratch_uses_the_recipe_schedule_of_the_checkpoint():
     from model_zoo.registry import default_registry
     from model_zoo.training.finetune import RecipeSchedule

@@ -298,7 +298,7 @@ class Forecaster(Task):
         fine-tuned model, this model with the fine-tuned scaler (refitted to the user's
         training values) and seasonal naive, all with the fine-tuned model's season (the
         zero-shot model with this model's own residual weight, not the one chosen for
-        `tuned`)."""
+        `tuned`); and seasonal naive at this model's own season where that differs."""
         test_size = test.size - train.size
         zero_shot = Forecaster(self.model, {**tuned.preprocessing,
                                             "residual_weight": self.residual_weight})
@@ -309,12 +309,22 @@ class Forecaster(Task):
         truth = np.stack([test[t:t + tuned.horizon] for t in origins])
         naive = np.stack([seasonal_naive(test[:t], tuned.horizon, tuned.season)
                           for t in origins])
-        rows["baseline"] = forecast_metrics(truth, naive, mase_scale(train, tuned.season))
-        for values in rows.values():
-            values["origins"] = len(origins)
+        scale = mase_scale(train, tuned.season)
+        rows["baseline"] = forecast_metrics(truth, naive, scale)
         models = {"fine-tuned": f"{self.name} fine-tuned",
                   "zero-shot": f"{self.name}, scaler refitted to your training values",
                   "baseline": f"seasonal naive (lag {tuned.season})"}
+        # Where the season read from the user's values is not the checkpoint's own (no season
+        # detected on a weekly series, say), seasonal naive at the checkpoint's season is a
+        # second baseline, on the same MASE scale: it is what a user of a weekly model would
+        # try first (fpp3's us_gasoline: no season detected, lag 52 the stronger baseline).
+        if self.season != tuned.season and self.season <= train.size:
+            other = f"baseline (lag {self.season})"
+            rows[other] = forecast_metrics(truth, np.stack(
+                [seasonal_naive(test[:t], tuned.horizon, self.season) for t in origins]), scale)
+            models[other] = f"seasonal naive (lag {self.season}, {self.name}'s own season)"
+        for values in rows.values():
+            values["origins"] = len(origins)
         return rows, models, {}
 
     #: The residual weights (alpha) `finetune` chooses among; 0 is seasonal naive itself.
