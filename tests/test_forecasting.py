@@ -336,7 +336,8 @@ def test_the_checkpoints_own_season_is_a_second_baseline_where_it_differs(tiny_f
     tuned = model_zoo.finetune(tiny_forecaster_dir, series, season=4, epochs=1, test_size=30,
                                strategy="full")
     record = tuned.finetune_metrics["comparison"]
-    assert tuned.season == 4 and record["baselines"] == ["baseline", "baseline (lag 12)"]
+    assert tuned.season == 4
+    assert record["baselines"] == ["baseline", "baseline (lag 12)", "baseline (ETS)"]
     assert "lag 12" in record["models"]["baseline (lag 12)"]
     origins = range(120, 145, 6)  # the test part's 30 values, a horizon (6) at a time
     truth = np.stack([series[t:t + 6] for t in origins])
@@ -345,11 +346,33 @@ def test_the_checkpoints_own_season_is_a_second_baseline_where_it_differs(tiny_f
     assert record["rows"]["baseline (lag 12)"]["mase"] == pytest.approx(expected, rel=1e-9)
     # A series of season 12 read with lag 4: lag 12 is the stronger baseline, and it decides.
     assert record["rows"]["baseline (lag 12)"]["mase"] < record["rows"]["baseline"]["mase"]
-    assert strongest_baseline(record) == "baseline (lag 12)"
-    # Where the seasons agree, one baseline.
+    assert strongest_baseline(record) in ("baseline (lag 12)", "baseline (ETS)")
+    # Where the seasons agree, seasonal naive and ETS.
     same = model_zoo.finetune(tiny_forecaster_dir, series, season=12, epochs=1, test_size=30,
                               strategy="full").finetune_metrics["comparison"]
-    assert same["baselines"] == ["baseline"]
+    assert same["baselines"] == ["baseline", "baseline (ETS)"]
+
+
+def test_ets_is_a_baseline_of_every_forecaster_fine_tune(tiny_forecaster_dir):
+    """ETS fitted on the values the fine-tune saw, re-filtered up to each test origin with its
+    parameters fixed: on a clean trend plus season it is near perfect, and it decides."""
+    from model_zoo.comparison import strongest_baseline
+    from model_zoo.models.forecasting.baselines import ets_forecaster
+
+    t = np.arange(150)
+    series = 100 + 0.5 * t + 10 * np.sin(2 * np.pi * t / 12)
+    record = model_zoo.finetune(tiny_forecaster_dir, series, season=12, epochs=1, test_size=30,
+                                strategy="full").finetune_metrics["comparison"]
+    ets, label = ets_forecaster(series[:120], 12)
+    origins = range(120, 145, 6)
+    truth = np.stack([series[t:t + 6] for t in origins])
+    expected = forecast_metrics(truth, np.stack([ets(series[:t], 6) for t in origins]),
+                                mase_scale(series[:120], 12))
+    assert record["rows"]["baseline (ETS)"]["mase"] == pytest.approx(expected["mase"], rel=1e-6)
+    assert record["models"]["baseline (ETS)"].startswith(label)
+    # Seasonal naive misses the trend (MASE 1 in-sample); ETS follows it.
+    assert record["rows"]["baseline (ETS)"]["mase"] < 0.1 < record["rows"]["baseline"]["mase"]
+    assert strongest_baseline(record) == "baseline (ETS)"
 
 
 def test_from_scratch_uses_the_recipe_schedule_of_the_checkpoint():

@@ -19,7 +19,7 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
 from model_zoo.models.copying import copy_model
-from model_zoo.models.forecasting.baselines import seasonal_naive
+from model_zoo.models.forecasting.baselines import ets_forecaster, seasonal_naive
 from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy
@@ -298,7 +298,7 @@ class Forecaster(Task):
         fine-tuned model, this model with the fine-tuned scaler (refitted to the user's
         training values) and seasonal naive, all with the fine-tuned model's season (the
         zero-shot model with this model's own residual weight, not the one chosen for
-        `tuned`); and seasonal naive at this model's own season where that differs."""
+        `tuned`); seasonal naive at this model's own season where that differs; and ETS."""
         test_size = test.size - train.size
         zero_shot = Forecaster(self.model, {**tuned.preprocessing,
                                             "residual_weight": self.residual_weight})
@@ -323,9 +323,20 @@ class Forecaster(Task):
             rows[other] = forecast_metrics(truth, np.stack(
                 [seasonal_naive(test[:t], tuned.horizon, self.season) for t in origins]), scale)
             models[other] = f"seasonal naive (lag {self.season}, {self.name}'s own season)"
+        # ETS, the other one-line baseline of forecasting (statsmodels: additive errors, the
+        # trend and season forms chosen by AIC), fitted on the values the fine-tune saw and
+        # re-filtered up to each origin with its parameters fixed.
+        skipped = {}
+        ets, label = ets_forecaster(np.asarray(train, "float64"), tuned.season)
+        if ets is None:
+            skipped["baseline (ETS)"] = "no ETS form could be fitted to the training values"
+        else:
+            rows["baseline (ETS)"] = forecast_metrics(truth, np.stack(
+                [ets(test[:t], tuned.horizon) for t in origins]), scale)
+            models["baseline (ETS)"] = f"{label} (statsmodels; form by lowest AIC)"
         for values in rows.values():
             values["origins"] = len(origins)
-        return rows, models, {}
+        return rows, models, skipped
 
     #: The residual weights (alpha) `finetune` chooses among; 0 is seasonal naive itself.
     residual_weights = (0.0, 0.25, 0.5, 0.75, 1.0)

@@ -38,7 +38,7 @@ def ets_forecaster(fit_values, season):
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     positive = bool((fit_values > 0).all())
-    seasonal_options = [None, "add"] + (["mul"] if positive else [])
+    seasonal_options = [None] + ((["add"] + (["mul"] if positive else [])) if season > 1 else [])
     trend_options = [(None, False), ("add", False), ("add", True)]
     best = None
     ctx = _quiet()
