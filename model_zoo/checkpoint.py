@@ -29,10 +29,12 @@ from model_zoo.version import __version__
 
 
 def framework_versions():
+    """Versions of what trained a checkpoint, its Keras backend and the machine (`hardware`)."""
     import keras
 
     versions = {"keras": keras.__version__, "python": platform.python_version(),
-                "model_zoo": __version__, "backend": keras.backend.backend()}
+                "model_zoo": __version__, "backend": keras.backend.backend(),
+                "hardware": hardware()}
     try:
         import tensorflow as tf
 
@@ -40,6 +42,46 @@ def framework_versions():
     except ImportError:  # pragma: no cover - TF is a dependency, but a JAX-only user may lack it.
         pass
     return versions
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:  # Not Linux.
+        pass
+    return platform.processor() or platform.machine()
+
+
+def hardware():
+    """The machine as the training saw it: `{"cpu": model, "cpus": logical CPUs this process
+    may use, "accelerators": [the GPUs the Keras backend sees]}` (a published checkpoint
+    records where its numbers and timings come from)."""
+    import keras
+
+    backend, accelerators = keras.backend.backend(), []
+    try:
+        if backend == "tensorflow":
+            import tensorflow as tf
+
+            details = tf.config.experimental.get_device_details
+            accelerators = [details(d).get("device_name", d.name)
+                            for d in tf.config.list_physical_devices("GPU")]
+        elif backend == "jax":
+            import jax
+
+            accelerators = [d.device_kind for d in jax.devices() if d.platform != "cpu"]
+        elif backend == "torch":
+            import torch
+
+            accelerators = [torch.cuda.get_device_name(i)
+                            for i in range(torch.cuda.device_count())]
+    except Exception:  # A broken driver must not stop a checkpoint from being saved.
+        accelerators = ["unknown (the backend could not list its devices)"]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": _cpu_model(), "cpus": cpus, "accelerators": accelerators}
 
 
 def count_params(model):
@@ -254,8 +296,13 @@ def model_card(metadata):
         f"| checkpoint license | {m.license} |",
         f"| recipe | `{m.recipe}` |",
         f"| created | {m.created} |",
-        "",
     ]
+    machine = (m.framework or {}).get("hardware")
+    if machine:  # Recorded since 2026-12-04.
+        devices = ", ".join(machine["accelerators"]) or "no accelerator"
+        lines.append(f"| trained on | {machine['cpu']}, {machine['cpus']} CPUs, {devices}; "
+                     f"Keras {m.framework.get('keras')} on {m.framework.get('backend')} |")
+    lines.append("")
     lines += ["## Intended use and limitations", ""]
     if parent:
         lines += [f"This checkpoint is `{parent}` fine-tuned on user data. The notes below were "

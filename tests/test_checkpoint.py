@@ -35,6 +35,10 @@ def test_write_and_read_back(tmp_path):
                                "preprocessing.json"}
     verify_files(target, meta.files)
     assert meta.framework["keras"] == keras.__version__ and meta.created
+    machine = meta.framework["hardware"]  # Where the numbers and timings come from.
+    assert machine["cpus"] >= 1 and machine["cpu"] and isinstance(machine["accelerators"], list)
+    with open(os.path.join(target, "README.md"), encoding="utf-8") as f:
+        assert f"| trained on | {machine['cpu']}, {machine['cpus']} CPUs" in f.read()
     restored, preprocessing, meta2 = read_checkpoint(target)
     assert preprocessing == {"a": 1} and meta2.version == 3
     x = np.ones((2, 4, 2), "float32")

@@ -1,5 +1,7 @@
 """The forecasting pipeline, task and fine-tuning: shapes, scaling, metrics, bad inputs."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -262,29 +264,75 @@ def test_alpha_zero_is_seasonal_naive_exactly_and_alpha_blends(tiny_forecaster_d
     np.testing.assert_allclose(long[6:], half.forecast(np.r_[series, long[:6]]), rtol=1e-9)
 
 
+def test_an_ets_anchor_blends_as_seasonal_naive_does_and_is_not_exported(tiny_forecaster_dir):
+    """With an ETS anchor (fitted by `fit_ets`, stored as JSON), alpha 0 is ETS re-filtered
+    over the history, alpha 0.5 the midpoint of ETS and the network, and a later block reads
+    the blended values before it; the fixed-window graph export refuses it."""
+    from model_zoo.export import serving_graph
+    from model_zoo.models.forecasting.baselines import ets_forecast, fit_ets
+    from model_zoo.tasks.forecasting import Forecaster
+
+    task = model_zoo.load(tiny_forecaster_dir)
+    series = seasonal_series(96, seed=2) * 3 + 500
+    fitted = json.loads(json.dumps(fit_ets(series[:80], 12)))
+    anchored = {**task.preprocessing, "anchor": {"kind": "ets", **fitted}}
+    ets = Forecaster(task.model, {**anchored, "residual_weight": 0.0})
+    assert ets.anchor_name == fitted["label"] and fitted["label"].startswith("ETS(")
+    np.testing.assert_allclose(ets.forecast(series, 15), ets_forecast(fitted, series, 15),
+                               rtol=1e-9)
+    half = Forecaster(task.model, {**anchored, "residual_weight": 0.5})
+    first = ets_forecast(fitted, series, 6)
+    np.testing.assert_allclose(half.forecast(series),
+                               first + 0.5 * (task.forecast(series) - first), rtol=1e-9)
+    long = half.forecast(series, 12)
+    np.testing.assert_allclose(long[6:], half.forecast(np.r_[series, long[:6]]), rtol=1e-9)
+    # alpha 1 is the network alone: the anchor is not read.
+    np.testing.assert_array_equal(Forecaster(task.model, {**anchored, "residual_weight": 1.0})
+                                  .forecast(series, 15), task.forecast(series, 15))
+    with pytest.raises(InputError, match="ETS"):
+        serving_graph(half)
+
+
 def test_alpha_is_chosen_on_validation_only_and_survives_save_load(tiny_forecaster_dir,
                                                                    tmp_path):
-    from model_zoo.models.forecasting.baselines import seasonal_naive
+    from model_zoo.models.forecasting.baselines import ets_forecaster, fit_ets, seasonal_naive
 
     series = seasonal_series(150, seed=3) * 3 + 500
     out = str(tmp_path / "mine")
     tuned = model_zoo.finetune(tiny_forecaster_dir, series, out=out, epochs=1, test_size=30,
                                strategy="full")
     record = tuned.finetune_metrics["residual_weight"]
-    scores = record["val_mae"]
-    assert set(scores) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
-    alpha = record["chosen"]
-    assert tuned.residual_weight == alpha == float(min(scores, key=scores.get))
-    # The scores are the MAE of every validation origin's forecast: for alpha 0 seasonal
-    # naive's, by hand (the 30 validation values are [90, 120); the test part starts at 120).
+    # Two anchors, seasonal naive and ETS fitted on the 90 training values, each with every
+    # alpha; the chosen pair has the lowest validation MAE of all ten.
+    ets, label = ets_forecaster(series[:90], 12)
+    anchors = record["anchors"]
+    assert list(anchors) == ["seasonal naive (lag 12)", label]
+    for scores in anchors.values():
+        assert set(scores) == {"0.0", "0.25", "0.5", "0.75", "1.0"}
+    alpha, best = record["chosen"], min(
+        (mae, float(alpha), name) for name, scores in anchors.items()
+        for alpha, mae in scores.items())
+    assert (alpha, record["anchor"]) == best[1:] and record["val_mae"] == anchors[best[2]]
+    assert tuned.residual_weight == alpha
+    # Here ETS wins validation; the anchor kept is then refitted on all 120 values before the
+    # test part, as the comparison's ETS baseline is.
+    assert record["anchor"] == label and alpha < 1
+    assert tuned.anchor == json.loads(json.dumps({"kind": "ets", **fit_ets(series[:120], 12)}))
+    assert record["anchor_refitted"].endswith("on all 120 values before the test part")
+    # The scores are the MAE of every validation origin's forecast: for alpha 0 the anchor's,
+    # by hand (the 30 validation values are [90, 120); the test part starts at 120).
     assert tuned.finetune_metrics["val_values"] == 30
-    naive_errors = [np.abs(series[t:t + 6] - seasonal_naive(series[:t], 6, 12))
-                    for t in range(90, 115)]
-    assert scores["0.0"] == pytest.approx(np.mean(naive_errors), rel=1e-12)
-    # ... and for alpha 1 the network's own.
+    origins = range(90, 115)
+    for name, anchor in (("seasonal naive (lag 12)", lambda h: seasonal_naive(h, 6, 12)),
+                         (label, lambda h: ets(h, 6))):
+        errors = [np.abs(series[t:t + 6] - anchor(series[:t])) for t in origins]
+        assert anchors[name]["0.0"] == pytest.approx(np.mean(errors), rel=1e-9)
+    # ... and for alpha 1 the network's own, whatever the anchor.
     network = _with_weight(tuned, 1.0)
-    errors = [np.abs(series[t:t + 6] - network.forecast(series[:t])) for t in range(90, 115)]
-    assert scores["1.0"] == pytest.approx(np.mean(errors), rel=1e-6)
+    errors = [np.abs(series[t:t + 6] - network.forecast(series[:t])) for t in origins]
+    for scores in anchors.values():
+        assert scores["1.0"] == pytest.approx(np.mean(errors), rel=1e-6)
+    scores = record["val_mae"]
     # The comparison's fine-tuned row uses alpha.
     comparison = tuned.finetune_metrics["comparison"]
     assert comparison["rows"]["fine-tuned"]["mase"] == pytest.approx(
@@ -292,6 +340,7 @@ def test_alpha_is_chosen_on_validation_only_and_survives_save_load(tiny_forecast
     # Saved in the preprocessing: reloaded, the same alpha and the same forecasts.
     reloaded = model_zoo.load(out)
     assert reloaded.preprocessing["residual_weight"] == alpha
+    assert reloaded.anchor == tuned.anchor
     np.testing.assert_allclose(reloaded.forecast(series, 15), tuned.forecast(series, 15),
                                rtol=1e-6)
     # Another test part, the same training and validation values: the same alpha and scores.

@@ -3,6 +3,7 @@
 import numpy as np
 
 from model_zoo import limits
+from model_zoo.errors import InputError
 from model_zoo.export.base import ServingGraph, exporter
 
 
@@ -14,7 +15,9 @@ def forecasting_graph(task, horizon=None):
     log-scaled forecaster needs them positive); the graph scales them with the checkpoint's
     scaler, runs the network `horizon / task.horizon` times (rounded up: forecasts are fed
     back in, as `forecast` does), applies the residual weight toward seasonal naive of a
-    fine-tuned forecaster, and returns the forecasts in the series' units.
+    fine-tuned forecaster, and returns the forecasts in the series' units. A forecaster whose
+    residual weight shrinks toward ETS is refused (`InputError`): ETS re-filters the whole
+    history.
 
     Args:
         task: a `Forecaster`.
@@ -23,6 +26,13 @@ def forecasting_graph(task, horizon=None):
     """
     import tensorflow as tf
 
+    if task.anchor is not None and task.residual_weight != 1.0:
+        raise InputError(
+            f"This forecaster blends its network with {task.anchor_name} (residual weight "
+            f"{task.residual_weight}), which re-filters an ETS model over each whole history "
+            "with statsmodels: a graph over a fixed window cannot hold that. Serve it from "
+            "Python (`model-zoo serve`, `forecast`) instead. Received: anchor "
+            f"{task.anchor_name}")
     horizon = task.horizon if horizon is None else limits.positive_int(horizon, "horizon")
     limits.check("horizon", horizon, "`horizon`")
     scaler, span, weight = task.scaler, task.history_needed, task.residual_weight

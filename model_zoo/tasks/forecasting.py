@@ -19,7 +19,12 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.forecasting import forecast_metrics, mase_scale
 from model_zoo.models import forecasting as _layers  # noqa: F401  (registers custom layers)
 from model_zoo.models.copying import copy_model
-from model_zoo.models.forecasting.baselines import ets_forecaster, seasonal_naive
+from model_zoo.models.forecasting.baselines import (
+    ets_forecast,
+    ets_forecaster,
+    fit_ets,
+    seasonal_naive,
+)
 from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
 from model_zoo.training.auto_strategy import check_strategy
@@ -32,7 +37,8 @@ class Forecaster(Task):
 
     Its preprocessing state holds `lookback` (values read), `horizon` (values forecast per
     call), `season`, `frequency`, the `scaler` fitted on the training series and, once
-    fine-tuned, `residual_weight` (see the property; absent means 1).
+    fine-tuned, `residual_weight` and perhaps `anchor` (see the properties; absent means the
+    network's own forecast).
 
     Example:
     >>> forecaster = model_zoo.load("forecast_lstm_airline")
@@ -57,10 +63,25 @@ class Forecaster(Task):
 
     @property
     def residual_weight(self):
-        """alpha in `forecast = naive + alpha * (network - naive)`, `naive` the seasonal-naive
-        forecast (lag `season`): 1 is the network's own forecast (checkpoints without the
-        key), 0 exactly seasonal naive. `finetune` chooses it on the validation values."""
+        """alpha in `forecast = anchor + alpha * (network - anchor)`, `anchor` the forecast of
+        the classical model `anchor` names (seasonal naive by default): 1 is the network's own
+        forecast (checkpoints without the key), 0 exactly the anchor. `finetune` chooses it on
+        the validation values."""
         return float(self.preprocessing.get("residual_weight", 1.0))
+
+    @property
+    def anchor(self):
+        """The classical model a `residual_weight` below 1 shrinks toward: None for seasonal
+        naive at lag `season` (checkpoints without the key), or an ETS model that `finetune`
+        fitted on the user's training values, `{"kind": "ets", "form", "params", "label"}`
+        (`models.forecasting.baselines.fit_ets`), re-filtered over each history with its
+        parameters fixed (which needs statsmodels, of the `train` extra)."""
+        return self.preprocessing.get("anchor")
+
+    @property
+    def anchor_name(self):
+        anchor = self.anchor
+        return f"seasonal naive (lag {self.season})" if anchor is None else anchor["label"]
 
     @property
     def history_needed(self):
@@ -79,27 +100,41 @@ class Forecaster(Task):
         """Forecasts of `horizon` values from each origin `t`, using only `values[:t]`.
 
         The network forecasts `self.horizon` values at a time (recursively beyond); with a
-        `residual_weight` alpha below 1 each block is `naive + alpha * (network - naive)` in
-        the series' units, so alpha = 0 is exactly seasonal naive (the network is not run).
+        `residual_weight` alpha below 1 each block is `anchor + alpha * (network - anchor)`
+        in the series' units, the anchor's block read from the values before it (forecast
+        ones included), so alpha = 0 is exactly the anchor (the network is not run).
         """
         horizon = horizon or self.horizon
         values = np.asarray(values, dtype="float64")
         weight = self.residual_weight
         if weight == 0.0:
-            return np.stack([seasonal_naive(values[:t], horizon, self.season) for t in origins])
+            return self._anchor_forecasts(values, origins, horizon)
         scaler, span = self.scaler, self.history_needed
         raw = np.stack([values[t - span:t] for t in origins])
         scaled = scaler.scale(raw)
         while scaled.shape[1] < span + horizon:  # Recursive beyond the model's own horizon.
             block = self._predict_scaled(scaled[:, -self.lookback:, None])
             if weight != 1.0:
-                naive = seasonal_naive(raw, self.horizon, self.season)
-                raw = np.concatenate([raw, naive + weight * (scaler.unscale(block) - naive)], 1)
+                base = self._anchor_forecasts(values, origins, self.horizon, raw[:, span:])
+                raw = np.concatenate([raw, base + weight * (scaler.unscale(block) - base)], 1)
                 block = scaler.scale(raw[:, -self.horizon:])
             scaled = np.concatenate([scaled, block], 1)
         if weight != 1.0:
             return raw[:, span:span + horizon]
         return scaler.unscale(scaled[:, span:span + horizon])
+
+    def _anchor_forecasts(self, values, origins, horizon, forecast=None):
+        """The anchor's `horizon` values from each origin `t`, reading `values[:t]` followed by
+        that origin's row of `forecast` (values forecast so far, if any)."""
+        anchor = self.anchor
+
+        def one(history):
+            if anchor is None:
+                return seasonal_naive(history, horizon, self.season)
+            return ets_forecast(anchor, history, horizon)
+
+        rows = forecast if forecast is not None else [()] * len(origins)
+        return np.stack([one(np.r_[values[:t], row]) for t, row in zip(origins, rows)])
 
     def forecast(self, series, horizon=None, fill_missing=None):
         """Forecasts the next `horizon` values of `series`.
@@ -187,12 +222,15 @@ class Forecaster(Task):
 
         The scaler is refitted on the new series; the network keeps its shape (lookback,
         horizon). By default (`strategy="auto"`) the strategy is chosen on the validation
-        values: see `strategy`. Then the residual weight alpha is chosen on the same
-        validation values among `residual_weights` (0, 0.25, ..., 1): the forecasts are
-        `seasonal naive + alpha * (network - seasonal naive)`, alpha = 0 being seasonal naive
-        itself, so on the validation values the fine-tuned model is never worse than seasonal
-        naive. It is stored in the preprocessing (`residual_weight`);
-        `finetune_metrics["residual_weight"]` has every alpha's validation MAE.
+        values: see `strategy`. Then an anchor and the residual weight alpha are chosen on
+        the same validation values: the forecasts are `anchor + alpha * (network - anchor)`,
+        alpha among `residual_weights` (0, 0.25, ..., 1), the anchor seasonal naive or ETS
+        fitted on the training values (statsmodels auto-ETS, as the comparison's baseline);
+        alpha = 0 is the anchor itself, so on the validation values the fine-tuned model is
+        never worse than seasonal naive or ETS. An ETS anchor is then refitted (form and
+        parameters) on all the values before the test part. Both are stored in the preprocessing
+        (`residual_weight`, `anchor`); `finetune_metrics["residual_weight"]` has every
+        anchor's and alpha's validation MAE.
 
         Args:
             data: the series: list/array/pandas Series, or a CSV path with `column=`.
@@ -254,9 +292,11 @@ class Forecaster(Task):
         scaler = StandardScaler.fit(values[:split], self.scaler.transform)
         scaled = scaler.scale(values)
         preprocessing = json.loads(json.dumps(self.preprocessing))
+        preprocessing.pop("anchor", None)  # Chosen again below, with the residual weight.
         preprocessing["scaler"] = scaler.to_dict()
         preprocessing["season"] = season
         before = Forecaster(self.model, preprocessing)._val_mae(scaled, split)
+        anchors = Forecaster(self.model, preprocessing)._anchor_candidates(values, split)
 
         def fit(start, strategy):  # One candidate: `start`'s network trained on `scaled`.
             keras.utils.set_random_seed(seed)
@@ -267,15 +307,19 @@ class Forecaster(Task):
             history = get_strategy(strategy).fit(model, train, val, loss="mae", epochs=epochs,
                                                  verbose=verbose)
             tuned = Forecaster(model, {**preprocessing, "residual_weight": 1.0}, self.metadata)
-            weight, weights = tuned._choose_residual_weight(values, split)
+            weight, anchor, weights = tuned._choose_residual_weight(values, split, anchors)
             tuned.preprocessing["residual_weight"] = weight
+            if anchor is not None:
+                tuned.preprocessing["anchor"] = anchor
             tuned.finetune_metrics = {"val_mae_scaled_before": before,
                                       "val_mae_scaled_after": tuned._val_mae(scaled, split),
                                       "train_values": int(split), "val_values": int(val_size),
                                       "test_values": int(test_size),
                                       "stages": len(history["stages"]),
                                       "residual_weight": {
-                                          "chosen": weight, "val_mae": weights,
+                                          "chosen": weight, "anchor": tuned.anchor_name,
+                                          "val_mae": weights.get(tuned.anchor_name, {}),
+                                          "anchors": weights,
                                           "on": "the validation values, as the strategy"}}
             return tuned
 
@@ -285,6 +329,15 @@ class Forecaster(Task):
             on=f"the last {val_size} values before any test part (validation), "
                f"{self.horizon} at a time from every origin")
         tuned.finetune_metrics["season"] = {"value": season, "from": season_from}
+        if tuned.anchor is not None:  # Chosen on validation; refitted on everything before
+            # the test part, as the comparison's ETS baseline (alpha 0 is that baseline).
+            refitted = fit_ets(values, season)
+            if refitted is not None:
+                tuned.preprocessing["anchor"] = {"kind": "ets", **refitted}
+            tuned.finetune_metrics["residual_weight"]["anchor_refitted"] = (
+                f"{tuned.anchor_name}, on all {values.size} values before the test part"
+                if refitted is not None else "no: no ETS form fitted them; kept the fit on "
+                f"the {split} training values")
         if test_size:
             self.compare_finetuned(tuned, values, held_out, {
                 "rule": rule, "train": int(split), "validation": int(val_size),
@@ -297,11 +350,12 @@ class Forecaster(Task):
         """Rolling-origin accuracy (as `evaluate`) on the values of `test` after `train`: the
         fine-tuned model, this model with the fine-tuned scaler (refitted to the user's
         training values) and seasonal naive, all with the fine-tuned model's season (the
-        zero-shot model with this model's own residual weight, not the one chosen for
-        `tuned`); seasonal naive at this model's own season where that differs; and ETS."""
+        zero-shot model with this model's own residual weight and anchor, not the ones chosen
+        for `tuned`); seasonal naive at this model's own season where that differs; and ETS."""
         test_size = test.size - train.size
-        zero_shot = Forecaster(self.model, {**tuned.preprocessing,
-                                            "residual_weight": self.residual_weight})
+        own = {k: v for k, v in tuned.preprocessing.items() if k != "anchor"}
+        zero_shot = Forecaster(self.model, {**own, "residual_weight": self.residual_weight,
+                                            **({"anchor": self.anchor} if self.anchor else {})})
         rows = {name: {k: v for k, v in model.evaluate(test, test_size).items()
                        if k in ("mase", "smape", "rmse")}
                 for name, model in (("fine-tuned", tuned), ("zero-shot", zero_shot))}
@@ -338,30 +392,58 @@ class Forecaster(Task):
             values["origins"] = len(origins)
         return rows, models, skipped
 
-    #: The residual weights (alpha) `finetune` chooses among; 0 is seasonal naive itself.
+    #: The residual weights (alpha) `finetune` chooses among; 0 is the anchor itself.
     residual_weights = (0.0, 0.25, 0.5, 0.75, 1.0)
 
-    def _choose_residual_weight(self, values, split):
-        """The alpha of `residual_weights` whose forecasts from every validation origin
-        (`split` on, with a whole target inside `values`) have the lowest MAE in the series'
-        units; a tie goes to the smaller alpha, and with no such origin alpha is 1.
+    def _validation_origins(self, values, split):
+        """Every origin from `split` on with a whole target inside `values` and the history
+        a forecast reads before it."""
+        return list(range(max(split, self.lookback, self.season),
+                          values.size - self.horizon + 1))
+
+    def _anchor_candidates(self, values, split):
+        """The anchors `finetune` chooses among, with their forecasts from every validation
+        origin: `{name: (anchor or None, forecasts)}`; seasonal naive, and ETS fitted on the
+        training values (`values[:split]`) where a form fits. Computed once per fine-tune:
+        they do not depend on the network."""
+        origins = self._validation_origins(values, split)
+        candidates = {self.anchor_name: (None, self._anchor_forecasts(values, origins,
+                                                                      self.horizon))}
+        fitted = fit_ets(values[:split], self.season) if origins else None
+        if fitted is not None:
+            ets = Forecaster(self.model, {**self.preprocessing, "anchor": {"kind": "ets",
+                                                                           **fitted}})
+            candidates[fitted["label"]] = (ets.anchor, ets._anchor_forecasts(
+                values, origins, self.horizon))
+        return candidates
+
+    def _choose_residual_weight(self, values, split, anchors):
+        """The anchor of `anchors` (see `_anchor_candidates`) and the alpha of
+        `residual_weights` whose forecasts, `anchor + alpha * (network - anchor)`, from every
+        validation origin have the lowest MAE in the series' units; a tie goes to the smaller
+        alpha, then to the first anchor (alpha 1 is the network alone, whatever the anchor).
+        With no validation origin alpha is 1.
 
         Returns:
-            `(alpha, {str(alpha): validation MAE})`.
+            `(alpha, anchor or None, {anchor name: {str(alpha): validation MAE}})`.
         """
-        origins = list(range(max(split, self.lookback, self.season),
-                             values.size - self.horizon + 1))
+        origins = self._validation_origins(values, split)
         if not origins:
-            return 1.0, {}
+            return 1.0, None, {}
         truth = np.stack([values[t:t + self.horizon] for t in origins])
-        scores = {}
-        for weight in self.residual_weights:
-            shrunk = Forecaster(self.model, {**self.preprocessing, "residual_weight": weight})
-            mae = float(np.mean(np.abs(shrunk.forecast_at(values, origins) - truth)))
-            scores[str(weight)] = mae if np.isfinite(mae) else None
-        best = min(self.residual_weights, key=lambda w: (
-            np.inf if scores[str(w)] is None else scores[str(w)], w))
-        return float(best), scores
+        own = {k: v for k, v in self.preprocessing.items() if k != "anchor"}
+        network = Forecaster(self.model, {**own, "residual_weight": 1.0}).forecast_at(
+            values, origins)
+        scores, ranked = {}, []
+        for rank, (name, (anchor, base)) in enumerate(anchors.items()):
+            scores[name] = {}
+            for weight in self.residual_weights:
+                mae = float(np.mean(np.abs(base + weight * (network - base) - truth)))
+                scores[name][str(weight)] = mae if np.isfinite(mae) else None
+                ranked.append((np.inf if scores[name][str(weight)] is None else mae, weight,
+                               rank, anchor))
+        _, weight, _, anchor = min(ranked, key=lambda r: r[:3])
+        return float(weight), (anchor if weight != 1.0 else None), scores
 
     def _val_mae(self, scaled, split):
         x, y, _ = make_windows(scaled, self.lookback, self.horizon, start=split)

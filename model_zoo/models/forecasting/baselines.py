@@ -32,11 +32,20 @@ def _quiet():
     return ctx
 
 
-def ets_forecaster(fit_values, season):
-    """Auto-ETS: additive errors; trend none/additive/damped; seasonality none/additive/mult."""
+def fit_ets(fit_values, season):
+    """Auto-ETS: additive errors; trend none/additive/damped; seasonality none/additive/mult
+    (multiplicative only for positive values, seasonal forms only for `season` > 1), the form
+    with the lowest AIC.
+
+    Returns:
+        `{"form": ETSModel's keyword arguments, "params": [...], "label": "ETS(A,Ad,M)"}`, all
+        JSON (a fine-tuned forecaster stores it as its anchor, see `ets_forecast`), or None
+        when no form could be fitted.
+    """
     import_optional("statsmodels", "train", "The ETS forecasting baseline")
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
+    fit_values = np.asarray(fit_values, "float64")
     positive = bool((fit_values > 0).all())
     seasonal_options = [None] + ((["add"] + (["mul"] if positive else [])) if season > 1 else [])
     trend_options = [(None, False), ("add", False), ("add", True)]
@@ -44,31 +53,45 @@ def ets_forecaster(fit_values, season):
     ctx = _quiet()
     try:
         for (trend, damped), seasonal in itertools.product(trend_options, seasonal_options):
-            spec = dict(error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
+            form = dict(error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
                         seasonal_periods=season if seasonal else None)
             try:
-                result = ETSModel(fit_values, **spec).fit(disp=False, maxiter=200)
+                result = ETSModel(fit_values, **form).fit(disp=False, maxiter=200)
             except Exception:  # statsmodels raises a zoo of errors on degenerate specs.
                 continue
             if np.isfinite(result.aic) and (best is None or result.aic < best[0]):
-                best = (result.aic, spec, result.params)
+                best = (result.aic, form, result.params)
     finally:
         ctx.__exit__(None, None, None)
     if best is None:
+        return None
+    _, form, params = best
+    label = f"ETS({form['error'][0].upper()},{(form['trend'] or 'N')[0].upper()}" \
+            f"{'d' if form['damped_trend'] else ''},{(form['seasonal'] or 'N')[0].upper()})"
+    return {"form": form, "params": [float(p) for p in params], "label": label}
+
+
+def ets_forecast(fitted, history, horizon):
+    """The `horizon`-step forecast of an ETS model fitted by `fit_ets` after re-filtering it
+    over `history` with its parameters held fixed (the initial states included: the filter
+    starts at `history[0]`)."""
+    import_optional("statsmodels", "train", "The ETS forecast")
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    ctx = _quiet()
+    try:
+        model = ETSModel(np.asarray(history, "float64"), **fitted["form"])
+        return np.asarray(model.smooth(np.asarray(fitted["params"])).forecast(horizon))
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def ets_forecaster(fit_values, season):
+    """`(forecast(history, horizon), label)` of `fit_ets`'s model, or `(None, None)`."""
+    fitted = fit_ets(fit_values, season)
+    if fitted is None:
         return None, None
-    _, spec, params = best
-
-    def forecast(history, horizon):
-        ctx = _quiet()
-        try:
-            smoothed = ETSModel(np.asarray(history, "float64"), **spec).smooth(params)
-            return np.asarray(smoothed.forecast(horizon))
-        finally:
-            ctx.__exit__(None, None, None)
-
-    label = f"ETS({spec['error'][0].upper()},{(spec['trend'] or 'N')[0].upper()}" \
-            f"{'d' if spec['damped_trend'] else ''},{(spec['seasonal'] or 'N')[0].upper()})"
-    return forecast, label
+    return (lambda history, horizon: ets_forecast(fitted, history, horizon)), fitted["label"]
 
 
 def fourier_terms(start, stop, periods, harmonics=4):
