@@ -418,11 +418,14 @@ def test_forecaster_auto_chooses_on_validation_not_on_the_test_part(tiny_forecas
     record = m["strategy"]
     _assert_auto_chose_the_best(record, False, ("gradual_unfreezing", "full", "random",
                                                 "zero_shot"))
-    assert record["metric"] == "val_mae_scaled" and "30 values" in record["on"]
-    # The scores are each candidate's validation MAE; the winner's is the tuned model's, and
-    # the zero-shot candidate's is the model before fine-tuning.
-    assert record["candidates"][record["chosen"]] == pytest.approx(m["val_mae_scaled_after"])
-    assert record["candidates"]["zero_shot"] == pytest.approx(m["val_mae_scaled_before"])
+    assert record["metric"] == "val_mae" and "30 values" in record["on"]
+    # The scores are each candidate's validation MAE with its own anchor and alpha (the
+    # forecast it would store); the winner's is the tuned model's, the lowest of its own
+    # anchor and alpha table.
+    blend = m["residual_weight"]
+    assert record["candidates"][record["chosen"]] == pytest.approx(m["val_mae"])
+    assert m["val_mae"] == min(min(s.values()) for s in blend["anchors"].values())
+    assert m["val_mae"] == blend["val_mae"][str(tuned.residual_weight)]
     assert m["stages"] == {"gradual_unfreezing": 2, "full": 1, "random": 1,
                            "zero_shot": 0}[record["chosen"]]
     # Another test part (the last 30 values), the same training and validation values: the
@@ -439,8 +442,8 @@ def test_forecaster_auto_chooses_on_validation_not_on_the_test_part(tiny_forecas
     # An explicit strategy trains only that one, and is recorded as such.
     full = task.finetune(series, epochs=1, test_size=30, strategy="full")
     assert full.finetune_metrics["strategy"] == {"chosen": "full"}
-    assert full.finetune_metrics["val_mae_scaled_after"] == pytest.approx(
-        record["candidates"]["full"], rel=1e-4)
+    assert full.finetune_metrics["val_mae"] == pytest.approx(record["candidates"]["full"],
+                                                             rel=1e-4)
 
 
 def test_the_shared_auto_logic_on_rigged_scores(tiny_forecaster_dir):

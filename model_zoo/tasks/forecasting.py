@@ -221,16 +221,17 @@ class Forecaster(Task):
         """Adapts the forecaster to a new series; returns a new `Forecaster`.
 
         The scaler is refitted on the new series; the network keeps its shape (lookback,
-        horizon). By default (`strategy="auto"`) the strategy is chosen on the validation
-        values: see `strategy`. Then an anchor and the residual weight alpha are chosen on
-        the same validation values: the forecasts are `anchor + alpha * (network - anchor)`,
-        alpha among `residual_weights` (0, 0.25, ..., 1), the anchor seasonal naive or ETS
-        fitted on the training values (statsmodels auto-ETS, as the comparison's baseline);
-        alpha = 0 is the anchor itself, so on the validation values the fine-tuned model is
-        never worse than seasonal naive or ETS. An ETS anchor is then refitted (form and
-        parameters) on all the values before the test part. Both are stored in the preprocessing
-        (`residual_weight`, `anchor`); `finetune_metrics["residual_weight"]` has every
-        anchor's and alpha's validation MAE.
+        horizon). For the trained network an anchor and the residual weight alpha are chosen
+        on validation values before any test part: the forecasts are `anchor + alpha *
+        (network - anchor)`, alpha among `residual_weights` (0, 0.25, ..., 1), the anchor
+        seasonal naive or ETS fitted on the training values (statsmodels auto-ETS, as the
+        comparison's baseline); alpha = 0 is the anchor itself, so on the validation values
+        the fine-tuned model is never worse than seasonal naive or ETS. An ETS anchor is then
+        refitted (form and parameters) on all the values before the test part. Both are
+        stored in the preprocessing (`residual_weight`, `anchor`); `finetune_metrics["residual_weight"]` has every
+        anchor's and alpha's validation MAE. By default (`strategy="auto"`) the strategy is
+        chosen on the same values, each candidate with its own anchor and alpha: see
+        `strategy`.
 
         Args:
             data: the series: list/array/pandas Series, or a CSV path with `column=`.
@@ -245,8 +246,9 @@ class Forecaster(Task):
                 (`"gradual_unfreezing"`: the head first, then the recurrent layers from the
                 top), `"full"`, the same architecture from random weights (`"random"`) and
                 the published network untrained (`"zero_shot"`, its scaler refitted), and
-                keeps the one with the lowest MAE on the validation values (never the test
-                part); so it takes about three times as long as one strategy. The scores
+                keeps the one whose forecast, with its own anchor and residual weight, has
+                the lowest MAE on the validation values (never the test part); so it takes
+                about three times as long as one strategy. The scores
                 and the choice are in `finetune_metrics["strategy"]`. Or one strategy:
                 `"gradual_unfreezing"`, `"full"`, or a strategy object.
             fill_missing: `"interpolate"` to fill gaps; by default a gap is an error.
@@ -311,8 +313,12 @@ class Forecaster(Task):
             tuned.preprocessing["residual_weight"] = weight
             if anchor is not None:
                 tuned.preprocessing["anchor"] = anchor
+            blended = weights.get(tuned.anchor_name, {}).get(str(weight))
             tuned.finetune_metrics = {"val_mae_scaled_before": before,
                                       "val_mae_scaled_after": tuned._val_mae(scaled, split),
+                                      # The forecast as stored (anchor and alpha), in the
+                                      # series' units: what auto compares.
+                                      "val_mae": blended,
                                       "train_values": int(split), "val_values": int(val_size),
                                       "test_values": int(test_size),
                                       "stages": len(history["stages"]),
@@ -323,11 +329,15 @@ class Forecaster(Task):
                                           "on": "the validation values, as the strategy"}}
             return tuned
 
+        def score(tuned):  # The network alone where no validation origin fits a season.
+            m = tuned.finetune_metrics
+            return m["val_mae"] if m["val_mae"] is not None else m["val_mae_scaled_after"]
+
         tuned = self.finetune_with_strategy(
-            strategy, fit, lambda t: t.finetune_metrics["val_mae_scaled_after"],
-            metric="val_mae_scaled", higher_is_better=False, seed=seed,
+            strategy, fit, score, metric="val_mae", higher_is_better=False, seed=seed,
             on=f"the last {val_size} values before any test part (validation), "
-               f"{self.horizon} at a time from every origin")
+               f"{self.horizon} at a time from every origin, each candidate with its own "
+               "anchor and residual weight, in the series' units")
         tuned.finetune_metrics["season"] = {"value": season, "from": season_from}
         if tuned.anchor is not None:  # Chosen on validation; refitted on everything before
             # the test part, as the comparison's ETS baseline (alpha 0 is that baseline).
