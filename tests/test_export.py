@@ -26,13 +26,14 @@ EXPORTABLE = [e for e in NEWEST if e.metadata.task in exportable_tasks()]
 NOT_YET = sorted({e.metadata.task for e in NEWEST} - set(exportable_tasks()))
 
 # Runs in one fresh interpreter for the whole module (TensorFlow's import is paid once):
-# TensorFlow only (model_zoo must not be importable-by-accident: its absence from sys.modules
-# is asserted). For each line "<export folder>\t<expected .npz>" on stdin it compares the
-# export with the verb's answers saved beside and prints one JSON line.
+# TensorFlow and LiteRT only (model_zoo must not be importable-by-accident: its absence from
+# sys.modules is asserted). For each line "<export folder>\t<expected .npz>" on stdin it
+# compares the export with the verb's answers saved beside and prints one JSON line.
 CHECK = r"""
 import json, sys, traceback
 import numpy as np
 import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
 
 
 def check(folder, data):
@@ -48,7 +49,7 @@ def check(folder, data):
     if "tflite" in card:
         example = {name: data[prefix["tflite"] + "in_" + name]
                    for name in card["tflite"].get("inputs", card["inputs"])}
-        runner = tf.lite.Interpreter(folder + "/model.tflite").get_signature_runner()
+        runner = Interpreter(folder + "/model.tflite").get_signature_runner()
         rows = [runner(**{k: v[i:i + 1] for k, v in example.items()})
                 for i in range(len(next(iter(example.values()))))]
         outputs["tflite"] = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}

@@ -241,6 +241,26 @@ def test_keras_file_round_trip(tmp_path, fused_calls):
     np.testing.assert_allclose(np.asarray(restored(x)), np.asarray(model(x)), atol=1e-6)
 
 
+def test_with_keras_layers_swaps_every_fused_layer_and_keeps_the_weights(fused_calls):
+    """What export converts: Keras's LSTM/GRU in place of the fused ones, inside wrappers
+    too, the same outputs; a model without fused layers is returned as it is."""
+    inputs = keras.Input((T, I))
+    h = keras.layers.Bidirectional(FastGRU(H, return_sequences=True))(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2)(FastLSTM(H, go_backwards=True)(h)))
+    plain = fast_rnn.with_keras_layers(model)
+    assert [type(layer).__name__ for layer in plain.layers] == [
+        "InputLayer", "Bidirectional", "LSTM", "Dense"]
+    assert {type(plain.layers[1].forward_layer), type(plain.layers[1].backward_layer)} == {
+        keras.layers.GRU}
+    assert plain.layers[2].go_backwards
+    x = _inputs()
+    out = np.asarray(plain(x))
+    assert fused_calls == []  # Keras's own loops ran.
+    np.testing.assert_allclose(out, np.asarray(model(x)), atol=1e-5)
+    assert sorted(fused_calls) == ["gru", "gru", "lstm"]
+    assert fast_rnn.with_keras_layers(plain) is plain
+
+
 def test_weights_of_a_plain_keras_model_transfer():
     # A published checkpoint holds keras.layers.LSTM; the zoo layer takes its weights as they are.
     ref = keras.Sequential([keras.Input((T, I)), keras.layers.LSTM(H)])

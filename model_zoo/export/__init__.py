@@ -9,8 +9,10 @@ from model_zoo.export.base import (
     exporter,
     saved_model_runner,
     serving_graph,
+    tflite_interpreter,
     tflite_runner,
 )
 
 __all__ = ["FORMATS", "QUANTIZATIONS", "ServingGraph", "export_task", "exportable_tasks",
-           "exporter", "saved_model_runner", "serving_graph", "tflite_runner"]
+           "exporter", "saved_model_runner", "serving_graph", "tflite_interpreter",
+           "tflite_runner"]

@@ -139,6 +139,11 @@ def _check_options(format, quantize):
 
 def serving_graph(task, **options):
     """The `ServingGraph` of `task` (its task's registered exporter with `options`)."""
+    return _exporter(task, options)(task, **options)
+
+
+def _exporter(task, options):
+    """The exporter registered for `task`'s kind, once `options` are known to be its own."""
     _import_exporters()
     build = _EXPORTERS.get(task.task_name)
     if build is None:
@@ -152,7 +157,7 @@ def serving_graph(task, **options):
     if unknown:
         raise InputError(f"Unknown export option(s) {unknown} for a `{task.task_name}` model; "
                          f"its options: {known}. Received: {options}")
-    return build(task, **options)
+    return build
 
 
 def export_task(task, directory, format="saved_model", quantize=None, overwrite=False,
@@ -185,7 +190,13 @@ def export_task(task, directory, format="saved_model", quantize=None, overwrite=
         raise InputError(f"Refusing to overwrite the existing {directory}; choose another "
                          f"folder or pass overwrite=True. Received: {directory}")
     require_writable(directory, "export", folder=True)
-    graph = serving_graph(task, **options)  # Bad options are refused before any writing.
+    build = _exporter(task, options)  # Bad options are refused before any writing.
+    # The zoo's fused LSTM/GRU layers become Keras's (same weights), whose loop the TFLite
+    # converter turns into builtin ops.
+    from model_zoo.layers.fast_rnn import with_keras_layers
+
+    task = task.with_model(with_keras_layers(task.model))
+    graph = build(task, **options)
     if format == "tflite" and graph.tflite_unsupported:
         raise InputError(f"This export cannot be written as TFLite: {graph.tflite_unsupported}"
                          f". Received: format='tflite', options={options}")
@@ -236,12 +247,22 @@ def saved_model_runner(directory):
         **{name: tf.constant(value) for name, value in inputs.items()}).items()}
 
 
+def tflite_interpreter(path):
+    """LiteRT's interpreter (`ai_edge_litert`, the `export` extra) of the TFLite model at
+    `path`; TensorFlow's `tf.lite.Interpreter`, deprecated in its favour, where it is missing."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    return Interpreter(model_path=path)
+
+
 def tflite_runner(path):
     """`run(inputs) -> outputs` of the TFLite model at `path` through its signature runner
     (inputs of `TFLITE_BATCH` rows; other dimensions are resized to each call's shapes)."""
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(model_path=path)
+    interpreter = tflite_interpreter(path)
     runner = interpreter.get_signature_runner(SIGNATURE)
     return lambda inputs: runner(**inputs)
 

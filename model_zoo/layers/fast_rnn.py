@@ -497,6 +497,37 @@ class _FusedRNNMixin:
         return last_output, outputs, list(final)
 
 
+def with_keras_layers(model):
+    """`model` with `keras.layers.LSTM`/`GRU` in place of every `FastLSTM`/`FastGRU` (also
+    inside wrappers such as `Bidirectional`) and the same weights; `model` itself when it has
+    none. For graph converters that know Keras's own loop: the TFLite converter turns it into
+    builtin ops, while the fused loop's TensorLists would need Select TensorFlow ops.
+
+    Example:
+    >>> plain = with_keras_layers(model)   # same outputs, Keras's layers
+    """
+    swapped = []
+
+    def swap(node):
+        if isinstance(node, list):
+            return [swap(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        name = node.get("registered_name")
+        if name in ("model_zoo>FastLSTM", "model_zoo>FastGRU"):
+            swapped.append(name)
+            node = {**node, "module": "keras.layers", "class_name": name.split(">Fast")[1],
+                    "registered_name": None}
+        return {key: swap(value) for key, value in node.items()}
+
+    config = swap(keras.saving.serialize_keras_object(model))
+    if not swapped:
+        return model
+    plain = keras.saving.deserialize_keras_object(config)
+    plain.set_weights(model.get_weights())
+    return plain
+
+
 @keras.saving.register_keras_serializable(package="model_zoo")
 class FastLSTM(_FusedRNNMixin, keras.layers.LSTM):
     """`keras.layers.LSTM` with a fused, XLA-compiled loop and hand-written gradient on CPU.

@@ -121,9 +121,15 @@ class Task:
         import keras
 
         keras.utils.set_random_seed(seed)
-        fresh = copy.copy(self)
-        fresh.model = keras.models.clone_model(self.model)
+        fresh = self.with_model(keras.models.clone_model(self.model))
         fresh.random_init = True  # Its fine-tune comparison has no zero-shot row.
+        return fresh
+
+    def with_model(self, model):
+        """A shallow copy of this task over `model` (preprocessing, vocabularies and metadata
+        kept, the caches built from the old model cleared)."""
+        fresh = copy.copy(self)
+        fresh.model = model
         for attribute in self.model_caches:
             setattr(fresh, attribute, None)
         return fresh
