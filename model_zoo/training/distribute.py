@@ -93,11 +93,9 @@ def off_strategy(model):
     """A copy of a model trained under a strategy, made outside it: the same layers and
     weights on the default device, for evaluation, saving and serving (Keras runs a model
     built in a strategy's scope replica by replica, also for `predict` on one example)."""
-    import keras
+    from model_zoo.models.copying import copy_model
 
-    plain = keras.models.clone_model(model)
-    plain.set_weights(model.get_weights())
-    return plain
+    return copy_model(model)
 
 
 def describe(strategy, name):
