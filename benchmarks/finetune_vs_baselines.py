@@ -369,14 +369,15 @@ ARMS = ("baseline", "zero-shot", "scratch", "full", "gradual_unfreezing", "ulmfi
 # -- running ---------------------------------------------------------------------------------
 
 
-def run_one(task, dataset, arm, seed, epochs, quick):
-    """One `model_zoo.finetune` call; returns the JSON record of its comparison."""
+def run_one(task, dataset, arm, seed, epochs, quick, options=None):
+    """One `model_zoo.finetune` call (with the extra keyword arguments `options`); returns the
+    JSON record of its comparison."""
     import model_zoo
 
     checkpoint, loader, quick_args, _ = TASKS[task]["datasets"][dataset]
     inputs = loader(**(quick_args if quick else {}))
     data = inputs.pop("data")
-    kwargs = dict(inputs, epochs=epochs, seed=seed)
+    kwargs = dict(inputs, epochs=epochs, seed=seed, **(options or {}))
     if arm == "scratch":
         kwargs["init"] = "random"
     else:
@@ -391,7 +392,7 @@ def run_one(task, dataset, arm, seed, epochs, quick):
                          f"{metrics.get('comparison_skipped', metrics)}")
     metric = comparison["metric"]
     return {"task": task, "dataset": dataset, "model": checkpoint, "arm": arm, "seed": seed,
-            "epochs": epochs, "quick": quick, "metric": metric,
+            "epochs": epochs, "quick": quick, "options": options or {}, "metric": metric,
             "higher_is_better": comparison["higher_is_better"],
             "value": comparison["rows"]["fine-tuned"][metric],
             # The strongest classical baseline on the test part decides, as in the record.
@@ -402,7 +403,7 @@ def run_one(task, dataset, arm, seed, epochs, quick):
             "split": comparison.get("split", {}),
             "strategy": metrics.get("strategy"), "init": metrics.get("init"),
             "ngram_blend": metrics.get("ngram_blend"),
-            "neighbour_blend": metrics.get("neighbour_blend")}
+            "classical_blend": metrics.get("classical_blend")}
 
 
 def _key(record):
@@ -560,11 +561,21 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="1 seed, 1 data set per task, few epochs, smaller data: to check "
                              "that the code paths work, not to measure")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra keyword argument of every finetune call (a string; "
+                             "repeatable), e.g. classical_blend=minirocket; use another --out "
+                             "per setting: results are keyed without it")
     parser.add_argument("--out", default="runs/finetune_vs_baselines.json")
     parser.add_argument("--table", metavar="JSON", default=None,
                         help="only print the tables of a results file")
     parser.add_argument("--list", action="store_true", help="list the tasks and data sets")
     args = parser.parse_args(argv)
+    options = {}
+    for option in args.option:
+        name, sep, value = option.partition("=")
+        if not sep or not name:
+            parser.error(f"--option takes NAME=VALUE. Received: {option!r}")
+        options[name] = value
 
     if args.list:
         for task, spec in TASKS.items():
@@ -600,7 +611,7 @@ def main(argv=None):
                         continue
                     print(f"{task} / {dataset} / seed {seed} / {arm} / {epochs} epochs ...",
                           file=sys.stderr, flush=True)
-                    record = run_one(task, dataset, arm, seed, epochs, args.quick)
+                    record = run_one(task, dataset, arm, seed, epochs, args.quick, options)
                     print(json.dumps({k: record[k] for k in (
                         "task", "dataset", "arm", "seed", "metric", "value", "baseline",
                         "zero_shot", "seconds")}), file=sys.stderr, flush=True)

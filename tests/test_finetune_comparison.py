@@ -345,7 +345,8 @@ def test_series_classifier_compares_with_1nn_euclidean(tiny_classifier_dir, tmp_
     # the 80% it had before the comparison existed).
     assert c["split"] == {"rule": "20% of each class, stratified (seed 0)", "train": 16,
                           "validation": 0, "test": 4, "unit": "series"}
-    assert set(c["rows"]) == {"fine-tuned", "baseline"} and "zero-shot" in c["skipped"]
+    assert set(c["rows"]) == {"fine-tuned", "baseline", "baseline (MiniRocket)"}
+    assert "zero-shot" in c["skipped"]
     # The held-out 4, as the task's rule picks them.
     from model_zoo.data.labelled_series import stratified_split
 
@@ -368,6 +369,18 @@ def test_series_classifier_compares_with_1nn_euclidean(tiny_classifier_dir, tmp_
     expected = np.mean([p == labels[i] for p, i in zip(predicted, held)])
     assert c["rows"]["baseline"]["accuracy"] == pytest.approx(expected) == 1.0
     assert set(c["rows"]["baseline"]) == set(c["rows"]["fine-tuned"])
+    # MiniRocket by aeon, on the same scaled series, zero-padded (to its kernel's 9 at least).
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    width = max(length, 9)
+    padded = [np.pad(features(s).reshape(length, 2), [(0, width - length), (0, 0)]).T
+              for s in series]
+    rocket = MiniRocketClassifier(random_state=0, n_jobs=1).fit(
+        np.stack([padded[i] for i in keep]), np.array([labels[i] for i in keep]))
+    predicted = rocket.predict(np.stack([padded[i] for i in held]))
+    assert c["rows"]["baseline (MiniRocket)"]["accuracy"] == pytest.approx(
+        np.mean([p == labels[i] for p, i in zip(predicted, held)]))
+    assert "MiniRocket" in c["models"]["baseline (MiniRocket)"]
     assert _saved_comparison(out) == c
     card = _card(out)
     assert CARD_TITLE in card and "1-NN Euclidean" in card and c["verdict"] in card
@@ -379,7 +392,7 @@ def test_series_classifier_zero_shot_row_when_classes_match(tiny_classifier_dir)
     test = _ramps(2, 2, classes=("a", "b", "c"))
     tuned = task.finetune(series, labels=labels, epochs=1, test=test, strategy="full")
     c = tuned.finetune_metrics["comparison"]
-    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline"}
+    assert set(c["rows"]) == {"fine-tuned", "zero-shot", "baseline", "baseline (MiniRocket)"}
     # 5 series of each class: 20% would hold out 1 per class, too few to stop training on
     # (fewer than MIN_VALIDATION_PER_CLASS): by default all 15 train, for every epoch.
     assert c["split"] == {"rule": "the given test series", "train": 15, "validation": 0,

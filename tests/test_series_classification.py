@@ -241,7 +241,8 @@ def test_finetune_to_other_channels_gets_a_new_input_layer(tiny_classifier_dir, 
     assert [o.shape == n.shape for o, n in zip(old, new)] == [False, True, True] * 2
     # The comparison has no zero-shot row (the checkpoint has other classes and channels).
     c = m["comparison"]
-    assert set(c["rows"]) == {"fine-tuned", "baseline"} and "zero-shot" in c["skipped"]
+    assert set(c["rows"]) == {"fine-tuned", "baseline", "baseline (MiniRocket)"}
+    assert "zero-shot" in c["skipped"] and "MiniRocket" in c["models"]["baseline (MiniRocket)"]
     reloaded = model_zoo.load(out)
     assert reloaded.classify(series[:3]) == tuned.classify(series[:3])
     with pytest.raises(InputError, match="5 channel"):
@@ -284,7 +285,48 @@ def test_neighbour_classifier_is_1nn_euclidean_when_sharp():
         assert (probabilities.argmax(1) == knn.predict(flat)).all()
 
 
-def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
+def test_minirocket_layer_is_aeons_transform_and_ridge():
+    """The layer's features are aeon's MiniRocket transform, feature by feature, on series it
+    was not fitted on (uni- and multivariate, shorter and longer than the fitted length: cut
+    or zero-padded as aeon's padded input), and its probabilities rank as the ridge
+    classifier on them predicts."""
+    import keras
+    from aeon.transformations.collection.convolution_based import MiniRocket
+
+    from model_zoo.data.labelled_series import PAD_VALUE
+    from model_zoo.models.series_classification.minirocket import fit_minirocket_classifier
+
+    rng = np.random.default_rng(0)
+    for channels, length in ((1, 40), (3, 24)):
+        x = rng.normal(size=(24, length, channels)).astype("float32")
+        x[:4, length - 5:] = PAD_VALUE  # four shorter series, zero-padded for aeon
+        y = np.arange(24) % 3
+        layer, record = fit_minirocket_classifier(x, y, 3, seed=0)
+        assert record["features"] == 9996 and record["training_series"] == 24
+        rocket = MiniRocket(random_state=0, n_jobs=1).fit(
+            np.where(x == PAD_VALUE, 0, x).transpose(0, 2, 1))
+        for steps in (length - 7, length, length + 9):
+            q = rng.normal(size=(6, steps, channels)).astype("float32")
+            q[:2, steps - 3:] = PAD_VALUE
+            padded = np.zeros((6, length, channels), "float32")
+            padded[:, :min(steps, length)] = np.where(q == PAD_VALUE, 0, q)[:, :length]
+            expected = rocket.transform(padded.transpose(0, 2, 1))
+            features = keras.ops.convert_to_numpy(layer.features(q))
+            np.testing.assert_allclose(features, expected, atol=1e-6)
+            probabilities = keras.ops.convert_to_numpy(layer(q))
+            np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-5)
+            scores = (expected * keras.ops.convert_to_numpy(layer.feature_scale)) @ \
+                keras.ops.convert_to_numpy(layer.coef) + keras.ops.convert_to_numpy(
+                    layer.intercept)
+            assert (probabilities.argmax(1) == scores.argmax(1)).all()
+    # Series shorter than MiniRocket's kernel are zero-padded to it, as aeon asks.
+    short, record = fit_minirocket_classifier(rng.normal(size=(10, 5, 1)).astype("float32"),
+                                              np.arange(10) % 2, 2)
+    assert record["length"] == 9 and keras.ops.convert_to_numpy(
+        short(np.zeros((2, 5, 1), "float32"))).shape == (2, 2)
+
+
+def test_finetune_blends_classical_models_into_the_network(tiny_classifier_dir, tmp_path):
     import model_zoo
 
     task = model_zoo.load(tiny_classifier_dir)
@@ -292,12 +334,14 @@ def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
     out = str(tmp_path / "blended")
     tuned = model_zoo.finetune(task, series, labels=labels, out=out, epochs=1,
                                strategy="full", test_fraction=0, val_fraction=0.25)
-    record = tuned.finetune_metrics["neighbour_blend"]
+    record = tuned.finetune_metrics["classical_blend"]
     assert record["validation_examples"] == 6 and record["neighbours"]["training_series"] == 18
+    assert record["minirocket"]["training_series"] == 18 and record["models"] == [
+        "minirocket", "neighbours"]
     assert record["blend"] == "log-linear pool" and "1-NN Euclidean" in record["classical_model"]
-    assert record["validation_examples"] == 6 and set(record["val_log_loss"]) == {
-        "network", "classical", "blend"}
-    assert {"neighbour_classifier", "classical_blend"} <= {
+    assert "MiniRocket" in record["classical_model"] and len(record["classical_exponent"]) == 2
+    assert set(record["val_log_loss"]) == {"network", "minirocket", "neighbours", "blend"}
+    assert {"minirocket_classifier", "neighbour_classifier", "classical_blend"} <= {
         layer.name for layer in tuned.model.layers}
     reloaded = model_zoo.load(out)
     np.testing.assert_allclose(reloaded.predict_proba(series[:5]), tuned.predict_proba(series[:5]),
@@ -305,14 +349,14 @@ def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
     # Without a validation split: the geometric mean, and the record says why.
     default = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
                             val_fraction=0)
-    record = default.finetune_metrics["neighbour_blend"]
-    assert (record["network_exponent"], record["classical_exponent"]) == (0.5, 0.5)
+    record = default.finetune_metrics["classical_blend"]
+    assert (record["network_exponent"], record["classical_exponent"]) == (1 / 3, [1 / 3, 1 / 3])
     assert "no validation" in record["rule"]
     # Auto without a validation split fits the pool on its choosing hold-out, with the chosen
     # candidate as it was before its refit on every series.
     auto = task.finetune(series, labels=labels, epochs=1, strategy="auto", test_fraction=0,
                          val_fraction=0)
-    record = auto.finetune_metrics["neighbour_blend"]
+    record = auto.finetune_metrics["classical_blend"]
     assert auto.finetune_metrics["strategy"]["refit"]
     assert record["validation_examples"] == 5 and "before its refit" in record["fitted_on"]
     # A fresh process loads the blended model (its layers registered by importing the task).
@@ -332,9 +376,17 @@ def test_finetune_blends_1nn_into_the_network(tiny_classifier_dir, tmp_path):
                              epochs=1, strategy="full", test_fraction=0, val_fraction=0)
     names = [layer.name for layer in again.model.layers]
     assert names.count("neighbour_classifier") == 1 and again.classes == ["x", "y"]
+    assert names.count("minirocket_classifier") == 1
+    # One classical model: the two-model pool of the first blend; or none at all.
+    one = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
+                        val_fraction=0.25, classical_blend="neighbours")
+    record = one.finetune_metrics["classical_blend"]
+    assert record["models"] == ["neighbours"] and isinstance(record["classical_exponent"], float)
+    assert set(record["val_log_loss"]) == {"network", "classical", "blend"}
+    assert "minirocket_classifier" not in [layer.name for layer in one.model.layers]
     alone = task.finetune(series, labels=labels, epochs=1, strategy="full", test_fraction=0,
-                          neighbour_blend=False)
-    assert "neighbour_blend" not in alone.finetune_metrics
+                          classical_blend=None)
+    assert "classical_blend" not in alone.finetune_metrics
 
 
 def test_finetune_keeps_head_for_same_classes_and_needs_labels(tiny_classifier_dir):
@@ -389,7 +441,7 @@ def test_zero_shot_row_needs_the_data_the_checkpoint_knows_not_just_its_label_na
     test = (long[::3], labels[::3])  # one of each class
     tuned = task.finetune(long, labels=labels, epochs=1, strategy="full", test=test)
     c = tuned.finetune_metrics["comparison"]
-    assert set(c["rows"]) == {"fine-tuned", "baseline"}
+    assert set(c["rows"]) == {"fine-tuned", "baseline", "baseline (MiniRocket)"}
     assert "trained on series of 6-14 steps and 3 of the 3 test series" in \
         c["skipped"]["zero-shot"]
     # The fine-tuned model records what it was trained on, for the next fine-tune from it.

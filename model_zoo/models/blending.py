@@ -67,10 +67,12 @@ class ProbabilityBlend(keras.layers.Layer):
 class LogLinearBlend(keras.layers.Layer):
     """`softmax(network_exponent * log network + classical_exponent * log classical + bias)`,
     two probability tensors (each floored at 1e-7): a log-linear pool, fitted by
-    `fit_log_linear_pool`.
+    `fit_log_linear_pool`. With several classical models, `classical_exponent` is a list
+    (one exponent each) and the inputs are `[network, classical_1, classical_2, ...]`.
 
     Args:
-        network_exponent, classical_exponent: each model's weight on the log scale.
+        network_exponent, classical_exponent: each model's weight on the log scale (the
+            classical one: a number, or a list of numbers for several classical models).
         bias: one number per class (default zeros).
 
     Example:
@@ -82,13 +84,18 @@ class LogLinearBlend(keras.layers.Layer):
         kwargs.setdefault("name", BLEND_LAYER)
         super().__init__(**kwargs)
         self.network_exponent = float(network_exponent)
-        self.classical_exponent = float(classical_exponent)
+        self.classical_exponent = ([float(e) for e in classical_exponent]
+                                   if isinstance(classical_exponent, (list, tuple))
+                                   else float(classical_exponent))
         self.bias = None if bias is None else [float(b) for b in bias]
 
     def call(self, inputs):
-        network, classical = inputs
-        logits = (self.network_exponent * ops.log(ops.maximum(network, _LOG_FLOOR))
-                  + self.classical_exponent * ops.log(ops.maximum(classical, _LOG_FLOOR)))
+        network, *classical = inputs
+        exponents = (self.classical_exponent if isinstance(self.classical_exponent, list)
+                     else [self.classical_exponent])
+        logits = self.network_exponent * ops.log(ops.maximum(network, _LOG_FLOOR))
+        for exponent, probabilities in zip(exponents, classical, strict=True):
+            logits = logits + exponent * ops.log(ops.maximum(probabilities, _LOG_FLOOR))
         if self.bias is not None:
             logits = logits + ops.convert_to_tensor(self.bias, dtype=logits.dtype)
         return ops.softmax(logits, axis=-1)
@@ -101,49 +108,71 @@ class LogLinearBlend(keras.layers.Layer):
                 "classical_exponent": self.classical_exponent, "bias": self.bias}
 
 
-def _pool_log_loss(log_network, log_classical, labels, params):
-    """Per-example log-loss of the log-linear pool with `params` = (a, b, bias...)."""
-    logits = params[0] * log_network + params[1] * log_classical + params[2:]
+def _pool_log_loss(log_probabilities, labels, params):
+    """Per-example log-loss of the log-linear pool of the models' `log_probabilities`
+    (`(models, examples, classes)`) with `params` = (an exponent per model, bias...)."""
+    models = len(log_probabilities)
+    logits = np.tensordot(params[:models], log_probabilities, axes=1) + params[models:]
     logits = logits - logits.max(axis=1, keepdims=True)
     log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
     return -log_probabilities[np.arange(len(labels)), labels]
 
 
-def fit_log_linear_pool(network, classical, labels, what):
+def fit_log_linear_pool(network, classical, labels, what, names=None):
     """`(LogLinearBlend, record)`: the pool of `network` and `classical` (validation
-    probabilities, `(examples, classes)` each) that minimises the validation log-loss of the
-    true label indices `labels`, with an L2 penalty of `1 / examples` pulling the exponents
-    towards the geometric mean (0.5, 0.5) and the bias towards 0 (few examples: a cautious
-    fit). Without validation examples (empty `labels`; the probabilities may then be None)
-    the geometric mean. The record has the fitted numbers and each model's and the pool's
-    validation log-loss."""
+    probabilities, `(examples, classes)` each; `classical` may be a list of several models'
+    probabilities, named `names` in the record) that minimises the validation log-loss of the
+    true label indices `labels`, with exponents >= 0 and an L2 penalty of `1 / examples`
+    pulling the exponents
+    towards the geometric mean (0.5, 0.5; 1/3 each for three models...) and the bias towards 0
+    (few examples: a cautious fit). Without validation examples (empty `labels`; the
+    probabilities may then be None) the geometric mean. The record has the fitted numbers and
+    each model's and the pool's validation log-loss."""
     from scipy.optimize import minimize
 
+    several = isinstance(classical, (list, tuple)) or bool(names)
+    names = list(names) if names else (
+        [f"classical {i + 1}" for i in range(len(classical))] if several else ["classical"])
     labels = np.asarray(labels, dtype="int64")
     record = {"blend": "log-linear pool", "classical_model": what}
+    exponents = np.full(len(names) + 1, 1.0 / (len(names) + 1))
+    if len(names) == 1:
+        exponents = np.asarray(DEFAULT_EXPONENTS)
+
+    def layer_of(params, bias):
+        return LogLinearBlend(params[0], params[1:].tolist() if several else params[1], bias)
+
     if len(labels) == 0:
-        a, b = DEFAULT_EXPONENTS
-        return LogLinearBlend(a, b), {
-            **record, "network_exponent": a, "classical_exponent": b, "bias": None,
-            "rule": "no validation examples: the geometric mean of the two"}
-    log_network = np.log(np.clip(np.asarray(network, "float64"), _LOG_FLOOR, 1.0))
-    log_classical = np.log(np.clip(np.asarray(classical, "float64"), _LOG_FLOOR, 1.0))
-    start = np.concatenate([DEFAULT_EXPONENTS, np.zeros(log_network.shape[1])])
+        layer = layer_of(exponents, None)
+        return layer, {
+            **record, "network_exponent": layer.network_exponent,
+            "classical_exponent": layer.classical_exponent, "bias": None,
+            "rule": "no validation examples: the geometric mean of the models"}
+    log_probabilities = np.log(np.clip(np.stack(
+        [np.asarray(p, "float64") for p in [network, *(classical if several else [classical])]]),
+        _LOG_FLOOR, 1.0))
+    models, classes = len(log_probabilities), log_probabilities.shape[2]
+    start = np.concatenate([exponents, np.zeros(classes)])
     penalty = 1.0 / len(labels)
 
     def objective(params):
-        return (_pool_log_loss(log_network, log_classical, labels, params).mean()
+        return (_pool_log_loss(log_probabilities, labels, params).mean()
                 + penalty * float(((params - start) ** 2).sum()))
 
-    params = minimize(objective, start, method="L-BFGS-B").x
-    bias = params[2:] - params[2:].mean()  # softmax is unchanged by a shared shift
-    loss = {"network": float(_pool_log_loss(log_network, log_classical, labels,
-                                            np.concatenate([[1.0, 0.0], 0 * bias])).mean()),
-            "classical": float(_pool_log_loss(log_network, log_classical, labels,
-                                              np.concatenate([[0.0, 1.0], 0 * bias])).mean()),
-            "blend": float(_pool_log_loss(log_network, log_classical, labels,
-                                          np.concatenate([params[:2], bias])).mean())}
-    layer = LogLinearBlend(params[0], params[1], bias.tolist())
+    # Exponents >= 0: a negative one would read a model backwards, which a handful of
+    # confident mistakes on a small validation set can make look best (it did: 13 series).
+    bounds = [(0.0, None)] * models + [(None, None)] * classes
+    params = minimize(objective, start, method="L-BFGS-B", bounds=bounds).x
+    bias = params[models:] - params[models:].mean()  # softmax is unchanged by a shared shift
+
+    def alone(m):  # one model's own validation log-loss
+        return float(_pool_log_loss(log_probabilities, labels, np.concatenate(
+            [np.eye(models)[m], np.zeros(classes)])).mean())
+
+    loss = {"network": alone(0), **{name: alone(m + 1) for m, name in enumerate(names)},
+            "blend": float(_pool_log_loss(log_probabilities, labels,
+                                          np.concatenate([params[:models], bias])).mean())}
+    layer = layer_of(params[:models], bias.tolist())
     return layer, {**record, "network_exponent": layer.network_exponent,
                    "classical_exponent": layer.classical_exponent, "bias": layer.bias,
                    "val_log_loss": loss, "validation_examples": int(len(labels)),
@@ -153,11 +182,12 @@ def fit_log_linear_pool(network, classical, labels, what):
 
 def blended_model(model, classical, blend):
     """`model` (one input -> probabilities) with the layer `classical` (the same input ->
-    probabilities) blended in by the layer `blend` (`ProbabilityBlend` or `LogLinearBlend`,
-    named `BLEND_LAYER`): a flat functional model whose layers are `model`'s own plus the two
-    new ones."""
+    probabilities; or a list of such layers) blended in by the layer `blend`
+    (`ProbabilityBlend` or `LogLinearBlend`, named `BLEND_LAYER`): a flat functional model
+    whose layers are `model`'s own plus the new ones."""
     inputs = model.inputs[0]
-    outputs = blend([model.outputs[0], classical(inputs)])
+    layers = classical if isinstance(classical, (list, tuple)) else [classical]
+    outputs = blend([model.outputs[0], *(layer(inputs) for layer in layers)])
     return keras.Model(inputs, outputs, name=model.name)
 
 

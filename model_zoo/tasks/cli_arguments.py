@@ -116,8 +116,11 @@ def _series_classification(parser):
     parser.add_argument("--test-fraction", type=float, default=None,
                         help="finetune: share of each class held out for the comparison "
                              "with 1-NN Euclidean (default 0.2; 0: none)")
-    parser.add_argument("--no-neighbour-blend", action="store_true",
-                        help="finetune: the network alone, without 1-NN Euclidean blended in")
+    parser.add_argument("--classical-blend", default="minirocket+neighbours",
+                        choices=["minirocket+neighbours", "minirocket", "neighbours", "none"],
+                        help="finetune: the classical models pooled with the network "
+                             "(MiniRocket + ridge, 1-NN Euclidean; default both; none: the "
+                             "network alone)")
 
 
 @task_arguments("tagging")

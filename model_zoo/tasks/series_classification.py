@@ -22,7 +22,7 @@ from model_zoo.errors import InputError
 from model_zoo.metrics.series_classification import classification_metrics
 from model_zoo.models.copying import copy_model
 from model_zoo.models.blending import network_of
-from model_zoo.models.series_classification import neighbours  # noqa: F401  (custom layers)
+from model_zoo.models.series_classification import minirocket, neighbours  # custom layers
 from model_zoo.models.series_classification import replace_head, with_input_channels
 from model_zoo.models.step_functions import inference_function
 from model_zoo.tasks.base import Task, register_task
@@ -30,11 +30,34 @@ from model_zoo.training.auto_strategy import check_strategy, is_auto
 from model_zoo.training.finetune import get_strategy
 
 LOSS = "sparse_categorical_crossentropy"
+#: The classical models a fine-tune can pool with the network (`classical_blend`): name ->
+#: `fit(x, y, num_classes, pad_value, seed)` returning `(layer, record)`, and what it is.
+CLASSICAL_MODELS = {
+    "minirocket": (minirocket.fit_minirocket_classifier,
+                   "MiniRocket + ridge regression (aeon, scikit-learn)"),
+    "neighbours": (neighbours.fit_neighbour_classifier, "1-NN Euclidean as soft votes"),
+}
+DEFAULT_CLASSICAL_BLEND = "minirocket+neighbours"
 # The fewest series of a class a default early-stopping split may hold (see `finetune`).
 MIN_VALIDATION_PER_CLASS = 5
 #: How far (a share) test series may lie outside the lengths a checkpoint was trained on for
 #: its zero-shot predictions to count in a fine-tune's comparison.
 LENGTH_TOLERANCE = 0.25
+
+
+def classical_models(classical_blend):
+    """The names in `classical_blend` ("minirocket+neighbours", "minirocket", ...; None,
+    False or "none": none), checked against `CLASSICAL_MODELS`."""
+    if classical_blend in (None, False, "none"):
+        return []
+    names = classical_blend.split("+") if isinstance(classical_blend, str) else None
+    if not names or any(name not in CLASSICAL_MODELS for name in names) \
+            or len(set(names)) != len(names):
+        raise InputError(
+            "classical_blend must name classical models from "
+            f"{sorted(CLASSICAL_MODELS)} joined by '+' (e.g. {DEFAULT_CLASSICAL_BLEND!r}), or "
+            f"be 'none'. Received: {classical_blend!r}")
+    return names
 
 
 def _is_number(value):
@@ -180,7 +203,7 @@ class SeriesClassifier(Task):
 
     def finetune(self, data, labels=None, epochs=60, val_fraction=None, batch_size=16,
                  strategy="auto", new_head="auto", refit_scaler=True, seed=0, verbose=0,
-                 neighbour_blend=True,
+                 classical_blend=DEFAULT_CLASSICAL_BLEND,
                  test=None, test_fraction=0.2, **csv_options):
         """Adapts the classifier to the user's labelled series; returns a new `SeriesClassifier`.
 
@@ -190,11 +213,12 @@ class SeriesClassifier(Task):
         channels than the model's (another set of sensors) get a new input layer: the first
         recurrent layer's input kernels are new, its recurrent weights and every later layer
         start from the published ones (`with_input_channels`; `finetune_metrics["channels"]`).
-        Then 1-NN Euclidean on the training series, as a layer giving soft class votes, is
-        pooled with the network's probabilities (`neighbour_blend`): a log-linear pool whose
-        two exponents and class biases minimise the log-loss on the validation series, or on
-        auto's choosing hold-out (with the chosen candidate as it was before its refit, and a
-        1-NN without those series); the geometric mean without either
+        Then classical classifiers fitted on the training series, as layers of the model
+        (`classical_blend`: MiniRocket + ridge regression and 1-NN Euclidean as soft votes),
+        are pooled with the network's probabilities: a log-linear pool whose exponents and
+        class biases minimise the log-loss on the validation series, or on auto's choosing
+        hold-out (with the chosen candidate as it was before its refit, and classical models
+        fitted without those series); the geometric mean without either
         (`model_zoo.models.blending`).
 
         Args:
@@ -234,16 +258,19 @@ class SeriesClassifier(Task):
                 its classes are the fine-tuned ones) and 1-NN Euclidean (fitted on the training
                 part) are compared (`finetune_metrics["comparison"]`); by default
                 `test_fraction` of each class is held out of `data` first (0: no comparison).
-            neighbour_blend: blend 1-NN in (see above;
-                `model_zoo.models.series_classification.neighbours`); the fitted pool and the
-                vote's scale are in `finetune_metrics["neighbour_blend"]`.
-                False: the network alone.
+            classical_blend: the classical models pooled with the network, names from
+                `CLASSICAL_MODELS` joined by "+": `"minirocket+neighbours"` (default),
+                `"minirocket"` or `"neighbours"`
+                (`model_zoo.models.series_classification.minirocket`, `.neighbours`); the
+                fitted pool and each model's fit are in `finetune_metrics["classical_blend"]`.
+                None (or "none"): the network alone.
             **csv_options: `id_column`, `label_column`, `time_column`, `value_columns` of a
                 long-format CSV.
         """
         from model_zoo.comparison import check_fraction
 
         check_strategy(strategy)
+        classical_names = classical_models(classical_blend)
         test_fraction = check_fraction(test_fraction)
         if val_fraction is not None:
             val_fraction = check_fraction(val_fraction, "val_fraction")
@@ -341,16 +368,17 @@ class SeriesClassifier(Task):
             on=(f"{n_choose} validation series" + (
                 " (20% of each class of the training part, held out only to choose; the "
                 "winner was then trained again on all the training series)" if refit else "")))
-        if neighbour_blend:
+        if classical_names:
             width = int(collection.lengths[train_idx].max())  # the baseline's length
             pool_on = None
-            if val_idx is not None and len(val_idx) > 0:  # the 1-NN below, as it is
+            if val_idx is not None and len(val_idx) > 0:  # the classical models, as they are
                 pool_on = (tuned, None, None, x[val_idx], y[val_idx])
             elif getattr(tuned, "refit_from", None) is not None:  # auto's choosing hold-out
                 fit_idx, on_idx = train_idx[inner_train], train_idx[inner_val]
                 pool_on = (tuned.refit_from, x[fit_idx][:, :width], y[fit_idx], x[on_idx],
                            y[on_idx])
-            tuned = tuned.with_neighbour_blend(x[train_idx][:, :width], y[train_idx], pool_on)
+            tuned = tuned.with_classical_blend(x[train_idx][:, :width], y[train_idx], pool_on,
+                                               classical_names, seed=seed)
         metrics = tuned.finetune_metrics
         if held_out is not None:
             self.compare_finetuned(tuned, collection, held_out, {
@@ -359,38 +387,58 @@ class SeriesClassifier(Task):
                 "unit": "series"})
         return tuned
 
-    def with_neighbour_blend(self, x, y, pool_on=None):
-        """This classifier with 1-NN Euclidean on the training series `x` (scaled and padded
-        as its input) and label indices `y`, as soft class votes, pooled with its
-        probabilities by a log-linear blend (`model_zoo.models.blending.fit_log_linear_pool`)
-        fitted on held-out series: `pool_on = (classifier, fit_x, fit_y, val_x, val_y)`, a
-        classifier whose network never saw `val_x` (this one, or the candidate
-        `strategy="auto"` chose before training it again on every series) and the series to
-        fit a 1-NN on for it (None: the 1-NN on `x`, `y`); without them, the geometric mean.
-        The record is in
-        `finetune_metrics["neighbour_blend"]`."""
+    def with_classical_blend(self, x, y, pool_on=None, names=("minirocket", "neighbours"),
+                             seed=0):
+        """This classifier with the classical models `names` (see `CLASSICAL_MODELS`) fitted
+        on the training series `x` (scaled and padded as its input) and label indices `y`,
+        as layers, pooled with its probabilities by a log-linear blend
+        (`model_zoo.models.blending.fit_log_linear_pool`) fitted on held-out series:
+        `pool_on = (classifier, fit_x, fit_y, val_x, val_y)`, a classifier whose network never
+        saw `val_x` (this one, or the candidate `strategy="auto"` chose before training it
+        again on every series) and the series to fit the classical models on for it (None:
+        the ones on `x`, `y`); or a list of such parts (cross-validation folds: the pool is
+        fitted on all their held-out series); without any, the geometric mean. The record is
+        in `finetune_metrics["classical_blend"]`."""
         from model_zoo.models import blending
 
-        layer, fitted = neighbours.fit_neighbour_classifier(x, y, len(self.classes),
-                                                            self.pad_value)
-        what = (f"1-NN Euclidean on the {len(x)} training series as soft votes "
-                f"(scale {fitted['scale']:.4g})")
+        def fit_all(x, y):
+            return [CLASSICAL_MODELS[name][0](x, y, len(self.classes), self.pad_value,
+                                              seed=seed) for name in names]
+
+        fitted = fit_all(x, y)
+        layers = [layer for layer, _ in fitted]
+        what = " and ".join(f"{CLASSICAL_MODELS[name][1]} on the {len(x)} training series"
+                            for name in names)
         network = classical = labels = None
-        if pool_on is not None:
-            source, fit_x, fit_y, val_x, labels = pool_on
-            votes = layer if fit_x is None else neighbours.fit_neighbour_classifier(
-                fit_x, fit_y, len(self.classes), self.pad_value)[0]
-            network = keras.ops.convert_to_numpy(source.model(val_x, training=False))
-            classical = keras.ops.convert_to_numpy(votes(val_x))
-        blend, record = blending.fit_log_linear_pool(network, classical,
-                                                     [] if labels is None else labels, what)
-        if pool_on is not None and pool_on[1] is not None:
-            record["fitted_on"] = ("the chosen candidate before its refit, and a 1-NN on its "
-                                   f"{len(pool_on[1])} training series")
-        tuned = SeriesClassifier(blending.blended_model(self.model, layer, blend),
+        parts = [] if pool_on is None else pool_on if isinstance(pool_on, list) else [pool_on]
+        if parts:
+            network, classical, labels = [], [[] for _ in names], []
+            for source, fit_x, fit_y, val_x, val_y in parts:
+                held_out = layers if fit_x is None else [
+                    layer for layer, _ in fit_all(fit_x, fit_y)]
+                network.append(keras.ops.convert_to_numpy(source.model(val_x,
+                                                                       training=False)))
+                for probabilities, layer in zip(classical, held_out):
+                    probabilities.append(keras.ops.convert_to_numpy(layer(val_x)))
+                labels.append(np.asarray(val_y))
+            network, labels = np.concatenate(network), np.concatenate(labels)
+            classical = [np.concatenate(p) for p in classical]
+        several = len(names) > 1
+        blend, record = blending.fit_log_linear_pool(
+            network, classical if several or classical is None else classical[0],
+            [] if labels is None else labels, what, names=list(names) if several else None)
+        if len(parts) > 1:
+            record["fitted_on"] = (f"the held-out series of {len(parts)} cross-validation "
+                                   "folds: networks and classical models trained without them")
+        elif parts and parts[0][1] is not None:
+            record["fitted_on"] = ("the chosen candidate before its refit, and classical "
+                                   f"models on its {len(parts[0][1])} training series")
+        tuned = SeriesClassifier(blending.blended_model(self.model, layers, blend),
                                  self.preprocessing, self.metadata)
-        tuned.finetune_metrics = {**getattr(self, "finetune_metrics", {}),
-                                  "neighbour_blend": {**record, "neighbours": fitted}}
+        tuned.finetune_metrics = {
+            **getattr(self, "finetune_metrics", {}),
+            "classical_blend": {**record, "models": list(names),
+                                **{name: fit for name, (_, fit) in zip(names, fitted)}}}
         return tuned
 
     def _labelled_collection(self, data, labels, csv_options, channels):
@@ -445,13 +493,13 @@ class SeriesClassifier(Task):
 
     def comparison_rows(self, tuned, train, test):
         """`evaluate` on the held-out series of the fine-tuned model, of this model where its
-        predictions mean something there (`zero_shot_mismatch`), and of 1-NN Euclidean fitted
-        on all the series the fine-tune saw (training and validation), scaled with the
-        fine-tuned model's scaler."""
+        predictions mean something there (`zero_shot_mismatch`), and of the two baselines,
+        1-NN Euclidean and MiniRocket, fitted on all the series the fine-tune saw (training
+        and validation), scaled with the fine-tuned model's scaler; the stronger decides."""
         from model_zoo.models.series_classification import baselines
 
         rows = {"fine-tuned": tuned.evaluate(test)}
-        models = {"fine-tuned": f"{self.name} fine-tuned", "baseline": baselines.DESCRIPTION}
+        models = {"fine-tuned": f"{self.name} fine-tuned"}
         skipped = {}
         why_not = self.zero_shot_mismatch(tuned, test)
         if why_not is None:
@@ -459,8 +507,13 @@ class SeriesClassifier(Task):
             models["zero-shot"] = self.name
         else:
             skipped["zero-shot"] = why_not
-        predicted = baselines.NearestNeighbourEuclidean(tuned.scaler).fit(train).predict(test)
-        rows["baseline"] = classification_metrics(test.labels, predicted)
+        for row, baseline, about in (
+                ("baseline", baselines.NearestNeighbourEuclidean, baselines.DESCRIPTION),
+                ("baseline (MiniRocket)", baselines.MiniRocket,
+                 baselines.MINIROCKET_DESCRIPTION)):
+            predicted = baseline(tuned.scaler).fit(train).predict(test)
+            rows[row] = classification_metrics(test.labels, predicted)
+            models[row] = about
         return rows, models, skipped
 
     # -- serving ---------------------------------------------------------------------------------
@@ -503,7 +556,7 @@ class SeriesClassifier(Task):
     @classmethod
     def finetune_data_from_cli(cls, args):
         kwargs = {"data": args.input, **cls._csv_options(args),
-                  "neighbour_blend": not args.no_neighbour_blend}
+                  "classical_blend": args.classical_blend}
         if args.test_fraction is not None:
             kwargs["test_fraction"] = args.test_fraction
         return kwargs

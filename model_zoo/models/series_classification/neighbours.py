@@ -23,6 +23,18 @@ from model_zoo.data.labelled_series import PAD_VALUE
 SCALES = (0.01, 0.03, 0.1, 0.3, 1.0)
 
 
+def zero_padded(x, length, pad_value):
+    """`x` (`(batch, time, channels)`, padded with `pad_value`) with its padding set to 0 and
+    cut or zero-padded to `length` steps: the classical baselines' layout. The time axis is
+    then static (`length`), which TFLite's builtin convolutions need."""
+    x = ops.where(ops.equal(x, pad_value), 0.0, ops.cast(x, "float32"))
+    steps = ops.shape(x)[1]
+    x = x[:, :length]
+    if not isinstance(steps, int) or steps < length:
+        x = ops.pad(x, [[0, 0], [0, length - ops.shape(x)[1]], [0, 0]])
+    return ops.reshape(x, (-1, length, ops.shape(x)[2]))
+
+
 @keras.saving.register_keras_serializable(package="model_zoo")
 class NeighbourClassifier(keras.layers.Layer):
     """Class probabilities from the Euclidean distances to stored training series.
@@ -57,12 +69,8 @@ class NeighbourClassifier(keras.layers.Layer):
 
     def distances(self, x):
         """Euclidean distances `(batch, count)` of the padded, scaled series `x`."""
-        x = ops.where(ops.equal(x, self.pad_value), 0.0, ops.cast(x, "float32"))
-        steps = ops.shape(x)[1]
-        x = x[:, :self.length]
-        if not isinstance(steps, int) or steps < self.length:  # zero-pad to the stored length
-            x = ops.pad(x, [[0, 0], [0, self.length - ops.shape(x)[1]], [0, 0]])
-        x = ops.reshape(x, (-1, self.length * self.channels))
+        x = ops.reshape(zero_padded(x, self.length, self.pad_value),
+                        (-1, self.length * self.channels))
         squared = (ops.sum(x * x, axis=1, keepdims=True) - 2.0 * ops.matmul(x, ops.transpose(
             self.series)) + ops.sum(self.series * self.series, axis=1)[None, :])
         return ops.sqrt(ops.maximum(squared, 0.0))
@@ -82,11 +90,11 @@ class NeighbourClassifier(keras.layers.Layer):
                 "pad_value": self.pad_value}
 
 
-def fit_neighbour_classifier(x, y, num_classes, pad_value=PAD_VALUE):
+def fit_neighbour_classifier(x, y, num_classes, pad_value=PAD_VALUE, seed=None):
     """A `NeighbourClassifier` storing the training series `x` (`(n, time, channels)`, scaled
     and padded as the classifier's input) with labels `y` (indices), its `scale` the multiple
     in `SCALES` of the median nearest-neighbour distance with the lowest leave-one-out
-    log-loss on them. Returns `(layer, record)`."""
+    log-loss on them (`seed` is unused: nothing here is random). Returns `(layer, record)`."""
     x = np.where(x == pad_value, 0.0, x).astype("float32")
     n, length, channels = x.shape
     flat = x.reshape(n, -1)
