@@ -54,6 +54,16 @@ def test_smoke_run_publishes_a_loadable_checkpoint(name, tmp_path):
         recipe.resolve(recipe.smoke)[0]))
     assert entry.metadata.command.startswith(f"model-zoo train {name} ")
     task = model_zoo.load(entry.directory)
+    if name == "series_classification":  # MiniRocket and 1-NN pooled in, out of fold
+        blend = task.preprocessing["classical_blend"]
+        assert entry.metadata.dataset["split"]["train"] == 67
+        assert blend["validation_examples"] == 67 and blend["models"] == [
+            "minirocket", "neighbours"]
+        assert blend["fitted_on"].startswith("the held-out series of 5 cross-validation folds")
+        assert blend["minirocket"]["training_series"] == 67
+        assert min(blend["network_exponent"], *blend["classical_exponent"]) >= 0
+        assert {"minirocket_classifier", "neighbour_classifier", "classical_blend"} <= {
+            layer.name for layer in task.model.layers}
     if name == "speech_recognition":  # the decoder's language model travels with it
         assert task.language_model.order == recipe.smoke["lm_order"]
         assert {"cer_lm", "wer_lm"} <= set(metrics["test"]) <= set(entry.metadata.metrics["test"])
