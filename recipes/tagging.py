@@ -42,7 +42,7 @@ from model_zoo.data.tagging import (
 from model_zoo.errors import InputError
 from model_zoo.metrics.tagging import tagging_metrics
 from model_zoo.models.tagging import TokenMeanLoss, build_bilstm_tagger, training_model
-from model_zoo.models.tagging.baselines import most_frequent_tag
+from model_zoo.models.tagging.baselines import DESCRIPTION, most_frequent_tag
 from model_zoo.tasks.tagging import SequenceTagger
 from model_zoo.training import fit as training
 from model_zoo.training.plots import pyplot, save_figure
@@ -250,7 +250,7 @@ def baselines(data, config):
     tokens = [t for t, _ in data.test]
     metrics = tagging_metrics(tokens, [g for _, g in data.test], [tagger(t) for t in tokens],
                               scheme=data.scheme, seen=lambda t: t.lower() in data.train_words)
-    return {"most_frequent_tag": {**_numeric(metrics), "model": "per-word majority tag"}}
+    return {"most_frequent_tag": {**_numeric(metrics), "model": DESCRIPTION}}
 
 
 def plot_confusion(task, data, config, metrics, out_dir):

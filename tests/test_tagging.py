@@ -581,3 +581,22 @@ def test_recipe_default_search_space_and_brown_split():
     assert model.output_shape == (None, None)
     with pytest.raises(InputError, match="Received"):
         recipe.resolve({"no_such_setting": 1})
+
+
+def test_the_baseline_guesses_unknown_words_by_shape_and_suffix():
+    """Unknown words take the tag of rare training words with their shape and longest shared
+    suffix (up to three letters), then their shape alone ("x": the lowercase rare words, two
+    verbs first), then any rare word."""
+    from model_zoo.models.tagging.baselines import most_frequent_tag, word_shape
+
+    train = [(["The", "dogs", "walked", "quickly", "in", "1999"],
+              ["DET", "NOUN", "VERB", "ADV", "ADP", "NUM"]),
+             (["The", "Paris", "talked", "slowly", "in", "well-known"],
+              ["DET", "PROPN", "VERB", "ADV", "ADP", "ADJ"])]
+    tag = most_frequent_tag(train)
+    assert tag(["The", "cats", "jumped", "happily", "in", "2024", "London", "self-made",
+                "x"]) == ["DET", "NOUN", "VERB", "ADV", "ADP", "NUM", "PROPN", "ADJ", "VERB"]
+    assert [word_shape(w) for w in ("A4", "x-y", "Bob", "bob")] == [
+        "digit", "hyphen", "capital", "lower"]
+    # Every word seen twice: the words of every count stand in for rare ones.
+    assert most_frequent_tag([(["a", "b"], ["X", "Y"])] * 2)(["c"]) in (["X"], ["Y"])
