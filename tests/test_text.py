@@ -806,3 +806,15 @@ def test_other_backends_load_predict_and_generate_the_same(backend, lm_dir, clas
     assert text == lm.generate("To be", max_chars=20, seed=5, top_k=8, top_p=0.9)
     expected = model_zoo.load(classifier_dir).predict_proba(["a wonderful film"])
     assert np.allclose(probabilities, expected, atol=1e-5)
+
+
+def test_language_model_adapts_to_plain_text_for_five_epochs_by_default(lm_dir):
+    """One epoch left the adapted model behind a character 5-gram on both real texts tried;
+    five put it ahead (`TEXT_EPOCHS`)."""
+    import model_zoo
+    from model_zoo.tasks.language_model import TEXT_EPOCHS
+
+    lm = model_zoo.load(lm_dir)
+    adapted = lm.finetune({"texts": ["To be, or not to be: that is the question. " * 10]},
+                          test_fraction=0)
+    assert TEXT_EPOCHS == 5 and adapted.finetune_metrics["epochs"] == TEXT_EPOCHS

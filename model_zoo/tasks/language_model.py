@@ -29,6 +29,9 @@ from model_zoo.tasks.base import Task, register_task
 from model_zoo.tasks.text_classification import TextClassifier, labelled_data
 from model_zoo.training.finetune import get_strategy
 
+#: Epochs of `finetune` on plain text, unless given (see its docstring).
+TEXT_EPOCHS = 5
+
 
 def encode_stream(tokenizer, texts):
     """One id stream of `texts` with `tokenizer` (subword documents end with `[END]`)."""
@@ -322,7 +325,10 @@ class LanguageModel(Task):
                 `{"texts", "labels"}`) gives a `TextClassifier` of those labels: the language
                 model is first adapted to the texts for `lm_epochs`, then its encoder gets a
                 new head and is fine-tuned with gradual unfreezing.
-            epochs: epochs of the classifier (default 6) or of the adaptation (default 1).
+            epochs: epochs of the classifier (default 6) or of the adaptation (default 5:
+                on 270k characters of tweets and of food reviews, 1 epoch left the adapted
+                model behind a character 5-gram, 1.79 and 1.56 nats/char against 1.56 and
+                1.47, and 5 put it ahead, 1.53 and 1.37; the best validation epoch is kept).
             strategy: `"ulmfit"` (default) or an `ULMFiT` object.
             lm_epochs: adaptation epochs before a classifier is built (0: none).
             validation: labelled data for the classifier's early stopping (default: 10% of
@@ -345,8 +351,8 @@ class LanguageModel(Task):
         plain = _plain_texts(data)
         if plain is not None:
             test_fraction = check_fraction(0.1 if test_fraction is None else test_fraction)
-            return self._finetune_text(plain, epochs or 1, strategy, batch_size, seed,
-                                       verbose, test, test_fraction)
+            return self._finetune_text(plain, epochs or TEXT_EPOCHS, strategy, batch_size,
+                                       seed, verbose, test, test_fraction)
         test_fraction = check_fraction(0.2 if test_fraction is None else test_fraction)
         return self._finetune_classifier(data, text_column, label_column, epochs, strategy,
                                          lm_epochs, validation, batch_size, seed, verbose,
