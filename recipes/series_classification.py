@@ -96,24 +96,20 @@ class ArchiveData:
         self.train_idx, self.val_idx = stratified_split(y, val_fraction, seed=0)
         self.y = y
         self.train = self.train_all.subset(self.train_idx)
-        self.pool_parts = None  # the out-of-fold networks' parts, set by `fit`
         self.scaler = ChannelScaler.fit(self.train)
-
-    def padded(self):
-        """All of TRAIN, scaled and padded: `(n, time, channels)`."""
-        return pad_batch(self.train_all.series, self.scaler)
+        self.x = pad_batch(self.train_all.series, self.scaler)  # all of TRAIN, scaled, padded
+        self.pool_parts = None  # the out-of-fold networks' parts, set by `fit`
 
     def datasets(self, batch_size, seed=0, train_idx=None):
         """tf.data pipelines of padded training and validation batches (of `train_idx`
         only, and no validation, if given)."""
-        x, y = self.padded(), self.y
-        if train_idx is not None:
-            return classification_dataset(x[train_idx], y[train_idx], batch_size,
-                                          shuffle=True, seed=seed), None
-        train = classification_dataset(x[self.train_idx], y[self.train_idx], batch_size,
-                                       shuffle=True, seed=seed)
-        val = None if self.val_idx is None else classification_dataset(
-            x[self.val_idx], y[self.val_idx], batch_size)
+        x, y = self.x, self.y
+        val_idx = self.val_idx if train_idx is None else None
+        train_idx = self.train_idx if train_idx is None else train_idx
+        train = classification_dataset(x[train_idx], y[train_idx], batch_size, shuffle=True,
+                                       seed=seed)
+        val = None if val_idx is None else classification_dataset(x[val_idx], y[val_idx],
+                                                                  batch_size)
         return train, val
 
     def split(self):
@@ -170,18 +166,18 @@ def fit(model, data, config, hp, callbacks=(), epochs=None, verbose=2, **kwargs)
                            callbacks=callbacks, verbose=verbose)
     if val is None and classical_models(config.get("classical_blend")) \
             and config.get("pool_folds", 0) > 1:
-        data.pool_parts = out_of_fold_parts(model, data, config, hp, epochs, verbose)
+        data.pool_parts = out_of_fold_parts(model, data, config, hp, epochs)
     return history
 
 
-def out_of_fold_parts(model, data, config, hp, epochs=None, verbose=2):
+def out_of_fold_parts(model, data, config, hp, epochs=None):
     """The classical blend's pool is fitted on predictions for series the predicting models
     never saw: for each of `pool_folds` stratified folds of TRAIN, a fresh network of the same
     architecture trained as the published one is, on the other folds (no callbacks: these
     networks are not kept). Returns `make_task`'s `pool_on` parts."""
     from sklearn.model_selection import StratifiedKFold
 
-    x, parts = data.padded(), []
+    x, parts = data.x, []
     folds = StratifiedKFold(config["pool_folds"], shuffle=True, random_state=0)
     for k, (fit_idx, held_idx) in enumerate(folds.split(x, data.y)):
         keras.utils.set_random_seed(1000 + k)
@@ -322,7 +318,7 @@ class SeriesClassificationRecipe(Recipe):
         # series); the pool is fitted on series the predicting models never saw: the
         # validation part, or each fold of `fit`'s cross-validation (MiniRocket beat the
         # network alone on both sets).
-        x, train = data.padded(), data.train_idx
+        x, train = data.x, data.train_idx
         pool_on = data.pool_parts
         if data.val_idx is not None:
             pool_on = (task, None, None, x[data.val_idx], data.y[data.val_idx])

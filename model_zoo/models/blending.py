@@ -111,11 +111,11 @@ class LogLinearBlend(keras.layers.Layer):
 def _pool_log_loss(log_probabilities, labels, params):
     """Per-example log-loss of the log-linear pool of the models' `log_probabilities`
     (`(models, examples, classes)`) with `params` = (an exponent per model, bias...)."""
+    from scipy.special import log_softmax
+
     models = len(log_probabilities)
     logits = np.tensordot(params[:models], log_probabilities, axes=1) + params[models:]
-    logits = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return -log_probabilities[np.arange(len(labels)), labels]
+    return -log_softmax(logits, axis=1)[np.arange(len(labels)), labels]
 
 
 def fit_log_linear_pool(network, classical, labels, what, names=None):
@@ -123,11 +123,10 @@ def fit_log_linear_pool(network, classical, labels, what, names=None):
     probabilities, `(examples, classes)` each; `classical` may be a list of several models'
     probabilities, named `names` in the record) that minimises the validation log-loss of the
     true label indices `labels`, with exponents >= 0 and an L2 penalty of `1 / examples`
-    pulling the exponents
-    towards the geometric mean (0.5, 0.5; 1/3 each for three models...) and the bias towards 0
-    (few examples: a cautious fit). Without validation examples (empty `labels`; the
-    probabilities may then be None) the geometric mean. The record has the fitted numbers and
-    each model's and the pool's validation log-loss."""
+    pulling the exponents towards the geometric mean (0.5, 0.5; 1/3 each for three models...)
+    and the bias towards 0 (few examples: a cautious fit). Without validation examples (empty
+    `labels`; the probabilities may then be None) the geometric mean. The record has the
+    fitted numbers and each model's and the pool's validation log-loss."""
     from scipy.optimize import minimize
 
     several = isinstance(classical, (list, tuple)) or bool(names)

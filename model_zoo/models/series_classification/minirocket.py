@@ -97,24 +97,30 @@ class MiniRocketClassifier(keras.layers.Layer):
         aeon's order (dilation, then kernel, then bias)."""
         x = zero_padded(x, self.length, self.pad_value)
         taps = ops.convert_to_tensor(KERNEL_TAPS.T)  # (9, 84)
-        odd = ops.convert_to_tensor(np.arange(len(KERNEL_TAPS)) % 2, "int32")
+        kernels = len(KERNEL_TAPS)
         out, start = [], 0
         for j, (dilation, count) in enumerate(zip(self.dilations, self.features_per_dilation)):
-            mask = self.channel_mask[j * len(KERNEL_TAPS):(j + 1) * len(KERNEL_TAPS)]
+            mask = self.channel_mask[j * kernels:(j + 1) * kernels]
             kernel = taps[:, None, :] * ops.transpose(mask)[None, :, :]  # (9, channels, 84)
             c = ops.conv(x, kernel, padding="same", dilation_rate=dilation)  # (b, time, 84)
-            biases = ops.reshape(self.biases[start:start + count * len(KERNEL_TAPS)],
-                                 (len(KERNEL_TAPS), count))
-            start += count * len(KERNEL_TAPS)
+            biases = ops.reshape(self.biases[start:start + count * kernels], (kernels, count))
+            start += count * kernels
             edge = 4 * dilation
+            # Half the kernels (alternating, by dilation) count every position, the other half
+            # only those clear of the zero padding: each half compared once, then put back in
+            # aeon's kernel order.
+            whole = np.arange((j % 2), kernels, 2)
+            inner = np.arange(1 - (j % 2), kernels, 2)
 
-            def ppv(values):  # the share of positions above each bias: (b, 84, count)
-                return ops.mean(ops.cast(ops.greater(values[..., None], biases), "float32"),
-                                axis=1)
+            def ppv(values, chosen):  # the share of positions above each bias: (b, k, count)
+                above = ops.greater(ops.take(values, chosen, axis=2)[..., None],
+                                    ops.take(biases, chosen, axis=0))
+                return ops.mean(ops.cast(above, "float32"), axis=1)
 
-            whole, inner = ppv(c), ppv(c[:, edge:self.length - edge])
-            use_inner = ops.equal((odd + j) % 2, 1)[None, :, None]
-            out.append(ops.reshape(ops.where(use_inner, inner, whole), (-1, count * 84)))
+            both = ops.concatenate([ppv(c, whole),
+                                    ppv(c[:, edge:self.length - edge], inner)], axis=1)
+            order = np.argsort(np.concatenate([whole, inner]))
+            out.append(ops.reshape(ops.take(both, order, axis=1), (-1, count * kernels)))
         return ops.concatenate(out, axis=1)
 
     def call(self, x):
@@ -131,19 +137,25 @@ class MiniRocketClassifier(keras.layers.Layer):
                 "temperature": self.temperature, "pad_value": self.pad_value}
 
 
-def _ridge_columns(ridge, num_classes):
-    """`(coef (features, classes), intercept (classes,))` giving `_class_scores`."""
+def _two_columns(values):
+    """A two-class linear model's one row of scores (positive: the second class) as one row
+    per class, `-v/2` and `v/2`: the same softmax as `0` and `v`."""
+    return np.concatenate([-values / 2, values / 2])
+
+
+def _ridge_columns(ridge):
+    """`(coef (features, classes), intercept (classes,))`: the ridge classifier's scores, one
+    column per class."""
     coef, intercept = np.atleast_2d(ridge.coef_), np.atleast_1d(ridge.intercept_)
-    if coef.shape[0] == 1 and num_classes == 2:
-        coef, intercept = np.concatenate([-coef / 2, coef / 2]), \
-            np.concatenate([-intercept / 2, intercept / 2])
+    if len(coef) == 1:
+        coef, intercept = _two_columns(coef), _two_columns(intercept)
     return coef.T.astype("float32"), intercept.astype("float32")
 
 
 def _log_loss(scores, y):
-    logits = scores - scores.max(axis=1, keepdims=True)
-    log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    return float(-log_p[np.arange(len(y)), y].mean())
+    from scipy.special import log_softmax  # with the training extras, as scikit-learn
+
+    return float(-log_softmax(scores, axis=1)[np.arange(len(y)), y].mean())
 
 
 def fit_minirocket_classifier(x, y, num_classes, pad_value=PAD_VALUE, seed=0):
@@ -181,7 +193,7 @@ def fit_minirocket_classifier(x, y, num_classes, pad_value=PAD_VALUE, seed=0):
         held_out = cross_val_predict(RidgeClassifier(alpha=ridge.alpha_), scaled, y,
                                      cv=folds, method="decision_function")
     if held_out.ndim == 1:
-        held_out = np.stack([-held_out / 2, held_out / 2], axis=1)
+        held_out = _two_columns(held_out[None]).T
     losses = {float(t): _log_loss(t * held_out, y) for t in TEMPERATURES}
     temperature = min(losses, key=losses.get)
 
@@ -194,7 +206,7 @@ def fit_minirocket_classifier(x, y, num_classes, pad_value=PAD_VALUE, seed=0):
                                  per_dilation.tolist(), temperature, pad_value,
                                  name="minirocket_classifier")
     layer.build((None, None, channels))
-    coef, intercept = _ridge_columns(ridge, num_classes)
+    coef, intercept = _ridge_columns(ridge)
     scale = np.where(scaler.scale_ > 0, 1.0 / scaler.scale_, 0.0).astype("float32")
     for weight, value in ((layer.channel_mask, mask), (layer.biases, biases),
                           (layer.feature_scale, scale), (layer.coef, coef),
